@@ -1,0 +1,42 @@
+# The two commands a newcomer types: `make run` and `make test`.
+JOBS ?= $(shell nproc)
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+PORT ?= 5353
+
+.PHONY: deps build build-asan run test test-release test-asan format format-check bench clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+
+build-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCLUSTERDNS_SANITIZE=ON >/dev/null
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+
+run: build
+	@scripts/run-demo.sh $(BUILD) $(PORT)
+
+test-release: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 300
+
+test-asan: build-asan
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600 -L unit
+
+test: format-check test-release test-asan
+	@echo "make test: all tests passed (Release and ASan+UBSan)"
+
+format:
+	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+format-check: deps
+	@scripts/check-format.sh
+
+bench: build
+	bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
