@@ -1,0 +1,95 @@
+// The registry's slim value types: only the fields a DNS or environment-variable rule needs.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace clusterdns::discovery {
+
+enum class Protocol { Tcp, Udp, Sctp };
+
+// "TCP" / "UDP" / "SCTP" as the API spells them.
+const char* protocol_name(Protocol p);
+// "tcp" / "udp" / "sctp" as SRV labels and Docker links spell them.
+const char* protocol_label(Protocol p);
+std::optional<Protocol> parse_protocol(const std::string& api_name);
+
+enum class ServiceKind { ClusterIp, Headless, ExternalName };
+
+struct ServicePort {
+  std::string name;  // "" when unnamed (then no SRV record)
+  int32_t port = 0;
+  Protocol protocol = Protocol::Tcp;
+  std::string target_port;  // number or container port name; "" = same as port
+};
+
+struct Service {
+  std::string ns;
+  std::string name;
+  ServiceKind kind = ServiceKind::ClusterIp;
+  std::vector<std::string> cluster_ips;  // canonical text, primary family first; empty unless ClusterIp
+  std::string external_name;             // ExternalName only, without trailing dot
+  std::vector<ServicePort> ports;
+  bool publish_not_ready = false;
+  std::map<std::string, std::string> selector;  // empty: endpoints come from slices only
+};
+
+struct EndpointPort {
+  std::string name;
+  int32_t port = 0;
+  Protocol protocol = Protocol::Tcp;
+};
+
+struct Endpoint {
+  std::vector<std::string> addresses;  // canonical text
+  bool ready = true;                   // EndpointSlice: absent ready = ready
+  std::string hostname;                // "" unless the pod's subdomain names the service
+  std::string target_pod;              // targetRef name, if any
+};
+
+// One EndpointSlice (or one legacy Endpoints object, normalised), joined to its service by name.
+struct EndpointSet {
+  std::string ns;
+  std::string name;          // object name
+  std::string service_name;  // kubernetes.io/service-name label, or the Endpoints object's name
+  std::vector<Endpoint> endpoints;
+  std::vector<EndpointPort> ports;
+};
+
+struct ContainerPort {
+  std::string name;
+  int32_t port = 0;
+  Protocol protocol = Protocol::Tcp;
+};
+
+struct Pod {
+  std::string ns;
+  std::string name;
+  std::string ip;               // status.podIP, canonical; "" if not assigned
+  std::vector<std::string> ips; // status.podIPs
+  std::map<std::string, std::string> labels;
+  std::string hostname;   // spec.hostname
+  std::string subdomain;  // spec.subdomain
+  bool ready = false;     // Ready condition
+  bool terminating = false;  // metadata.deletionTimestamp set
+  std::string phase;         // Pending, Running, Succeeded, Failed, Unknown
+  bool enable_service_links = true;
+  std::vector<ContainerPort> container_ports;
+};
+
+// Everything a registry knows at one moment. Value type: sources build a new one per change.
+struct RegistryState {
+  std::vector<std::string> namespaces;  // every namespace that exists (named by an object or a Namespace)
+  std::vector<Service> services;
+  std::vector<EndpointSet> endpoint_sets;
+  std::vector<Pod> pods;
+};
+
+// Canonical text of an IP address (inet_ntop form, lower case), or nullopt when text is not an IP.
+std::optional<std::string> canonical_ip(const std::string& text);
+bool is_ipv6(const std::string& canonical);
+
+}  // namespace clusterdns::discovery

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Fails when a file includes a header its folder may not depend on (STYLE.md "Who may include whom").
+set -uo pipefail
+root=${1:-$(dirname "$0")/..}
+cd "$root" || exit 2
+fail=0
+# allowed <folder> <regex of allowed project includes>
+check() {
+  local folder=$1 allowed=$2 f inc
+  while IFS= read -r f; do
+    while IFS= read -r inc; do
+      case "$inc" in
+        dns/* | discovery/* | zones/* | envinject/* | cmd/*)
+          if ! [[ "$inc" =~ $allowed ]]; then
+            echo "forbidden include: $f includes \"$inc\" (allowed for $folder: $allowed)"
+            fail=1
+          fi ;;
+      esac
+    done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f")
+    if [[ "$folder" == zones || "$folder" == dns/wire || "$folder" == envinject || "$folder" == discovery ]] &&
+      grep -qE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<boost/asio' "$f"; then
+      echo "forbidden include: $f includes Asio (only dns/ servers and cmd/ may)"
+      fail=1
+    fi
+  done < <(find "$folder" \( -name "*.hpp" -o -name "*.cpp" \) | sort)
+}
+check dns/wire '^dns/wire/'
+check dns '^dns/'
+check discovery '^discovery/'
+check zones '^(zones/|dns/wire/|dns/handler\.hpp$|discovery/model\.hpp$)'
+check envinject '^(envinject/|discovery/model\.hpp$)'
+# Self-test: the checker must reject a planted violation.
+if [ "${2:-}" != "--no-selftest" ]; then
+  tmp=$(mktemp -d)
+  mkdir -p "$tmp/zones" "$tmp/dns/wire" "$tmp/discovery" "$tmp/envinject" "$tmp/tests"
+  echo '#include "dns/server/udp.hpp"' > "$tmp/zones/bad.cpp"
+  cp "$0" "$tmp/tests/"
+  if bash "$tmp/tests/include_graph_test.sh" "$tmp" --no-selftest >/dev/null; then
+    echo "self-test failed: a planted forbidden include was not reported"
+    fail=1
+  fi
+  rm -rf "$tmp"
+fi
+[ $fail -eq 0 ] && echo "include graph: ok"
+exit $fail
