@@ -1,0 +1,105 @@
+// Snapshot building and the coalescing rebuild thread.
+#include "zones/builder.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+
+#include "dns/wire/types.hpp"
+
+namespace clusterdns::zones {
+
+namespace wire = dns::wire;
+
+namespace {
+std::shared_ptr<spdlog::logger> logger() {
+  auto l = spdlog::get("zones");
+  return l ? l : spdlog::default_logger();
+}
+}  // namespace
+
+std::shared_ptr<const Snapshot> build_snapshot(const discovery::RegistryState* state, const BuildConfig& config,
+                                               uint32_t serial) {
+  auto draft = std::make_shared<ZoneDraft>();
+  add_cluster_zones(*draft, config.cluster, serial);
+  const std::string cluster_apex = draft->zones().front().apex;
+  for (const auto& zf : config.static_zones) {
+    // A file for the cluster zone itself adds records beside the registry's ("what no Service describes").
+    if (zf.zone.apex != cluster_apex) draft->add_zone(zf.zone);
+    for (const auto& r : zf.records) {
+      if (zf.zone.apex == cluster_apex && r.owner == cluster_apex && r.type == wire::rrtype::NS) continue;
+      draft->add(r.owner, r.type, r.ttl, r.rdata);
+    }
+  }
+  if (state) add_cluster_records(*draft, *state, config.cluster);
+  return Snapshot::build(draft, state != nullptr, config.cluster.ttl, config.keep_transfer_data);
+}
+
+Rebuilder::Rebuilder(SnapshotHolder& holder, BuildConfig config, StateFn state)
+    : holder_(holder), config_(std::move(config)), state_(std::move(state)) {}
+
+Rebuilder::~Rebuilder() { stop(); }
+
+void Rebuilder::start() {
+  build_now();
+  thread_ = std::thread([this] { run(); });
+}
+
+void Rebuilder::notify() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    dirty_ = true;
+  }
+  cv_.notify_one();
+}
+
+void Rebuilder::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+BuildStats Rebuilder::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stats_;
+}
+
+void Rebuilder::build_now() {
+  const auto t0 = std::chrono::steady_clock::now();
+  // SOA serial: the time of the change (CoreDNS), kept strictly increasing across fast rebuilds.
+  const auto now = static_cast<uint32_t>(std::time(nullptr));
+  serial_ = std::max(serial_ + 1, now);
+  auto state = state_();
+  auto snap = build_snapshot(state.get(), config_, serial_);
+  const size_t nodes = snap->node_count(), bytes = snap->memory_bytes();
+  holder_.publish(std::move(snap));
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++stats_.builds;
+    stats_.last_build_seconds = secs;
+    stats_.last_nodes = nodes;
+    stats_.last_bytes = bytes;
+  }
+  logger()->info("snapshot {}: {} names, {} KiB, built in {:.1f} ms{}", serial_, nodes, bytes / 1024, secs * 1000,
+                 state ? "" : " (registry not synced: cluster names answer SERVFAIL)");
+}
+
+void Rebuilder::run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    cv_.wait(lock, [this] { return dirty_ || stopping_; });
+    if (stopping_) return;
+    dirty_ = false;  // events arriving during the build mark it dirty again: one more build covers them all
+    lock.unlock();
+    build_now();
+    lock.lock();
+  }
+}
+
+}  // namespace clusterdns::zones

@@ -1,0 +1,62 @@
+// Registry state (+ static zones) → a published snapshot, on one builder thread that coalesces bursts.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "discovery/model.hpp"
+#include "zones/cluster_records.hpp"
+#include "zones/holder.hpp"
+#include "zones/zone_file.hpp"
+
+namespace clusterdns::zones {
+
+struct BuildConfig {
+  ClusterOptions cluster;
+  std::vector<ZoneFile> static_zones;
+  bool keep_transfer_data = false;  // --allow-transfer given
+};
+
+// Null `state` means the registry has not synced: cluster names answer SERVFAIL, static zones serve.
+std::shared_ptr<const Snapshot> build_snapshot(const discovery::RegistryState* state, const BuildConfig& config,
+                                               uint32_t serial);
+
+struct BuildStats {
+  uint64_t builds = 0;
+  double last_build_seconds = 0;
+  size_t last_nodes = 0;
+  size_t last_bytes = 0;
+};
+
+class Rebuilder {
+ public:
+  using StateFn = std::function<std::shared_ptr<const discovery::RegistryState>()>;
+  Rebuilder(SnapshotHolder& holder, BuildConfig config, StateFn state);
+  ~Rebuilder();
+  // Builds once synchronously (so the server starts with a snapshot), then starts the thread.
+  void start();
+  // Cheap; callable from any thread. Bursts of calls coalesce into one rebuild.
+  void notify();
+  void stop();
+  BuildStats stats() const;
+
+ private:
+  void build_now();
+  void run();
+  SnapshotHolder& holder_;
+  BuildConfig config_;
+  StateFn state_;
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  bool dirty_ = false, stopping_ = false;
+  uint32_t serial_ = 0;
+  BuildStats stats_;
+  std::thread thread_;
+};
+
+}  // namespace clusterdns::zones

@@ -1,0 +1,140 @@
+// ZoneDraft bookkeeping and RDATA encoders.
+#include "zones/draft.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+
+#include "dns/wire/name.hpp"
+#include "dns/wire/types.hpp"
+
+namespace clusterdns::zones {
+
+namespace wire = dns::wire;
+
+void ZoneDraft::add_zone(DraftZone zone) {
+  const std::string apex = zone.apex;
+  zones_.push_back(std::move(zone));
+  ensure(apex);
+  add(apex, wire::rrtype::SOA, zones_.back().soa_ttl, rdata_soa(zones_.back()));
+}
+
+int ZoneDraft::zone_of(std::string_view name) const {
+  int best = -1;
+  size_t best_len = 0;
+  for (size_t i = 0; i < zones_.size(); ++i) {
+    const auto& apex = zones_[i].apex;
+    if (apex.size() >= best_len && wire::is_subdomain(name, apex)) {
+      best = static_cast<int>(i);
+      best_len = apex.size();
+    }
+  }
+  return best;
+}
+
+DraftNode* ZoneDraft::ensure(std::string_view owner) {
+  auto it = nodes_.find(owner);
+  if (it != nodes_.end()) return &it->second;
+  const int z = zone_of(owner);
+  if (z < 0) return nullptr;
+  // Ancestors up to the apex exist as empty non-terminals.
+  const std::string& apex = zones_[static_cast<size_t>(z)].apex;
+  std::string_view parent = owner;
+  while (parent.size() > apex.size()) {
+    parent = wire::strip_labels(parent, 1);
+    if (nodes_.find(parent) != nodes_.end()) break;
+    nodes_.emplace(std::string(parent), DraftNode{});
+  }
+  return &nodes_.emplace(std::string(owner), DraftNode{}).first->second;
+}
+
+bool ZoneDraft::add(std::string_view owner, uint16_t type, uint32_t ttl, Rdata rdata) {
+  DraftNode* node = ensure(owner);
+  if (!node) return false;
+  RRset& set = node->rrsets[type];
+  if (set.rdatas.empty()) set.ttl = ttl;
+  set.ttl = std::min(set.ttl, ttl);  // RFC 2181 §5.2: one TTL per RRset
+  if (std::find(set.rdatas.begin(), set.rdatas.end(), rdata) == set.rdatas.end()) {
+    set.rdatas.push_back(std::move(rdata));
+  }
+  return true;
+}
+
+bool ZoneDraft::add_empty(std::string_view owner) { return ensure(owner) != nullptr; }
+
+DraftNode* ZoneDraft::find(std::string_view owner) {
+  auto it = nodes_.find(owner);
+  return it == nodes_.end() ? nullptr : &it->second;
+}
+
+const DraftNode* ZoneDraft::find(std::string_view owner) const {
+  auto it = nodes_.find(owner);
+  return it == nodes_.end() ? nullptr : &it->second;
+}
+
+Rdata rdata_a(const uint8_t (&ip)[4]) { return Rdata{std::string(reinterpret_cast<const char*>(ip), 4)}; }
+
+Rdata rdata_aaaa(const uint8_t (&ip)[16]) {
+  return Rdata{std::string(reinterpret_cast<const char*>(ip), 16)};
+}
+
+Rdata rdata_name(std::string_view wire_name) { return Rdata{std::string(wire_name), 0}; }
+
+static void append_u16(std::string& s, uint16_t v) {
+  s.push_back(static_cast<char>(v >> 8));
+  s.push_back(static_cast<char>(v & 0xFF));
+}
+
+static void append_u32(std::string& s, uint32_t v) {
+  append_u16(s, static_cast<uint16_t>(v >> 16));
+  append_u16(s, static_cast<uint16_t>(v & 0xFFFF));
+}
+
+Rdata rdata_srv(uint16_t priority, uint16_t weight, uint16_t port, std::string_view target_wire) {
+  Rdata r;
+  append_u16(r.raw, priority);
+  append_u16(r.raw, weight);
+  append_u16(r.raw, port);
+  r.raw += target_wire;  // RFC 2782: the target is never compressed
+  return r;
+}
+
+Rdata rdata_txt(std::string_view text) {
+  Rdata r;
+  r.raw.push_back(static_cast<char>(std::min<size_t>(text.size(), 255)));
+  r.raw += text.substr(0, 255);
+  return r;
+}
+
+Rdata rdata_soa(const DraftZone& zone) {
+  Rdata r;
+  r.raw = zone.mname + zone.rname;
+  append_u32(r.raw, zone.serial);
+  append_u32(r.raw, zone.refresh);
+  append_u32(r.raw, zone.retry);
+  append_u32(r.raw, zone.expire);
+  append_u32(r.raw, zone.minimum);
+  return r;
+}
+
+bool rdata_ip(std::string_view text, uint16_t& type, Rdata& out) {
+  char buf[64];
+  if (text.size() >= sizeof buf) return false;
+  text.copy(buf, text.size());
+  buf[text.size()] = '\0';
+  uint8_t v4[4];
+  uint8_t v6[16];
+  if (inet_pton(AF_INET, buf, v4) == 1) {
+    type = wire::rrtype::A;
+    out = rdata_a(v4);
+    return true;
+  }
+  if (inet_pton(AF_INET6, buf, v6) == 1) {
+    type = wire::rrtype::AAAA;
+    out = rdata_aaaa(v6);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace clusterdns::zones

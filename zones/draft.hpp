@@ -1,0 +1,71 @@
+// The mutable zone model a snapshot is compiled from: owner names → RRsets, built on the builder thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace clusterdns::zones {
+
+// Uncompressed RDATA; a compressible name (RFC 3597 §4: NS, CNAME, PTR, MX) runs from name_at to the end.
+struct Rdata {
+  static constexpr uint16_t kNoName = 0xFFFF;
+  std::string raw;
+  uint16_t name_at = kNoName;
+  bool operator==(const Rdata&) const = default;
+};
+
+struct RRset {
+  uint32_t ttl = 0;
+  std::vector<Rdata> rdatas;
+};
+
+struct DraftNode {
+  std::map<uint16_t, RRset> rrsets;  // empty: an empty non-terminal, which exists (RFC 8020)
+  bool insecure_pod_parent = false;  // <ns>.pod.<zone> in `pods insecure` mode: children are synthesized
+};
+
+struct DraftZone {
+  std::string apex;  // lower-cased wire form
+  std::string mname, rname;
+  uint32_t serial = 1, refresh = 7200, retry = 1800, expire = 86400, minimum = 30;
+  uint32_t soa_ttl = 30;
+  bool registry_backed = false;  // answers SERVFAIL until the registry has synced
+};
+
+class ZoneDraft {
+ public:
+  // Zones must be added before their records. Later zones may nest in earlier ones (longest wins).
+  void add_zone(DraftZone zone);
+  // Adds one record; ancestors up to the zone apex become empty non-terminals. Duplicate RDATA is
+  // dropped (an RRset is a set). Returns false when the owner is in no zone.
+  bool add(std::string_view owner, uint16_t type, uint32_t ttl, Rdata rdata);
+  // Makes a name exist without records (e.g. "svc.<zone>", an existing namespace).
+  bool add_empty(std::string_view owner);
+  DraftNode* find(std::string_view owner);
+  const DraftNode* find(std::string_view owner) const;
+  // Index of the zone holding `name` (longest apex), or -1.
+  int zone_of(std::string_view name) const;
+
+  const std::map<std::string, DraftNode, std::less<>>& nodes() const { return nodes_; }
+  const std::vector<DraftZone>& zones() const { return zones_; }
+
+ private:
+  DraftNode* ensure(std::string_view owner);
+  std::map<std::string, DraftNode, std::less<>> nodes_;
+  std::vector<DraftZone> zones_;
+};
+
+// RDATA constructors (RFC 1035 §3.3, RFC 3596, RFC 2782). Names are lower-cased wire form.
+Rdata rdata_a(const uint8_t (&ip)[4]);
+Rdata rdata_aaaa(const uint8_t (&ip)[16]);
+Rdata rdata_name(std::string_view wire);  // CNAME, PTR, NS
+Rdata rdata_srv(uint16_t priority, uint16_t weight, uint16_t port, std::string_view target_wire);
+Rdata rdata_txt(std::string_view text);  // one character-string
+Rdata rdata_soa(const DraftZone& zone);
+// Parses an IP text into A/AAAA RDATA; false when it is not an address.
+bool rdata_ip(std::string_view text, uint16_t& type, Rdata& out);
+
+}  // namespace clusterdns::zones

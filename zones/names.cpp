@@ -1,0 +1,112 @@
+// Name forms for reverse and per-endpoint records.
+#include "zones/names.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "dns/wire/name.hpp"
+
+namespace clusterdns::zones {
+
+std::string reverse_name(const std::string& ip) {
+  uint8_t b[16];
+  std::string text;
+  if (inet_pton(AF_INET, ip.c_str(), b) == 1) {
+    for (int i = 3; i >= 0; --i) text += std::to_string(b[i]) + ".";
+    text += "in-addr.arpa.";
+  } else if (inet_pton(AF_INET6, ip.c_str(), b) == 1) {
+    static const char* hex = "0123456789abcdef";
+    for (int i = 15; i >= 0; --i) {
+      text.push_back(hex[b[i] & 0xF]);
+      text.push_back('.');
+      text.push_back(hex[b[i] >> 4]);
+      text.push_back('.');
+    }
+    text += "ip6.arpa.";
+  } else {
+    return "";
+  }
+  return dns::wire::name_from_text(text).value_or("");
+}
+
+std::optional<std::string> parse_reverse_name(std::string_view wire) {
+  const std::string lower = dns::wire::lowercase(wire);
+  std::vector<std::string> labels;
+  for (size_t i = 0; i < lower.size() && lower[i] != 0;) {
+    const size_t len = static_cast<uint8_t>(lower[i]);
+    labels.emplace_back(lower.substr(i + 1, len));
+    i += len + 1;
+  }
+  char out[INET6_ADDRSTRLEN];
+  if (labels.size() == 6 && labels[4] == "in-addr" && labels[5] == "arpa") {
+    uint8_t b[4];
+    for (int i = 0; i < 4; ++i) {
+      const std::string& l = labels[static_cast<size_t>(3 - i)];
+      if (l.empty() || l.size() > 3 || !std::all_of(l.begin(), l.end(), ::isdigit)) return std::nullopt;
+      if (l.size() > 1 && l[0] == '0') return std::nullopt;  // "010" is not the canonical octet
+      const int v = std::stoi(l);
+      if (v > 255) return std::nullopt;
+      b[i] = static_cast<uint8_t>(v);
+    }
+    inet_ntop(AF_INET, b, out, sizeof out);
+    return std::string(out);
+  }
+  if (labels.size() == 34 && labels[32] == "ip6" && labels[33] == "arpa") {
+    uint8_t b[16] = {};
+    for (size_t i = 0; i < 32; ++i) {
+      const std::string& l = labels[i];
+      if (l.size() != 1 || !std::isxdigit(static_cast<unsigned char>(l[0]))) return std::nullopt;
+      const int nibble = std::stoi(l, nullptr, 16);
+      const size_t byte = 15 - i / 2;
+      b[byte] = static_cast<uint8_t>(b[byte] | (i % 2 == 0 ? nibble : nibble << 4));
+    }
+    inet_ntop(AF_INET6, b, out, sizeof out);
+    return std::string(out);
+  }
+  return std::nullopt;
+}
+
+std::string dashed_ip(const std::string& ip) {
+  std::string s = ip;
+  std::replace(s.begin(), s.end(), '.', '-');
+  std::replace(s.begin(), s.end(), ':', '-');
+  if (!s.empty() && s.front() == '-') s.insert(s.begin(), '0');
+  if (!s.empty() && s.back() == '-') s.push_back('0');
+  return s;
+}
+
+bool parse_dashed_ip_raw(std::string_view label, uint8_t (&out)[16], bool& v6) {
+  if (label.empty() || label.size() > 63) return false;
+  char buf[64];
+  size_t dashes = 0;
+  bool double_dash = false;
+  for (size_t i = 0; i < label.size(); ++i) {
+    if (label[i] == '-') {
+      ++dashes;
+      double_dash = double_dash || (i > 0 && label[i - 1] == '-');
+    }
+  }
+  v6 = !(dashes == 3 && !double_dash);
+  for (size_t i = 0; i < label.size(); ++i) buf[i] = label[i] == '-' ? (v6 ? ':' : '.') : label[i];
+  buf[label.size()] = '\0';
+  return inet_pton(v6 ? AF_INET6 : AF_INET, buf, out) == 1;
+}
+
+std::optional<std::string> parse_dashed_ip(std::string_view label) {
+  uint8_t b[16];
+  bool v6 = false;
+  if (!parse_dashed_ip_raw(label, b, v6)) return std::nullopt;
+  char out[INET6_ADDRSTRLEN];
+  inet_ntop(v6 ? AF_INET6 : AF_INET, b, out, sizeof out);
+  return std::string(out);
+}
+
+bool is_dns_label(std::string_view label) {
+  if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+  return std::all_of(label.begin(), label.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+}
+
+}  // namespace clusterdns::zones

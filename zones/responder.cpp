@@ -1,0 +1,256 @@
+// The query path: parse, look up, copy. No allocation, no lock, no logging (zone transfers excepted).
+#include "zones/responder.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstring>
+
+#include "dns/wire/response.hpp"
+#include "dns/wire/types.hpp"
+#include "dns/wire/writer.hpp"
+
+namespace clusterdns::zones {
+
+namespace wire = dns::wire;
+using wire::ParsedQuery;
+using wire::Rcode;
+
+std::optional<Cidr> Cidr::parse(const std::string& text) {
+  Cidr c;
+  const auto slash = text.find('/');
+  const std::string addr = text.substr(0, slash);
+  c.v6 = addr.find(':') != std::string::npos;
+  if (inet_pton(c.v6 ? AF_INET6 : AF_INET, addr.c_str(), c.bytes) != 1) return std::nullopt;
+  const unsigned max = c.v6 ? 128 : 32;
+  c.prefix = max;
+  if (slash != std::string::npos) {
+    const std::string bits = text.substr(slash + 1);
+    if (bits.empty() || bits.size() > 3 || bits.find_first_not_of("0123456789") != std::string::npos) {
+      return std::nullopt;
+    }
+    c.prefix = static_cast<unsigned>(std::stoul(bits));
+    if (c.prefix > max) return std::nullopt;
+  }
+  return c;
+}
+
+bool Cidr::contains(const sockaddr* addr) const {
+  if (!addr) return false;
+  const uint8_t* b = nullptr;
+  uint8_t mapped[4];
+  if (addr->sa_family == AF_INET && !v6) {
+    b = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(addr)->sin_addr);
+  } else if (addr->sa_family == AF_INET6) {
+    const auto* a6 = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr);
+    static const uint8_t kV4Mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (v6) {
+      b = a6;
+    } else if (std::memcmp(a6, kV4Mapped, 12) == 0) {
+      std::memcpy(mapped, a6 + 12, 4);
+      b = mapped;
+    }
+  }
+  if (!b) return false;
+  const unsigned full = prefix / 8, rest = prefix % 8;
+  if (std::memcmp(b, bytes, full) != 0) return false;
+  if (rest == 0) return true;
+  const auto mask = static_cast<uint8_t>(0xFF << (8 - rest));
+  return (b[full] & mask) == (bytes[full] & mask);
+}
+
+Responder::Responder(const SnapshotHolder& holder, ResponderOptions options)
+    : holder_(holder), options_(std::move(options)) {}
+
+namespace {
+
+struct Frame {
+  size_t head;   // header + question
+  size_t limit;  // largest message we may send
+  size_t opt;    // bytes reserved for the OPT record
+};
+
+Frame frame_for(const ParsedQuery& q, const dns::QueryContext& ctx, size_t out_size) {
+  Frame f;
+  f.head = q.question_end;
+  f.limit = ctx.transport == dns::Transport::Udp ? wire::udp_limit(q) : 65535;
+  if (f.limit > out_size) f.limit = out_size;
+  f.opt = q.has_edns ? wire::kOptRecordSize : 0;
+  return f;
+}
+
+// Copies header + question, then `body`, truncating at an RR boundary when it does not fit (RFC 2181 §9:
+// TC only when answer or authority records are lost; dropping additional records is silent).
+size_t write_answer(std::span<const uint8_t> query, const ParsedQuery& q, const Frame& f, uint8_t* out,
+                    std::span<const uint8_t> body, std::span<const uint16_t> ends, uint16_t an, uint16_t ns,
+                    uint16_t ar, uint8_t rcode) {
+  size_t len = body.size();
+  uint16_t flags = wire::kFlagAa;
+  if (f.head + len + f.opt > f.limit) {
+    size_t k = ends.size();
+    while (k > 0 && f.head + ends[k - 1] + f.opt > f.limit) --k;
+    len = k ? ends[k - 1] : 0;
+    if (k < size_t{an} + ns) flags |= wire::kFlagTc;
+    const auto keep_an = static_cast<uint16_t>(k < an ? k : an);
+    const auto keep_ns = static_cast<uint16_t>(k - keep_an < ns ? k - keep_an : ns);
+    ar = static_cast<uint16_t>(k - keep_an - keep_ns);
+    an = keep_an;
+    ns = keep_ns;
+  }
+  if (f.head + len + f.opt > f.limit) return 0;
+  wire::put_header(out, q, flags, rcode, 1, an, ns, static_cast<uint16_t>(ar + (f.opt ? 1 : 0)));
+  std::memcpy(out + wire::kHeaderSize, query.data() + wire::kHeaderSize, f.head - wire::kHeaderSize);
+  if (len) std::memcpy(out + f.head, body.data(), len);
+  if (f.opt) wire::put_opt(out + f.head + len, 0, q.do_bit);
+  return f.head + len + f.opt;
+}
+
+// A negative answer built at query time: the zone SOA whose owner points into the question.
+size_t write_negative(std::span<const uint8_t> query, const ParsedQuery& q, const Frame& f, uint8_t* out,
+                      const Zone& zone, Rcode rcode) {
+  uint8_t soa[2 + 300];
+  const size_t apex_at = wire::kHeaderSize + q.qname_len - zone.apex.size();
+  wire::store_u16(soa, static_cast<uint16_t>(0xC000 | apex_at));
+  const size_t tail = zone.soa_tail.size() < 300 ? zone.soa_tail.size() : 0;
+  std::memcpy(soa + 2, zone.soa_tail.data(), tail);
+  const uint16_t end = static_cast<uint16_t>(2 + tail);
+  return write_answer(query, q, f, out, {soa, end}, {&end, 1}, 0, 1, 0, static_cast<uint8_t>(rcode));
+}
+
+size_t write_synthesized(std::span<const uint8_t> query, const ParsedQuery& q, const Frame& f, uint8_t* out,
+                         const Lookup& l, uint32_t ttl) {
+  const uint16_t type = l.address_v6 ? wire::rrtype::AAAA : wire::rrtype::A;
+  if (q.qtype != type && q.qtype != wire::rrtype::ANY) return write_negative(query, q, f, out, *l.zone, Rcode::NoError);
+  uint8_t rr[12 + 16];
+  const size_t rdlen = l.address_v6 ? 16 : 4;
+  wire::store_u16(rr, 0xC000 | wire::kHeaderSize);
+  wire::store_u16(rr + 2, type);
+  wire::store_u16(rr + 4, wire::kClassIn);
+  wire::store_u32(rr + 6, ttl);
+  wire::store_u16(rr + 10, static_cast<uint16_t>(rdlen));
+  std::memcpy(rr + 12, l.address, rdlen);
+  const uint16_t end = static_cast<uint16_t>(12 + rdlen);
+  return write_answer(query, q, f, out, {rr, end}, {&end, 1}, 1, 0, 0, 0);
+}
+
+}  // namespace
+
+bool Responder::peer_allowed(const dns::QueryContext& ctx) const {
+  for (const Cidr& c : options_.allow_transfer) {
+    if (c.contains(ctx.peer)) return true;
+  }
+  return false;
+}
+
+// AXFR (RFC 5936): SOA, every RRset of the zone, SOA, in messages of about 16 KiB. Off the hot path.
+size_t Responder::transfer(std::span<const uint8_t> query, const ParsedQuery& q, const Snapshot& snap,
+                           const Zone& zone, std::span<uint8_t> out, const dns::QueryContext& ctx) const {
+  const ZoneDraft& d = *snap.draft();
+  const int zone_index = d.zone_of(zone.apex);
+  const DraftZone& dz = d.zones()[static_cast<size_t>(zone_index)];
+  const std::string_view qname(reinterpret_cast<const char*>(q.qname), q.qname_len);
+  std::vector<uint8_t> message;
+  auto start = [&](wire::CompressingWriter& w) {
+    w = wire::CompressingWriter(q.question_end);
+    w.add_known_name(qname, wire::kHeaderSize);
+  };
+  wire::CompressingWriter w(0);
+  start(w);
+  uint16_t count = 0;
+  auto finish = [&]() -> size_t {
+    const size_t len = q.question_end + w.size();
+    message.assign(len, 0);
+    wire::put_header(message.data(), q, wire::kFlagAa, 0, 1, count, 0, 0);
+    std::memcpy(message.data() + wire::kHeaderSize, query.data() + wire::kHeaderSize,
+                q.question_end - wire::kHeaderSize);
+    std::memcpy(message.data() + q.question_end, w.bytes().data(), w.size());
+    return len;
+  };
+  auto put = [&](std::string_view owner, uint16_t type, uint32_t ttl, const Rdata& rd) {
+    if (w.size() > 16000) {
+      finish();
+      (*ctx.stream)(message);
+      start(w);
+      count = 0;
+    }
+    w.put_name(owner);
+    w.put_u16(type);
+    w.put_u16(wire::kClassIn);
+    w.put_u32(ttl);
+    const size_t len_at = w.size();
+    w.put_u16(0);
+    if (rd.name_at == Rdata::kNoName) {
+      w.put_bytes(rd.raw);
+    } else {
+      w.put_bytes(std::string_view(rd.raw).substr(0, rd.name_at));
+      w.put_name(std::string_view(rd.raw).substr(rd.name_at));
+    }
+    w.patch_u16(len_at, static_cast<uint16_t>(w.size() - len_at - 2));
+    ++count;
+  };
+  const Rdata soa = rdata_soa(dz);
+  put(dz.apex, wire::rrtype::SOA, dz.soa_ttl, soa);
+  for (const auto& [name, node] : d.nodes()) {
+    if (d.zone_of(name) != zone_index) continue;
+    for (const auto& [type, set] : node.rrsets) {
+      if (type == wire::rrtype::SOA) continue;
+      for (const Rdata& rd : set.rdatas) put(name, type, set.ttl, rd);
+    }
+  }
+  put(dz.apex, wire::rrtype::SOA, dz.soa_ttl, soa);
+  const size_t len = finish();
+  if (len > out.size()) return 0;
+  std::memcpy(out.data(), message.data(), len);
+  return len;
+}
+
+size_t Responder::answer(std::span<const uint8_t> query, std::span<uint8_t> out, const dns::QueryContext& ctx) {
+  ParsedQuery q;
+  switch (wire::parse_query(query, q)) {
+    case wire::ParseStatus::Drop:
+      return 0;
+    case wire::ParseStatus::FormErr:
+      return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::FormErr), 0, out);
+    case wire::ParseStatus::NotImp:
+      return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::NotImp), 0, out);
+    case wire::ParseStatus::Ok:
+      break;
+  }
+  if (q.has_edns && q.edns_version > 0) return wire::write_empty_response(query, q, wire::kRcodeBadVers, 0, out);
+  if (q.qclass != wire::kClassIn) {
+    return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::Refused), 0, out);
+  }
+  thread_local LocalSnapshot local(holder_);
+  if (local.holder() != &holder_) local = LocalSnapshot(holder_);  // several responders in one process (tests)
+  const Snapshot* snap = local.get();
+  if (!snap) return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::ServFail), 0, out);
+
+  const std::string_view qname(reinterpret_cast<const char*>(q.qname), q.qname_len);
+  const Frame f = frame_for(q, ctx, out.size());
+  const Lookup l = snap->find(qname, q.qtype);
+  if (q.qtype == wire::rrtype::AXFR || q.qtype == wire::rrtype::IXFR) {
+    // SPEC.md §10: refused unless --allow-transfer admits the client; only over TCP; only at an apex.
+    const bool allowed = ctx.transport == dns::Transport::Tcp && ctx.stream && snap->draft() &&
+                         l.kind == LookupKind::Answer && l.zone->apex == qname && peer_allowed(ctx);
+    if (!allowed) return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::Refused), 0, out);
+    return transfer(query, q, *snap, *l.zone, out, ctx);
+  }
+  switch (l.kind) {
+    case LookupKind::Answer: {
+      const Answer& a = *l.answer;
+      return write_answer(query, q, f, out.data(), snap->body(a), snap->rr_ends(a), a.ancount, a.nscount,
+                          a.arcount, a.rcode);
+    }
+    case LookupKind::NxDomain:
+      return write_negative(query, q, f, out.data(), *l.zone, Rcode::NxDomain);
+    case LookupKind::SynthesizePod:
+      return write_synthesized(query, q, f, out.data(), l, snap->ttl());
+    case LookupKind::NotSynced:
+      return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::ServFail), 0, out);
+    case LookupKind::NotInZone:
+      break;
+  }
+  return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::Refused), 0, out);
+}
+
+}  // namespace clusterdns::zones

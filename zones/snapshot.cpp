@@ -1,0 +1,293 @@
+// Compiling a ZoneDraft into wire answers, and the allocation-free lookup over them.
+#include "zones/snapshot.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "dns/wire/name.hpp"
+#include "dns/wire/types.hpp"
+#include "dns/wire/writer.hpp"
+#include "zones/names.hpp"
+
+namespace clusterdns::zones {
+
+namespace wire = dns::wire;
+using wire::rrtype::ANY;
+
+namespace {
+// Largest body that still fits a 65535-byte message with the longest question and an OPT.
+constexpr size_t kMaxBody = 65535 - wire::kHeaderSize - wire::kMaxNameLength - 4 - wire::kOptRecordSize;
+constexpr int kMaxChain = 8;  // CNAME hops chased inside our zones
+constexpr uint16_t kNoType = 0;
+}  // namespace
+
+uint32_t hash_name(std::string_view w) {
+  uint32_t h = 2166136261u;  // FNV-1a
+  for (char c : w) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 16777619u;
+  }
+  return h;
+}
+
+class Snapshot::Compiler {
+ public:
+  Compiler(const ZoneDraft& d, Snapshot& s) : d_(d), s_(s) {}
+
+  Answer compile(std::string_view qname, uint16_t qtype) {
+    wire::CompressingWriter w(wire::kHeaderSize + qname.size() + 4);
+    w.add_known_name(qname, wire::kHeaderSize);
+    ends_.clear();
+    Answer a;
+    std::vector<std::string> targets;  // names whose addresses go to the additional section
+    std::string cur(qname);
+    const DraftNode* node = d_.find(cur);
+    for (int hop = 0; hop <= kMaxChain && node; ++hop) {
+      auto cname = node->rrsets.find(wire::rrtype::CNAME);
+      auto it = node->rrsets.find(qtype);
+      if (qtype == ANY) it = minimal_any(*node);  // RFC 8482 §4.1: one RRset, never everything
+      if (it != node->rrsets.end() && (qtype != ANY || cname == node->rrsets.end())) {
+        a.ancount = static_cast<uint16_t>(a.ancount + put_rrset(w, cur, it->first, it->second, &targets));
+        break;
+      }
+      if (cname != node->rrsets.end() && qtype != wire::rrtype::CNAME) {
+        a.ancount = static_cast<uint16_t>(a.ancount + put_rrset(w, cur, wire::rrtype::CNAME, cname->second, nullptr));
+        if (qtype == ANY) break;
+        cur = cname->second.rdatas.front().raw;
+        node = d_.find(cur);
+        if (!node) {
+          // RFC 6604 §3: the RCODE describes the last name in the chain.
+          const int z = d_.zone_of(cur);
+          if (z >= 0) {
+            a.rcode = static_cast<uint8_t>(wire::Rcode::NxDomain);
+            a.nscount = static_cast<uint16_t>(a.nscount + put_soa(w, z));
+          }
+        }
+        continue;
+      }
+      a.nscount = static_cast<uint16_t>(a.nscount + put_soa(w, d_.zone_of(cur)));  // NODATA (RFC 2308 §2.2)
+      break;
+    }
+    for (const auto& t : targets) {
+      const DraftNode* tn = d_.find(t);
+      if (!tn) continue;
+      for (uint16_t type : {wire::rrtype::A, wire::rrtype::AAAA}) {
+        auto it = tn->rrsets.find(type);
+        if (it != tn->rrsets.end()) {
+          a.arcount = static_cast<uint16_t>(a.arcount + put_rrset(w, t, type, it->second, nullptr));
+        }
+      }
+    }
+    return store(w, a);
+  }
+
+  std::vector<uint8_t> soa_tail(const DraftZone& z) {
+    wire::CompressingWriter w(0);
+    Rdata soa = rdata_soa(z);
+    w.put_u16(wire::rrtype::SOA);
+    w.put_u16(wire::kClassIn);
+    w.put_u32(negative_ttl(z));
+    w.put_u16(static_cast<uint16_t>(soa.raw.size()));
+    w.put_bytes(soa.raw);
+    return w.bytes();
+  }
+
+ private:
+  static uint32_t negative_ttl(const DraftZone& z) { return std::min(z.soa_ttl, z.minimum); }  // RFC 2308 §3
+
+  std::map<uint16_t, RRset>::const_iterator minimal_any(const DraftNode& node) {
+    for (uint16_t pref : {wire::rrtype::A, wire::rrtype::AAAA}) {
+      auto it = node.rrsets.find(pref);
+      if (it != node.rrsets.end()) return it;
+    }
+    return node.rrsets.begin();
+  }
+
+  size_t put_rrset(wire::CompressingWriter& w, std::string_view owner, uint16_t type, const RRset& set,
+                   std::vector<std::string>* targets) {
+    for (const Rdata& rd : set.rdatas) {
+      put_rr(w, owner, type, set.ttl, rd);
+      if (!targets) continue;
+      if (type == wire::rrtype::SRV && rd.raw.size() > 6) targets->push_back(rd.raw.substr(6));
+      if ((type == wire::rrtype::NS || type == wire::rrtype::MX) && rd.name_at != Rdata::kNoName) {
+        targets->push_back(rd.raw.substr(rd.name_at));
+      }
+    }
+    return set.rdatas.size();
+  }
+
+  void put_rr(wire::CompressingWriter& w, std::string_view owner, uint16_t type, uint32_t ttl, const Rdata& rd) {
+    w.put_name(owner);
+    w.put_u16(type);
+    w.put_u16(wire::kClassIn);
+    w.put_u32(ttl);
+    const size_t len_at = w.size();
+    w.put_u16(0);
+    if (rd.name_at == Rdata::kNoName) {
+      w.put_bytes(rd.raw);
+    } else {
+      w.put_bytes(std::string_view(rd.raw).substr(0, rd.name_at));
+      w.put_name(std::string_view(rd.raw).substr(rd.name_at));
+    }
+    w.patch_u16(len_at, static_cast<uint16_t>(w.size() - len_at - 2));
+    ends_.push_back(w.size());
+  }
+
+  size_t put_soa(wire::CompressingWriter& w, int zone) {
+    if (zone < 0) return 0;
+    const DraftZone& z = d_.zones()[static_cast<size_t>(zone)];
+    put_rr(w, z.apex, wire::rrtype::SOA, negative_ttl(z), rdata_soa(z));
+    return 1;
+  }
+
+  Answer store(const wire::CompressingWriter& w, Answer a) {
+    size_t kept = ends_.size();
+    while (kept > 0 && ends_[kept - 1] > kMaxBody) --kept;  // oversized: drop whole RRs from the end
+    size_t len = kept ? ends_[kept - 1] : 0;
+    if (kept < ends_.size()) {
+      size_t drop = ends_.size() - kept;
+      auto cut = [&](uint16_t& c) {
+        const size_t n = std::min<size_t>(c, drop);
+        c = static_cast<uint16_t>(c - n);
+        drop -= n;
+      };
+      cut(a.arcount);
+      cut(a.nscount);
+      cut(a.ancount);
+    }
+    if (ends_.empty()) len = 0;
+    a.body = static_cast<uint32_t>(s_.arena_.size());
+    a.body_len = static_cast<uint32_t>(len);
+    s_.arena_.insert(s_.arena_.end(), w.bytes().begin(), w.bytes().begin() + static_cast<long>(len));
+    a.rr_ends = static_cast<uint32_t>(s_.rr_ends_.size());
+    for (size_t i = 0; i < kept; ++i) s_.rr_ends_.push_back(static_cast<uint16_t>(ends_[i]));
+    return a;
+  }
+
+  const ZoneDraft& d_;
+  Snapshot& s_;
+  std::vector<size_t> ends_;
+};
+
+std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const ZoneDraft> draft, bool synced, uint32_t ttl,
+                                                bool keep_draft) {
+  auto s = std::make_shared<Snapshot>();
+  s->ttl_ = ttl;
+  s->synced_ = synced;
+  const ZoneDraft& d = *draft;
+  Compiler c(d, *s);
+  for (const auto& z : d.zones()) s->zones_.push_back(Zone{z.apex, c.soa_tail(z), z.registry_backed});
+
+  s->nodes_.reserve(d.nodes().size());
+  for (const auto& [name, dn] : d.nodes()) {
+    Node n;
+    n.name = static_cast<uint32_t>(s->arena_.size());
+    n.name_len = static_cast<uint16_t>(name.size());
+    s->arena_.insert(s->arena_.end(), name.begin(), name.end());
+    n.zone = static_cast<uint16_t>(std::max(0, d.zone_of(name)));
+    n.hash = hash_name(name);
+    n.insecure_pod_parent = dn.insecure_pod_parent;
+    // Typed answers: each type the node owns, and for a CNAME each type its in-zone target chain owns.
+    std::vector<uint16_t> types;
+    for (const auto& [type, set] : dn.rrsets) types.push_back(type);
+    const DraftNode* t = &dn;
+    for (int hop = 0; hop < kMaxChain && t; ++hop) {
+      auto cn = t->rrsets.find(wire::rrtype::CNAME);
+      if (cn == t->rrsets.end()) break;
+      t = d.find(cn->second.rdatas.front().raw);
+      if (t) {
+        for (const auto& [type, set] : t->rrsets) types.push_back(type);
+      }
+    }
+    if (!dn.rrsets.empty()) types.push_back(ANY);
+    std::sort(types.begin(), types.end());
+    types.erase(std::unique(types.begin(), types.end()), types.end());
+    n.typed_begin = static_cast<uint32_t>(s->typed_.size());
+    for (uint16_t type : types) s->typed_.push_back(Typed{type, c.compile(name, type)});
+    n.typed_end = static_cast<uint32_t>(s->typed_.size());
+    n.fallback = c.compile(name, kNoType);
+    s->nodes_.push_back(n);
+  }
+  size_t cap = 16;
+  while (cap < s->nodes_.size() * 2) cap <<= 1;
+  s->slots_.assign(cap, 0);
+  for (size_t i = 0; i < s->nodes_.size(); ++i) {
+    size_t slot = s->nodes_[i].hash & (cap - 1);
+    while (s->slots_[slot] != 0) slot = (slot + 1) & (cap - 1);
+    s->slots_[slot] = static_cast<uint32_t>(i + 1);
+  }
+  if (keep_draft) s->draft_ = std::move(draft);
+  return s;
+}
+
+const Snapshot::Node* Snapshot::find_node(std::string_view name, uint32_t hash) const {
+  const size_t mask = slots_.size() - 1;
+  for (size_t slot = hash & mask;; slot = (slot + 1) & mask) {
+    const uint32_t idx = slots_[slot];
+    if (idx == 0) return nullptr;
+    const Node& n = nodes_[idx - 1];
+    if (n.hash == hash && n.name_len == name.size() &&
+        std::memcmp(arena_.data() + n.name, name.data(), name.size()) == 0) {
+      return &n;
+    }
+  }
+}
+
+int Snapshot::zone_of(std::string_view name) const {
+  int best = -1;
+  size_t best_len = 0;
+  for (size_t i = 0; i < zones_.size(); ++i) {
+    const auto& apex = zones_[i].apex;
+    if (apex.size() >= best_len && wire::is_subdomain(name, apex)) {
+      best = static_cast<int>(i);
+      best_len = apex.size();
+    }
+  }
+  return best;
+}
+
+Lookup Snapshot::find(std::string_view qname, uint16_t qtype) const {
+  Lookup r;
+  if (const Node* n = find_node(qname, hash_name(qname))) {
+    r.zone = &zones_[n->zone];
+    if (!synced_ && r.zone->registry_backed) {
+      r.kind = LookupKind::NotSynced;
+      return r;
+    }
+    r.kind = LookupKind::Answer;
+    r.answer = &n->fallback;
+    for (uint32_t i = n->typed_begin; i < n->typed_end; ++i) {
+      if (typed_[i].qtype == qtype) {
+        r.answer = &typed_[i].answer;
+        break;
+      }
+    }
+    return r;
+  }
+  const int z = zone_of(qname);
+  if (z < 0) return r;  // NotInZone
+  r.zone = &zones_[static_cast<size_t>(z)];
+  if (!synced_ && r.zone->registry_backed) {
+    r.kind = LookupKind::NotSynced;
+    return r;
+  }
+  r.kind = LookupKind::NxDomain;
+  // `pods insecure`: <dashed-ip>.<ns>.pod.<zone> exists for any valid address (SPEC.md §6).
+  const std::string_view parent = wire::strip_labels(qname, 1);
+  if (!qname.empty() && !parent.empty()) {
+    const Node* p = find_node(parent, hash_name(parent));
+    const std::string_view first(reinterpret_cast<const char*>(qname.data()) + 1,
+                                 static_cast<uint8_t>(qname[0]));
+    if (p && p->insecure_pod_parent && parse_dashed_ip_raw(first, r.address, r.address_v6)) {
+      r.kind = LookupKind::SynthesizePod;
+    }
+  }
+  return r;
+}
+
+size_t Snapshot::memory_bytes() const {
+  return arena_.capacity() + rr_ends_.capacity() * sizeof(uint16_t) + nodes_.capacity() * sizeof(Node) +
+         typed_.capacity() * sizeof(Typed) + slots_.capacity() * sizeof(uint32_t);
+}
+
+}  // namespace clusterdns::zones

@@ -1,0 +1,95 @@
+// An immutable, precompiled zone snapshot: every answer is wire bytes ready to copy (NSD's way).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "zones/draft.hpp"
+
+namespace clusterdns::zones {
+
+// A response tail (answer, authority and additional sections) laid out for a question whose QNAME is
+// exactly the node's name at offset 12: compression pointers into the question are valid.
+struct Answer {
+  uint32_t body = 0;  // offset into the byte arena
+  uint32_t body_len = 0;
+  uint32_t rr_ends = 0;  // offset into the RR-end table: one entry per RR, cumulative body length
+  uint16_t ancount = 0, nscount = 0, arcount = 0;
+  uint8_t rcode = 0;
+};
+
+struct Zone {
+  std::string apex;
+  std::vector<uint8_t> soa_tail;  // the SOA RR after its owner name: type, class, TTL, RDLENGTH, RDATA
+  bool registry_backed = false;
+};
+
+enum class LookupKind { Answer, NxDomain, SynthesizePod, NotInZone, NotSynced };
+
+struct Lookup {
+  LookupKind kind = LookupKind::NotInZone;
+  const Zone* zone = nullptr;
+  const Answer* answer = nullptr;  // kind == Answer
+  // SynthesizePod: the address parsed from the first label (insecure pod records, SPEC.md §6).
+  uint8_t address[16] = {};
+  bool address_v6 = false;
+};
+
+class Snapshot {
+ public:
+  // Compiles every answer. Runs on the builder thread; allocates freely.
+  // `keep_draft` keeps the draft for zone transfers (only when transfers are allowed: it costs memory).
+  static std::shared_ptr<const Snapshot> build(std::shared_ptr<const ZoneDraft> draft, bool synced, uint32_t ttl,
+                                               bool keep_draft);
+
+  // Hot path: no allocation, no lock. `qname` is lower-cased wire form.
+  Lookup find(std::string_view qname, uint16_t qtype) const;
+
+  std::span<const uint8_t> body(const Answer& a) const { return {arena_.data() + a.body, a.body_len}; }
+  std::span<const uint16_t> rr_ends(const Answer& a) const {
+    return {rr_ends_.data() + a.rr_ends, size_t{a.ancount} + a.nscount + a.arcount};
+  }
+  uint32_t ttl() const { return ttl_; }
+  size_t node_count() const { return nodes_.size(); }
+  size_t memory_bytes() const;
+  const std::vector<Zone>& zones() const { return zones_; }
+  // Zone transfer data (SPEC.md §10): every RRset of the zone's nodes, built on demand off the hot path.
+  const ZoneDraft* draft() const { return draft_.get(); }
+
+ private:
+  struct Node {
+    uint32_t name = 0;  // arena offset of the lower-cased wire name
+    uint16_t name_len = 0;
+    uint16_t zone = 0;
+    uint32_t typed_begin = 0, typed_end = 0;  // into typed_
+    Answer fallback;                          // any other type: NODATA, or a CNAME default
+    uint32_t hash = 0;
+    bool insecure_pod_parent = false;
+  };
+  struct Typed {
+    uint16_t qtype;
+    Answer answer;
+  };
+  class Compiler;
+
+  const Node* find_node(std::string_view name, uint32_t hash) const;
+  int zone_of(std::string_view name) const;
+
+  std::vector<uint8_t> arena_;
+  std::vector<uint16_t> rr_ends_;
+  std::vector<Node> nodes_;
+  std::vector<Typed> typed_;
+  std::vector<uint32_t> slots_;  // open addressing: node index + 1, 0 = empty
+  std::vector<Zone> zones_;
+  uint32_t ttl_ = 30;
+  bool synced_ = false;
+  std::shared_ptr<const ZoneDraft> draft_;
+};
+
+uint32_t hash_name(std::string_view wire);
+
+}  // namespace clusterdns::zones

@@ -1,0 +1,91 @@
+// ldns is confined to this file (STACK.md G1: stdbool.h first, dprintf undone).
+#include "zones/zone_file.hpp"
+
+#include <stdbool.h>
+#include <ldns/ldns.h>
+#undef dprintf
+
+#include <cstdio>
+#include <memory>
+
+#include "dns/wire/name.hpp"
+#include "dns/wire/types.hpp"
+
+namespace clusterdns::zones {
+
+namespace wire = dns::wire;
+
+namespace {
+
+std::string rdf_bytes(const ldns_rdf* rdf) {
+  return std::string(reinterpret_cast<const char*>(ldns_rdf_data(rdf)), ldns_rdf_size(rdf));
+}
+
+uint32_t rdf_u32(const ldns_rdf* rdf) { return ldns_rdf2native_int32(rdf); }
+
+Rdata to_rdata(const ldns_rr* rr, uint16_t type) {
+  Rdata rd;
+  for (size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
+    const ldns_rdf* f = ldns_rr_rdf(rr, i);
+    const bool last = i + 1 == ldns_rr_rd_count(rr);
+    // RFC 3597 §4: only the RFC 1035 types' names may be compressed; this one is the last field.
+    if (last && ldns_rdf_get_type(f) == LDNS_RDF_TYPE_DNAME &&
+        (type == wire::rrtype::NS || type == wire::rrtype::CNAME || type == wire::rrtype::PTR ||
+         type == wire::rrtype::MX)) {
+      rd.name_at = static_cast<uint16_t>(rd.raw.size());
+      rd.raw += wire::lowercase(rdf_bytes(f));
+    } else {
+      rd.raw += rdf_bytes(f);
+    }
+  }
+  return rd;
+}
+
+}  // namespace
+
+std::optional<ZoneFile> load_zone_file(const std::string& path, std::string& error) {
+  std::unique_ptr<FILE, int (*)(FILE*)> fp(std::fopen(path.c_str(), "r"), &std::fclose);
+  if (!fp) {
+    error = path + ": cannot open";
+    return std::nullopt;
+  }
+  ldns_zone* raw = nullptr;
+  int line = 0;
+  const ldns_status st = ldns_zone_new_frm_fp_l(&raw, fp.get(), nullptr, 3600, LDNS_RR_CLASS_IN, &line);
+  if (st != LDNS_STATUS_OK) {
+    error = path + ":" + std::to_string(line) + ": " + ldns_get_errorstr_by_id(st);
+    return std::nullopt;
+  }
+  std::unique_ptr<ldns_zone, void (*)(ldns_zone*)> z(raw, &ldns_zone_deep_free);
+  const ldns_rr* soa = ldns_zone_soa(z.get());
+  if (!soa || ldns_rr_rd_count(soa) < 7) {
+    error = path + ": no SOA record (a zone file needs one at its apex)";
+    return std::nullopt;
+  }
+  ZoneFile out;
+  out.path = path;
+  out.zone.apex = wire::lowercase(rdf_bytes(ldns_rr_owner(soa)));
+  out.zone.mname = wire::lowercase(rdf_bytes(ldns_rr_rdf(soa, 0)));
+  out.zone.rname = wire::lowercase(rdf_bytes(ldns_rr_rdf(soa, 1)));
+  out.zone.serial = rdf_u32(ldns_rr_rdf(soa, 2));
+  out.zone.refresh = rdf_u32(ldns_rr_rdf(soa, 3));
+  out.zone.retry = rdf_u32(ldns_rr_rdf(soa, 4));
+  out.zone.expire = rdf_u32(ldns_rr_rdf(soa, 5));
+  out.zone.minimum = rdf_u32(ldns_rr_rdf(soa, 6));
+  out.zone.soa_ttl = ldns_rr_ttl(soa);
+  const ldns_rr_list* rrs = ldns_zone_rrs(z.get());
+  for (size_t i = 0; i < ldns_rr_list_rr_count(rrs); ++i) {
+    const ldns_rr* rr = ldns_rr_list_rr(rrs, i);
+    const auto type = static_cast<uint16_t>(ldns_rr_get_type(rr));
+    std::string owner = wire::lowercase(rdf_bytes(ldns_rr_owner(rr)));
+    if (!wire::is_subdomain(owner, out.zone.apex)) {
+      error = path + ": " + wire::name_to_text(owner) + " is outside the zone " + wire::name_to_text(out.zone.apex);
+      return std::nullopt;
+    }
+    if (type == wire::rrtype::SOA) continue;
+    out.records.push_back(ZoneFile::Record{std::move(owner), type, ldns_rr_ttl(rr), to_rdata(rr, type)});
+  }
+  return out;
+}
+
+}  // namespace clusterdns::zones
