@@ -173,7 +173,7 @@ class Builder {
   void add_nameserver(const discovery::RegistryState& state) {
     const std::string ns_name = label("ns") + label("dns") + zone_;
     for (const auto& zone : draft_.zones()) {
-      draft_.add(zone.apex, wire::rrtype::NS, opts_.ttl, rdata_name(ns_name));
+      if (zone.registry_backed) draft_.add(zone.apex, wire::rrtype::NS, opts_.ttl, rdata_name(ns_name));
     }
     for (const auto& svc : state.services) {
       if (svc.ns == "kube-system" && svc.name == "kube-dns") {

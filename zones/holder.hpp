@@ -19,7 +19,10 @@ class SnapshotHolder {
       std::lock_guard<std::mutex> lock(mutex_);
       current_ = std::move(s);
     }
-    generation_.fetch_add(1, std::memory_order_release);
+    // Generations are unique across every holder in the process, so a thread's cached view can never
+    // mistake a new holder (perhaps at a reused address) for the one it saw before.
+    static std::atomic<uint64_t> next{1};
+    generation_.store(next.fetch_add(1, std::memory_order_relaxed), std::memory_order_release);
   }
   std::shared_ptr<const Snapshot> load() const {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -36,16 +39,20 @@ class SnapshotHolder {
 // A query thread's view: refreshed only when the generation moved.
 class LocalSnapshot {
  public:
-  explicit LocalSnapshot(const SnapshotHolder& holder) : holder_(&holder) {}
+  explicit LocalSnapshot(const SnapshotHolder* holder = nullptr) : holder_(holder) {}
   const Snapshot* get() {
     const uint64_t g = holder_->generation();
-    if (g != generation_ || !snapshot_) {
+    if (g != generation_) {
       generation_ = g;
       snapshot_ = holder_->load();
     }
     return snapshot_.get();
   }
   const SnapshotHolder* holder() const { return holder_; }
+  void rebind(const SnapshotHolder* holder) {
+    holder_ = holder;
+    generation_ = ~uint64_t{0};
+  }
 
  private:
   const SnapshotHolder* holder_;

@@ -220,8 +220,8 @@ size_t Responder::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
   if (q.qclass != wire::kClassIn) {
     return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::Refused), 0, out);
   }
-  thread_local LocalSnapshot local(holder_);
-  if (local.holder() != &holder_) local = LocalSnapshot(holder_);  // several responders in one process (tests)
+  thread_local LocalSnapshot local;
+  if (local.holder() != &holder_) local.rebind(&holder_);  // several responders in one process (tests)
   const Snapshot* snap = local.get();
   if (!snap) return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::ServFail), 0, out);
 

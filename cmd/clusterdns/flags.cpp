@@ -1,0 +1,140 @@
+// Flag parsing: --name value or --name=value; every error is one line naming the flag.
+#include "cmd/clusterdns/flags.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <thread>
+
+#include "dns/wire/name.hpp"
+
+namespace clusterdns {
+
+namespace {
+
+constexpr const char* kUsage = R"(clusterdns: a cluster DNS server for Kubernetes service discovery (a kube-dns replacement)
+
+Usage: clusterdns [flags]
+
+  --source SPEC          where services come from: file:PATH (a manifest file or directory)
+                         (default file:/etc/clusterdns/manifests)
+  --listen ADDR:PORT     address to serve DNS on, UDP and TCP; repeatable; IPv6 as [::1]:53
+                         (default 0.0.0.0:53 and [::]:53)
+  --domain NAME          cluster domain (default cluster.local)
+  --ttl SECONDS          TTL of cluster records, 0..3600 (default 30)
+  --pods MODE            pod records: disabled, insecure or verified (default insecure)
+  --threads N            worker threads (default: number of cores)
+  --zone-file PATH       also serve an RFC 1035 zone file; repeatable
+  --allow-transfer CIDR  allow AXFR/IXFR over TCP from these clients; repeatable (default: none)
+  --log-level LEVEL      trace, debug, info, warn, error (default info)
+  --help                 show this help
+  --version              print the version
+
+Try:  clusterdns --source file:examples/ --listen 127.0.0.1:5353
+      dig @127.0.0.1 -p 5353 my-nginx.default.svc.cluster.local
+)";
+
+[[noreturn]] void fail(const std::string& message) {
+  std::fprintf(stderr, "clusterdns: %s (see --help)\n", message.c_str());
+  std::exit(2);
+}
+
+unsigned parse_number(const std::string& flag, const std::string& v, unsigned lo, unsigned hi) {
+  if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos) {
+    fail("invalid value '" + v + "' for " + flag + ": expected a number");
+  }
+  const unsigned n = static_cast<unsigned>(std::stoul(v));
+  if (n < lo || n > hi) {
+    fail("invalid value '" + v + "' for " + flag + ": must be " + std::to_string(lo) + ".." + std::to_string(hi));
+  }
+  return n;
+}
+
+}  // namespace
+
+Flags parse_flags(int argc, char** argv) {
+  Flags f;
+  bool listen_given = false;
+  using Setter = std::function<void(const std::string&, const std::string&)>;
+  const std::map<std::string, Setter> setters = {
+      {"--source", [&](auto&, auto& v) { f.source = v; }},
+      {"--listen",
+       [&](auto& n, auto& v) {
+         std::string error;
+         auto addr = dns::parse_listen_address(v, error);
+         if (!addr) fail("invalid value '" + v + "' for " + n + ": " + error);
+         if (!listen_given) f.listen.clear();
+         listen_given = true;
+         f.listen.push_back(*addr);
+       }},
+      {"--domain",
+       [&](auto& n, auto& v) {
+         std::string d = v;
+         while (!d.empty() && d.back() == '.') d.pop_back();
+         if (d.empty() || !dns::wire::name_from_text(d)) fail("invalid value '" + v + "' for " + n + ": not a domain");
+         f.cluster.domain = dns::wire::lowercase(d);
+       }},
+      {"--ttl", [&](auto& n, auto& v) { f.cluster.ttl = parse_number(n, v, 0, 3600); }},
+      {"--pods",
+       [&](auto& n, auto& v) {
+         if (v == "disabled") {
+           f.cluster.pods = zones::PodMode::Disabled;
+         } else if (v == "insecure") {
+           f.cluster.pods = zones::PodMode::Insecure;
+         } else if (v == "verified") {
+           f.cluster.pods = zones::PodMode::Verified;
+         } else {
+           fail("invalid value '" + v + "' for " + n + ": expected disabled, insecure or verified");
+         }
+       }},
+      {"--threads", [&](auto& n, auto& v) { f.threads = parse_number(n, v, 1, 256); }},
+      {"--zone-file", [&](auto&, auto& v) { f.zone_files.push_back(v); }},
+      {"--allow-transfer",
+       [&](auto& n, auto& v) {
+         auto c = zones::Cidr::parse(v);
+         if (!c) fail("invalid value '" + v + "' for " + n + ": expected an address or CIDR block");
+         f.allow_transfer.push_back(*c);
+       }},
+      {"--log-level",
+       [&](auto& n, auto& v) {
+         if (v != "trace" && v != "debug" && v != "info" && v != "warn" && v != "error") {
+           fail("invalid value '" + v + "' for " + n + ": expected trace, debug, info, warn or error");
+         }
+         f.log_level = v;
+       }},
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    }
+    if (arg == "--version") {
+      std::puts("clusterdns 0.1.0 (Kubernetes DNS schema 1.1.0)");
+      std::exit(0);
+    }
+    std::string value;
+    bool has_value = false;
+    if (auto eq = arg.find('='); eq != std::string::npos && arg.rfind("--", 0) == 0) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      has_value = true;
+    }
+    auto it = setters.find(arg);
+    if (it == setters.end()) fail("unknown flag " + arg);
+    if (!has_value) {
+      if (i + 1 >= argc) fail("flag " + arg + " needs a value");
+      value = argv[++i];
+    }
+    it->second(arg, value);
+  }
+  if (f.listen.empty()) {
+    std::string error;
+    f.listen.push_back(*dns::parse_listen_address("0.0.0.0:53", error));
+    f.listen.push_back(*dns::parse_listen_address("[::]:53", error));
+  }
+  return f;
+}
+
+}  // namespace clusterdns
