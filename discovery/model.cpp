@@ -49,6 +49,8 @@ std::optional<std::string> canonical_ip(const std::string& text) {
   return std::string(out);
 }
 
-bool is_ipv6(const std::string& canonical) { return canonical.find(':') != std::string::npos; }
+bool is_ipv6(const std::string& canonical) {
+  return canonical.find(':') != std::string::npos;
+}
 
 }  // namespace clusterdns::discovery

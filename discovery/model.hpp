@@ -68,12 +68,12 @@ struct ContainerPort {
 struct Pod {
   std::string ns;
   std::string name;
-  std::string ip;               // status.podIP, canonical; "" if not assigned
-  std::vector<std::string> ips; // status.podIPs
+  std::string ip;                // status.podIP, canonical; "" if not assigned
+  std::vector<std::string> ips;  // status.podIPs
   std::map<std::string, std::string> labels;
-  std::string hostname;   // spec.hostname
-  std::string subdomain;  // spec.subdomain
-  bool ready = false;     // Ready condition
+  std::string hostname;      // spec.hostname
+  std::string subdomain;     // spec.subdomain
+  bool ready = false;        // Ready condition
   bool terminating = false;  // metadata.deletionTimestamp set
   std::string phase;         // Pending, Running, Succeeded, Failed, Unknown
   bool enable_service_links = true;

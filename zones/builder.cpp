@@ -1,6 +1,7 @@
 // Snapshot building and the coalescing rebuild thread.
 #include "zones/builder.hpp"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -20,8 +21,8 @@ std::shared_ptr<spdlog::logger> logger() {
 }
 }  // namespace
 
-std::shared_ptr<const Snapshot> build_snapshot(const discovery::RegistryState* state, const BuildConfig& config,
-                                               uint32_t serial) {
+std::shared_ptr<const Snapshot> build_snapshot(const discovery::RegistryState* state,
+                                               const BuildConfig& config, uint32_t serial) {
   auto draft = std::make_shared<ZoneDraft>();
   add_cluster_zones(*draft, config.cluster, serial);
   const std::string cluster_apex = draft->zones().front().apex;
@@ -40,9 +41,16 @@ std::shared_ptr<const Snapshot> build_snapshot(const discovery::RegistryState* s
 Rebuilder::Rebuilder(SnapshotHolder& holder, BuildConfig config, StateFn state)
     : holder_(holder), config_(std::move(config)), state_(std::move(state)) {}
 
-Rebuilder::~Rebuilder() { stop(); }
+Rebuilder::~Rebuilder() {
+  stop();
+}
 
 void Rebuilder::start() {
+  {
+    // The first build reads the newest state, so changes announced before it are already covered.
+    std::lock_guard<std::mutex> lock(mutex_);
+    dirty_ = false;
+  }
   build_now();
   thread_ = std::thread([this] { run(); });
 }
@@ -78,6 +86,9 @@ void Rebuilder::build_now() {
   auto snap = build_snapshot(state.get(), config_, serial_);
   const size_t nodes = snap->node_count(), bytes = snap->memory_bytes();
   holder_.publish(std::move(snap));
+  state.reset();
+  // The draft and the previous snapshot were just freed: give the pages back (glibc keeps them otherwise).
+  malloc_trim(0);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -86,8 +97,8 @@ void Rebuilder::build_now() {
     stats_.last_nodes = nodes;
     stats_.last_bytes = bytes;
   }
-  logger()->info("snapshot {}: {} names, {} KiB, built in {:.1f} ms{}", serial_, nodes, bytes / 1024, secs * 1000,
-                 state ? "" : " (registry not synced: cluster names answer SERVFAIL)");
+  logger()->info("snapshot {}: {} names, {} KiB, built in {:.1f} ms{}", serial_, nodes, bytes / 1024,
+                 secs * 1000, state ? "" : " (registry not synced: cluster names answer SERVFAIL)");
 }
 
 void Rebuilder::run() {

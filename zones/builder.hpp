@@ -23,8 +23,8 @@ struct BuildConfig {
 };
 
 // Null `state` means the registry has not synced: cluster names answer SERVFAIL, static zones serve.
-std::shared_ptr<const Snapshot> build_snapshot(const discovery::RegistryState* state, const BuildConfig& config,
-                                               uint32_t serial);
+std::shared_ptr<const Snapshot> build_snapshot(const discovery::RegistryState* state,
+                                               const BuildConfig& config, uint32_t serial);
 
 struct BuildStats {
   uint64_t builds = 0;

@@ -47,10 +47,12 @@ class Builder {
     draft_.add_empty(pod_);  // exists in every pod mode (SPEC.md §4)
     // §2.2 schema version.
     draft_.add(label("dns-version") + zone_, wire::rrtype::TXT, kDnsVersionTtl, rdata_txt("1.1.0"));
-    for (const auto& ns : state.namespaces) add_namespace(ns);
+    for (const auto& ns : state.namespaces)
+      add_namespace(ns);
 
     std::map<std::pair<std::string, std::string>, std::vector<const EndpointSet*>> sets;
-    for (const auto& set : state.endpoint_sets) sets[{set.ns, set.service_name}].push_back(&set);
+    for (const auto& set : state.endpoint_sets)
+      sets[{set.ns, set.service_name}].push_back(&set);
     for (const auto& svc : state.services) {
       if (!known_ns_.count(svc.ns) || !is_dns_label(svc.name)) continue;
       auto it = sets.find({svc.ns, svc.name});
@@ -86,20 +88,19 @@ class Builder {
   // §2.3.2 / §2.4.2: one SRV per target under _port._proto, all of them under the service name too
   // (CoreDNS extension); weight = 100 / number of targets (SPEC.md §3).
   void add_srv(const std::string& service_name, const std::map<std::string, std::set<SrvTarget>>& by_port) {
-    size_t total = 0;
-    for (const auto& [key, targets] : by_port) total += targets.size();
+    std::set<SrvTarget> all;
     for (const auto& [key, targets] : by_port) {
       const auto weight = static_cast<uint16_t>(100 / targets.size());
       for (const auto& t : targets) {
         draft_.add(key + service_name, wire::rrtype::SRV, opts_.ttl, rdata_srv(0, weight, t.port, t.target));
+        all.insert(t);
       }
     }
-    if (total == 0) return;
-    const auto weight = static_cast<uint16_t>(100 / total);
-    for (const auto& [key, targets] : by_port) {
-      for (const auto& t : targets) {
-        draft_.add(service_name, wire::rrtype::SRV, opts_.ttl, rdata_srv(0, weight, t.port, t.target));
-      }
+    if (all.empty()) return;
+    // Under the bare name, 53/udp and 53/tcp to one target are one record: weigh what is left.
+    const auto weight = static_cast<uint16_t>(100 / all.size());
+    for (const auto& t : all) {
+      draft_.add(service_name, wire::rrtype::SRV, opts_.ttl, rdata_srv(0, weight, t.port, t.target));
     }
   }
 
@@ -177,7 +178,8 @@ class Builder {
     }
     for (const auto& svc : state.services) {
       if (svc.ns == "kube-system" && svc.name == "kube-dns") {
-        for (const auto& ip : svc.cluster_ips) add_address(ns_name, ip);
+        for (const auto& ip : svc.cluster_ips)
+          add_address(ns_name, ip);
       }
     }
   }
@@ -207,7 +209,8 @@ void add_cluster_zones(ZoneDraft& draft, const ClusterOptions& opts, uint32_t se
   }
 }
 
-void add_cluster_records(ZoneDraft& draft, const discovery::RegistryState& state, const ClusterOptions& opts) {
+void add_cluster_records(ZoneDraft& draft, const discovery::RegistryState& state,
+                         const ClusterOptions& opts) {
   Builder(draft, opts).run(state);
 }
 

@@ -60,7 +60,9 @@ bool ZoneDraft::add(std::string_view owner, uint16_t type, uint32_t ttl, Rdata r
   return true;
 }
 
-bool ZoneDraft::add_empty(std::string_view owner) { return ensure(owner) != nullptr; }
+bool ZoneDraft::add_empty(std::string_view owner) {
+  return ensure(owner) != nullptr;
+}
 
 DraftNode* ZoneDraft::find(std::string_view owner) {
   auto it = nodes_.find(owner);
@@ -72,13 +74,17 @@ const DraftNode* ZoneDraft::find(std::string_view owner) const {
   return it == nodes_.end() ? nullptr : &it->second;
 }
 
-Rdata rdata_a(const uint8_t (&ip)[4]) { return Rdata{std::string(reinterpret_cast<const char*>(ip), 4)}; }
+Rdata rdata_a(const uint8_t (&ip)[4]) {
+  return Rdata{std::string(reinterpret_cast<const char*>(ip), 4)};
+}
 
 Rdata rdata_aaaa(const uint8_t (&ip)[16]) {
   return Rdata{std::string(reinterpret_cast<const char*>(ip), 16)};
 }
 
-Rdata rdata_name(std::string_view wire_name) { return Rdata{std::string(wire_name), 0}; }
+Rdata rdata_name(std::string_view wire_name) {
+  return Rdata{std::string(wire_name), 0};
+}
 
 static void append_u16(std::string& s, uint16_t v) {
   s.push_back(static_cast<char>(v >> 8));

@@ -14,7 +14,8 @@ std::string reverse_name(const std::string& ip) {
   uint8_t b[16];
   std::string text;
   if (inet_pton(AF_INET, ip.c_str(), b) == 1) {
-    for (int i = 3; i >= 0; --i) text += std::to_string(b[i]) + ".";
+    for (int i = 3; i >= 0; --i)
+      text += std::to_string(b[i]) + ".";
     text += "in-addr.arpa.";
   } else if (inet_pton(AF_INET6, ip.c_str(), b) == 1) {
     static const char* hex = "0123456789abcdef";
@@ -89,7 +90,8 @@ bool parse_dashed_ip_raw(std::string_view label, uint8_t (&out)[16], bool& v6) {
     }
   }
   v6 = !(dashes == 3 && !double_dash);
-  for (size_t i = 0; i < label.size(); ++i) buf[i] = label[i] == '-' ? (v6 ? ':' : '.') : label[i];
+  for (size_t i = 0; i < label.size(); ++i)
+    buf[i] = label[i] == '-' ? (v6 ? ':' : '.') : label[i];
   buf[label.size()] = '\0';
   return inet_pton(v6 ? AF_INET6 : AF_INET, buf, out) == 1;
 }

@@ -42,7 +42,8 @@ bool Cidr::contains(const sockaddr* addr) const {
   if (addr->sa_family == AF_INET && !v6) {
     b = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(addr)->sin_addr);
   } else if (addr->sa_family == AF_INET6) {
-    const auto* a6 = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr);
+    const auto* a6 =
+        reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr);
     static const uint8_t kV4Mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     if (v6) {
       b = a6;
@@ -88,7 +89,8 @@ size_t write_answer(std::span<const uint8_t> query, const ParsedQuery& q, const 
   uint16_t flags = wire::kFlagAa;
   if (f.head + len + f.opt > f.limit) {
     size_t k = ends.size();
-    while (k > 0 && f.head + ends[k - 1] + f.opt > f.limit) --k;
+    while (k > 0 && f.head + ends[k - 1] + f.opt > f.limit)
+      --k;
     len = k ? ends[k - 1] : 0;
     if (k < size_t{an} + ns) flags |= wire::kFlagTc;
     const auto keep_an = static_cast<uint16_t>(k < an ? k : an);
@@ -120,7 +122,8 @@ size_t write_negative(std::span<const uint8_t> query, const ParsedQuery& q, cons
 size_t write_synthesized(std::span<const uint8_t> query, const ParsedQuery& q, const Frame& f, uint8_t* out,
                          const Lookup& l, uint32_t ttl) {
   const uint16_t type = l.address_v6 ? wire::rrtype::AAAA : wire::rrtype::A;
-  if (q.qtype != type && q.qtype != wire::rrtype::ANY) return write_negative(query, q, f, out, *l.zone, Rcode::NoError);
+  if (q.qtype != type && q.qtype != wire::rrtype::ANY)
+    return write_negative(query, q, f, out, *l.zone, Rcode::NoError);
   uint8_t rr[12 + 16];
   const size_t rdlen = l.address_v6 ? 16 : 4;
   wire::store_u16(rr, 0xC000 | wire::kHeaderSize);
@@ -194,7 +197,8 @@ size_t Responder::transfer(std::span<const uint8_t> query, const ParsedQuery& q,
     if (d.zone_of(name) != zone_index) continue;
     for (const auto& [type, set] : node.rrsets) {
       if (type == wire::rrtype::SOA) continue;
-      for (const Rdata& rd : set.rdatas) put(name, type, set.ttl, rd);
+      for (const Rdata& rd : set.rdatas)
+        put(name, type, set.ttl, rd);
     }
   }
   put(dz.apex, wire::rrtype::SOA, dz.soa_ttl, soa);
@@ -204,7 +208,8 @@ size_t Responder::transfer(std::span<const uint8_t> query, const ParsedQuery& q,
   return len;
 }
 
-size_t Responder::answer(std::span<const uint8_t> query, std::span<uint8_t> out, const dns::QueryContext& ctx) {
+size_t Responder::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
+                         const dns::QueryContext& ctx) {
   ParsedQuery q;
   switch (wire::parse_query(query, q)) {
     case wire::ParseStatus::Drop:
@@ -216,7 +221,8 @@ size_t Responder::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
     case wire::ParseStatus::Ok:
       break;
   }
-  if (q.has_edns && q.edns_version > 0) return wire::write_empty_response(query, q, wire::kRcodeBadVers, 0, out);
+  if (q.has_edns && q.edns_version > 0)
+    return wire::write_empty_response(query, q, wire::kRcodeBadVers, 0, out);
   if (q.qclass != wire::kClassIn) {
     return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::Refused), 0, out);
   }

@@ -28,7 +28,8 @@ struct ResponderOptions {
 class Responder : public dns::QueryHandler {
  public:
   Responder(const SnapshotHolder& holder, ResponderOptions options);
-  size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out, const dns::QueryContext& ctx) override;
+  size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out,
+                const dns::QueryContext& ctx) override;
 
  private:
   size_t transfer(std::span<const uint8_t> query, const dns::wire::ParsedQuery& q, const Snapshot& snap,

@@ -51,7 +51,8 @@ class Snapshot::Compiler {
         break;
       }
       if (cname != node->rrsets.end() && qtype != wire::rrtype::CNAME) {
-        a.ancount = static_cast<uint16_t>(a.ancount + put_rrset(w, cur, wire::rrtype::CNAME, cname->second, nullptr));
+        a.ancount =
+            static_cast<uint16_t>(a.ancount + put_rrset(w, cur, wire::rrtype::CNAME, cname->second, nullptr));
         if (qtype == ANY) break;
         cur = cname->second.rdatas.front().raw;
         node = d_.find(cur);
@@ -68,6 +69,8 @@ class Snapshot::Compiler {
       a.nscount = static_cast<uint16_t>(a.nscount + put_soa(w, d_.zone_of(cur)));  // NODATA (RFC 2308 §2.2)
       break;
     }
+    std::sort(targets.begin(), targets.end());
+    targets.erase(std::unique(targets.begin(), targets.end()), targets.end());  // one RRset per name
     for (const auto& t : targets) {
       const DraftNode* tn = d_.find(t);
       if (!tn) continue;
@@ -116,7 +119,8 @@ class Snapshot::Compiler {
     return set.rdatas.size();
   }
 
-  void put_rr(wire::CompressingWriter& w, std::string_view owner, uint16_t type, uint32_t ttl, const Rdata& rd) {
+  void put_rr(wire::CompressingWriter& w, std::string_view owner, uint16_t type, uint32_t ttl,
+              const Rdata& rd) {
     w.put_name(owner);
     w.put_u16(type);
     w.put_u16(wire::kClassIn);
@@ -142,7 +146,8 @@ class Snapshot::Compiler {
 
   Answer store(const wire::CompressingWriter& w, Answer a) {
     size_t kept = ends_.size();
-    while (kept > 0 && ends_[kept - 1] > kMaxBody) --kept;  // oversized: drop whole RRs from the end
+    while (kept > 0 && ends_[kept - 1] > kMaxBody)
+      --kept;  // oversized: drop whole RRs from the end
     size_t len = kept ? ends_[kept - 1] : 0;
     if (kept < ends_.size()) {
       size_t drop = ends_.size() - kept;
@@ -160,7 +165,8 @@ class Snapshot::Compiler {
     a.body_len = static_cast<uint32_t>(len);
     s_.arena_.insert(s_.arena_.end(), w.bytes().begin(), w.bytes().begin() + static_cast<long>(len));
     a.rr_ends = static_cast<uint32_t>(s_.rr_ends_.size());
-    for (size_t i = 0; i < kept; ++i) s_.rr_ends_.push_back(static_cast<uint16_t>(ends_[i]));
+    for (size_t i = 0; i < kept; ++i)
+      s_.rr_ends_.push_back(static_cast<uint16_t>(ends_[i]));
     return a;
   }
 
@@ -169,14 +175,15 @@ class Snapshot::Compiler {
   std::vector<size_t> ends_;
 };
 
-std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const ZoneDraft> draft, bool synced, uint32_t ttl,
-                                                bool keep_draft) {
+std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const ZoneDraft> draft, bool synced,
+                                                uint32_t ttl, bool keep_draft) {
   auto s = std::make_shared<Snapshot>();
   s->ttl_ = ttl;
   s->synced_ = synced;
   const ZoneDraft& d = *draft;
   Compiler c(d, *s);
-  for (const auto& z : d.zones()) s->zones_.push_back(Zone{z.apex, c.soa_tail(z), z.registry_backed});
+  for (const auto& z : d.zones())
+    s->zones_.push_back(Zone{z.apex, c.soa_tail(z), z.registry_backed});
 
   s->nodes_.reserve(d.nodes().size());
   for (const auto& [name, dn] : d.nodes()) {
@@ -189,31 +196,36 @@ std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const ZoneDraft>
     n.insecure_pod_parent = dn.insecure_pod_parent;
     // Typed answers: each type the node owns, and for a CNAME each type its in-zone target chain owns.
     std::vector<uint16_t> types;
-    for (const auto& [type, set] : dn.rrsets) types.push_back(type);
+    for (const auto& [type, set] : dn.rrsets)
+      types.push_back(type);
     const DraftNode* t = &dn;
     for (int hop = 0; hop < kMaxChain && t; ++hop) {
       auto cn = t->rrsets.find(wire::rrtype::CNAME);
       if (cn == t->rrsets.end()) break;
       t = d.find(cn->second.rdatas.front().raw);
       if (t) {
-        for (const auto& [type, set] : t->rrsets) types.push_back(type);
+        for (const auto& [type, set] : t->rrsets)
+          types.push_back(type);
       }
     }
     if (!dn.rrsets.empty()) types.push_back(ANY);
     std::sort(types.begin(), types.end());
     types.erase(std::unique(types.begin(), types.end()), types.end());
     n.typed_begin = static_cast<uint32_t>(s->typed_.size());
-    for (uint16_t type : types) s->typed_.push_back(Typed{type, c.compile(name, type)});
+    for (uint16_t type : types)
+      s->typed_.push_back(Typed{type, c.compile(name, type)});
     n.typed_end = static_cast<uint32_t>(s->typed_.size());
     n.fallback = c.compile(name, kNoType);
     s->nodes_.push_back(n);
   }
   size_t cap = 16;
-  while (cap < s->nodes_.size() * 2) cap <<= 1;
+  while (cap < s->nodes_.size() * 2)
+    cap <<= 1;
   s->slots_.assign(cap, 0);
   for (size_t i = 0; i < s->nodes_.size(); ++i) {
     size_t slot = s->nodes_[i].hash & (cap - 1);
-    while (s->slots_[slot] != 0) slot = (slot + 1) & (cap - 1);
+    while (s->slots_[slot] != 0)
+      slot = (slot + 1) & (cap - 1);
     s->slots_[slot] = static_cast<uint32_t>(i + 1);
   }
   if (keep_draft) s->draft_ = std::move(draft);

@@ -43,8 +43,8 @@ class Snapshot {
  public:
   // Compiles every answer. Runs on the builder thread; allocates freely.
   // `keep_draft` keeps the draft for zone transfers (only when transfers are allowed: it costs memory).
-  static std::shared_ptr<const Snapshot> build(std::shared_ptr<const ZoneDraft> draft, bool synced, uint32_t ttl,
-                                               bool keep_draft);
+  static std::shared_ptr<const Snapshot> build(std::shared_ptr<const ZoneDraft> draft, bool synced,
+                                               uint32_t ttl, bool keep_draft);
 
   // Hot path: no allocation, no lock. `qname` is lower-cased wire form.
   Lookup find(std::string_view qname, uint16_t qtype) const;

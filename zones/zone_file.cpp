@@ -21,7 +21,9 @@ std::string rdf_bytes(const ldns_rdf* rdf) {
   return std::string(reinterpret_cast<const char*>(ldns_rdf_data(rdf)), ldns_rdf_size(rdf));
 }
 
-uint32_t rdf_u32(const ldns_rdf* rdf) { return ldns_rdf2native_int32(rdf); }
+uint32_t rdf_u32(const ldns_rdf* rdf) {
+  return ldns_rdf2native_int32(rdf);
+}
 
 Rdata to_rdata(const ldns_rr* rr, uint16_t type) {
   Rdata rd;
@@ -79,7 +81,8 @@ std::optional<ZoneFile> load_zone_file(const std::string& path, std::string& err
     const auto type = static_cast<uint16_t>(ldns_rr_get_type(rr));
     std::string owner = wire::lowercase(rdf_bytes(ldns_rr_owner(rr)));
     if (!wire::is_subdomain(owner, out.zone.apex)) {
-      error = path + ": " + wire::name_to_text(owner) + " is outside the zone " + wire::name_to_text(out.zone.apex);
+      error = path + ": " + wire::name_to_text(owner) + " is outside the zone " +
+              wire::name_to_text(out.zone.apex);
       return std::nullopt;
     }
     if (type == wire::rrtype::SOA) continue;

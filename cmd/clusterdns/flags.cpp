@@ -13,7 +13,8 @@ namespace clusterdns {
 
 namespace {
 
-constexpr const char* kUsage = R"(clusterdns: a cluster DNS server for Kubernetes service discovery (a kube-dns replacement)
+constexpr const char* kUsage =
+    R"(clusterdns: a cluster DNS server for Kubernetes service discovery (a kube-dns replacement)
 
 Usage: clusterdns [flags]
 
@@ -46,7 +47,8 @@ unsigned parse_number(const std::string& flag, const std::string& v, unsigned lo
   }
   const unsigned n = static_cast<unsigned>(std::stoul(v));
   if (n < lo || n > hi) {
-    fail("invalid value '" + v + "' for " + flag + ": must be " + std::to_string(lo) + ".." + std::to_string(hi));
+    fail("invalid value '" + v + "' for " + flag + ": must be " + std::to_string(lo) + ".." +
+         std::to_string(hi));
   }
   return n;
 }
@@ -71,8 +73,10 @@ Flags parse_flags(int argc, char** argv) {
       {"--domain",
        [&](auto& n, auto& v) {
          std::string d = v;
-         while (!d.empty() && d.back() == '.') d.pop_back();
-         if (d.empty() || !dns::wire::name_from_text(d)) fail("invalid value '" + v + "' for " + n + ": not a domain");
+         while (!d.empty() && d.back() == '.')
+           d.pop_back();
+         if (d.empty() || !dns::wire::name_from_text(d))
+           fail("invalid value '" + v + "' for " + n + ": not a domain");
          f.cluster.domain = dns::wire::lowercase(d);
        }},
       {"--ttl", [&](auto& n, auto& v) { f.cluster.ttl = parse_number(n, v, 0, 3600); }},

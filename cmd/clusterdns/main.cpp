@@ -77,8 +77,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   for (const auto& a : server.bound()) {
-    log->info("serving {} on {}{}{}:{} (udp, tcp) from {}", flags.cluster.domain, a.host.find(':') != std::string::npos ? "[" : "",
-              a.host, a.host.find(':') != std::string::npos ? "]" : "", a.port, source->name());
+    log->info("serving {} on {}{}{}:{} (udp, tcp) from {}", flags.cluster.domain,
+              a.host.find(':') != std::string::npos ? "[" : "", a.host,
+              a.host.find(':') != std::string::npos ? "]" : "", a.port, source->name());
   }
 
   int sig = 0;

@@ -71,7 +71,8 @@ std::string name_to_text(std::string_view wire) {
 
 std::string lowercase(std::string_view s) {
   std::string out(s);
-  for (char& c : out) c = ascii_lower(c);
+  for (char& c : out)
+    c = ascii_lower(c);
   return out;
 }
 
@@ -126,7 +127,8 @@ NameStatus read_name(const uint8_t* packet, size_t size, size_t pos, uint8_t* ou
     if (written + len + 1 > kMaxNameLength) return NameStatus::TooLong;
     if (pos + 1 + len > size) return NameStatus::Truncated;
     out[written++] = len;
-    for (size_t i = 0; i < len; ++i) out[written++] = ascii_lower(packet[pos + 1 + i]);
+    for (size_t i = 0; i < len; ++i)
+      out[written++] = ascii_lower(packet[pos + 1 + i]);
     pos += 1 + static_cast<size_t>(len);
     if (len == 0) break;
   }

@@ -14,8 +14,12 @@ namespace clusterdns::dns::wire {
 std::optional<std::string> name_from_text(std::string_view text);
 // Wire form to text with a trailing dot; dots and odd bytes inside labels escaped as in zone files.
 std::string name_to_text(std::string_view wire);
-inline char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-inline uint8_t ascii_lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c + 32) : c; }
+inline char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
+inline uint8_t ascii_lower(uint8_t c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c + 32) : c;
+}
 std::string lowercase(std::string_view s);
 
 // Number of labels, not counting the root.

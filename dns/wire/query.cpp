@@ -63,14 +63,17 @@ ParseStatus parse_query(std::span<const uint8_t> packet, ParsedQuery& q) {
       q.question_ok = true;
     }
   }
-  if (q.opcode != 0) return ParseStatus::NotImp;
-  if (qdcount != 1 || !q.question_ok) return ParseStatus::FormErr;
+  if (qdcount != 1 || !q.question_ok) return q.opcode != 0 ? ParseStatus::NotImp : ParseStatus::FormErr;
 
+  // Read the records even for other opcodes: a reply to a query with OPT carries OPT (RFC 6891 §7).
   size_t pos = q.question_end;
   const size_t records = size_t{ancount} + nscount + arcount;
   for (size_t i = 0; i < records; ++i) {
-    if (!read_record(p, size, pos, q, i >= size_t{ancount} + nscount)) return ParseStatus::FormErr;
+    if (!read_record(p, size, pos, q, i >= size_t{ancount} + nscount)) {
+      return q.opcode != 0 ? ParseStatus::NotImp : ParseStatus::FormErr;
+    }
   }
+  if (q.opcode != 0) return ParseStatus::NotImp;
   // Meta types that are not questions (RFC 6895 §3.1): OPT as a QTYPE is malformed.
   if (q.qtype == rrtype::OPT) return ParseStatus::FormErr;
   return ParseStatus::Ok;

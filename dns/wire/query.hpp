@@ -20,7 +20,7 @@ struct ParsedQuery {
   uint16_t id = 0;
   uint16_t flags = 0;  // raw header flags of the query
   uint8_t opcode = 0;
-  bool question_ok = false;  // qname/qtype/qclass were read (usable in an error answer)
+  bool question_ok = false;       // qname/qtype/qclass were read (usable in an error answer)
   uint8_t qname[kMaxNameLength];  // lower-cased wire form
   size_t qname_len = 0;
   size_t question_end = kHeaderSize;  // offset just after QCLASS in the query

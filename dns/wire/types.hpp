@@ -49,7 +49,9 @@ inline constexpr uint16_t kMinUdpSize = 512;
 inline constexpr uint16_t kMaxUdpSize = 1232;
 inline constexpr size_t kOptRecordSize = 11;
 
-inline uint16_t load_u16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+inline uint16_t load_u16(const uint8_t* p) {
+  return static_cast<uint16_t>((p[0] << 8) | p[1]);
+}
 inline uint32_t load_u32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }

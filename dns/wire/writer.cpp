@@ -11,7 +11,9 @@ void CompressingWriter::remember(std::string_view wire, size_t at) {
   }
 }
 
-void CompressingWriter::add_known_name(std::string_view wire, size_t at) { remember(wire, at); }
+void CompressingWriter::add_known_name(std::string_view wire, size_t at) {
+  remember(wire, at);
+}
 
 void CompressingWriter::put_name(std::string_view wire) {
   const size_t start = message_offset();

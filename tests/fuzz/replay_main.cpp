@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
       std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
       // Every prefix too: truncation is the commonest hostile input.
-      for (size_t n = 0; n < bytes.size(); ++n) LLVMFuzzerTestOneInput(bytes.data(), n);
+      for (size_t n = 0; n < bytes.size(); ++n)
+        LLVMFuzzerTestOneInput(bytes.data(), n);
       ++runs;
     }
   }

@@ -11,8 +11,17 @@
 namespace clusterdns::testutil {
 
 std::vector<uint8_t> make_query(const QuerySpec& s) {
-  std::vector<uint8_t> q = {static_cast<uint8_t>(s.id >> 8), static_cast<uint8_t>(s.id & 0xFF),
-                            static_cast<uint8_t>((s.opcode << 3) | (s.rd ? 1 : 0)), 0, 0, 1, 0, 0, 0, 0, 0,
+  std::vector<uint8_t> q = {static_cast<uint8_t>(s.id >> 8),
+                            static_cast<uint8_t>(s.id & 0xFF),
+                            static_cast<uint8_t>((s.opcode << 3) | (s.rd ? 1 : 0)),
+                            0,
+                            0,
+                            1,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
                             static_cast<uint8_t>(s.edns_size >= 0 ? 1 : 0)};
   std::string label;
   auto flush = [&] {
@@ -35,9 +44,17 @@ std::vector<uint8_t> make_query(const QuerySpec& s) {
   q.push_back(static_cast<uint8_t>(s.qclass >> 8));
   q.push_back(static_cast<uint8_t>(s.qclass & 0xFF));
   if (s.edns_size >= 0) {
-    const std::vector<uint8_t> opt = {0,    0,   41, static_cast<uint8_t>(s.edns_size >> 8),
-                                      static_cast<uint8_t>(s.edns_size & 0xFF), 0, s.edns_version,
-                                      static_cast<uint8_t>(s.do_bit ? 0x80 : 0), 0, 0, 0};
+    const std::vector<uint8_t> opt = {0,
+                                      0,
+                                      41,
+                                      static_cast<uint8_t>(s.edns_size >> 8),
+                                      static_cast<uint8_t>(s.edns_size & 0xFF),
+                                      0,
+                                      s.edns_version,
+                                      static_cast<uint8_t>(s.do_bit ? 0x80 : 0),
+                                      0,
+                                      0,
+                                      0};
     q.insert(q.end(), opt.begin(), opt.end());
   }
   return q;
@@ -52,7 +69,8 @@ namespace {
 std::string normalise(const std::string& s) {
   std::istringstream in(s);
   std::string word, out;
-  while (in >> word) out += (out.empty() ? "" : " ") + word;
+  while (in >> word)
+    out += (out.empty() ? "" : " ") + word;
   return out;
 }
 

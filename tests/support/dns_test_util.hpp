@@ -28,7 +28,7 @@ struct Decoded {
   uint16_t id = 0;
   std::string rcode;  // "NOERROR", "NXDOMAIN", … (extended from OPT: "BADVERS")
   bool aa = false, tc = false, qr = false, rd = false, ra = false;
-  std::string question;  // "name TYPE", case as sent back
+  std::string question;                                    // "name TYPE", case as sent back
   std::vector<std::string> answer, authority, additional;  // "owner ttl IN TYPE rdata", single spaces
   bool has_opt = false;
   uint16_t opt_size = 0;

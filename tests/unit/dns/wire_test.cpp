@@ -15,12 +15,24 @@ using clusterdns::testutil::QuerySpec;
 
 namespace {
 
-ParseStatus parse(const std::vector<uint8_t>& p, ParsedQuery& q) { return parse_query(p, q); }
+ParseStatus parse(const std::vector<uint8_t>& p, ParsedQuery& q) {
+  return parse_query(p, q);
+}
 
-std::vector<uint8_t> header(uint16_t qd, uint16_t an = 0, uint16_t ns = 0, uint16_t ar = 0, uint8_t flags_hi = 0) {
-  return {0x12, 0x34, flags_hi, 0, static_cast<uint8_t>(qd >> 8), static_cast<uint8_t>(qd),
-          static_cast<uint8_t>(an >> 8), static_cast<uint8_t>(an), static_cast<uint8_t>(ns >> 8),
-          static_cast<uint8_t>(ns), static_cast<uint8_t>(ar >> 8), static_cast<uint8_t>(ar)};
+std::vector<uint8_t> header(uint16_t qd, uint16_t an = 0, uint16_t ns = 0, uint16_t ar = 0,
+                            uint8_t flags_hi = 0) {
+  return {0x12,
+          0x34,
+          flags_hi,
+          0,
+          static_cast<uint8_t>(qd >> 8),
+          static_cast<uint8_t>(qd),
+          static_cast<uint8_t>(an >> 8),
+          static_cast<uint8_t>(an),
+          static_cast<uint8_t>(ns >> 8),
+          static_cast<uint8_t>(ns),
+          static_cast<uint8_t>(ar >> 8),
+          static_cast<uint8_t>(ar)};
 }
 
 TEST(Name, FromTextLowercasesAndValidates) {
@@ -33,8 +45,9 @@ TEST(Name, FromTextLowercasesAndValidates) {
   EXPECT_FALSE(name_from_text(std::string(64, 'x') + ".com"));
   EXPECT_TRUE(name_from_text(std::string(63, 'x') + ".com"));
   std::string long_name;
-  for (int i = 0; i < 60; ++i) long_name += "abc.";
-  EXPECT_FALSE(name_from_text(long_name));  // 240 chars of text, 241+ octets... over 255 in wire form
+  for (int i = 0; i < 70; ++i)
+    long_name += "abc.";
+  EXPECT_FALSE(name_from_text(long_name));  // 281 octets in wire form
   EXPECT_EQ(name_to_text(*name_from_text("my-nginx.default.svc.cluster.local")),
             "my-nginx.default.svc.cluster.local.");
   EXPECT_EQ(name_to_text(*name_from_text("a\\.b.c")), "a\\.b.c.");
@@ -57,9 +70,9 @@ TEST(Name, ReadFollowsBackwardPointersOnly) {
   size_t len = 0, next = 0;
   ASSERT_EQ(read_name(p.data(), p.size(), 3, out, &len, &next), NameStatus::Ok);
   EXPECT_EQ(std::string(reinterpret_cast<char*>(out), len), std::string("\x01"
-                                                                         "a\x01"
-                                                                         "b\x00",
-                                                                         5));
+                                                                        "a\x01"
+                                                                        "b\x00",
+                                                                        5));
   EXPECT_EQ(next, 7u);
 }
 
@@ -73,7 +86,8 @@ TEST(Name, HostileNamesAreRejected) {
   const std::vector<uint8_t> past_end = {1, 'a', 0xC0, 0x40};
   EXPECT_NE(read_name(past_end.data(), past_end.size(), 0, out, &len, &next), NameStatus::Ok);
   const std::vector<uint8_t> truncated_label = {5, 'a', 'b'};
-  EXPECT_EQ(read_name(truncated_label.data(), truncated_label.size(), 0, out, &len, &next), NameStatus::Truncated);
+  EXPECT_EQ(read_name(truncated_label.data(), truncated_label.size(), 0, out, &len, &next),
+            NameStatus::Truncated);
   const std::vector<uint8_t> half_pointer = {0xC0};
   EXPECT_EQ(read_name(half_pointer.data(), half_pointer.size(), 0, out, &len, &next), NameStatus::Truncated);
   std::vector<uint8_t> label64(1, 64);
@@ -114,7 +128,7 @@ TEST(Query, ParsesQuestionAndEdns) {
 TEST(Query, HostileHeadersAndQuestions) {
   ParsedQuery q;
   EXPECT_EQ(parse(std::vector<uint8_t>(11, 0), q), ParseStatus::Drop);  // truncated header
-  auto response = header(1, 0, 0, 0, 0x80);                               // QR=1
+  auto response = header(1, 0, 0, 0, 0x80);                             // QR=1
   EXPECT_EQ(parse(response, q = ParsedQuery{}), ParseStatus::Drop);
   EXPECT_EQ(parse(header(0), q = ParsedQuery{}), ParseStatus::FormErr);  // qdcount 0
   auto two = make_query(QuerySpec{});

@@ -45,7 +45,8 @@ std::string trim(const std::string& s) {
 std::string normalise(const std::string& s) {
   std::istringstream in(s);
   std::string w, out;
-  while (in >> w) out += (out.empty() ? "" : " ") + w;
+  while (in >> w)
+    out += (out.empty() ? "" : " ") + w;
   return out;
 }
 
@@ -103,7 +104,8 @@ GoldenFile load(const fs::path& path) {
       words >> g.cases.back().rcode;
     } else if (key == "flags") {
       std::string f;
-      while (words >> f) g.cases.back().flags.push_back(f);
+      while (words >> f)
+        g.cases.back().flags.push_back(f);
     } else if (key == "answer") {
       section = &g.cases.back().answer;
     } else if (key == "authority") {
@@ -128,8 +130,9 @@ bool rr_matches(const std::string& expected, const std::string& got) {
     if (!ea || !gb) return ea == gb;
     if (a != "*" && a != b) {
       // Names compare case-insensitively (0x20: our answers echo the query's case).
-      if (a.size() != b.size() ||
-          !std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return std::tolower(x) == std::tolower(y); })) {
+      if (a.size() != b.size() || !std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+            return std::tolower(x) == std::tolower(y);
+          })) {
         return false;
       }
     }
@@ -145,7 +148,8 @@ void expect_section(const char* name, std::vector<std::string> expected, std::ve
     }
     EXPECT_TRUE(found) << name << ": missing " << e;
   }
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_TRUE(used[i]) << name << ": unexpected " << got[i];
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_TRUE(used[i]) << name << ": unexpected " << got[i];
 }
 
 class Golden : public ::testing::TestWithParam<std::string> {};
@@ -157,7 +161,8 @@ TEST_P(Golden, Answers) {
   std::unique_ptr<discovery::RegistryState> state;
   if (!g.fixture.empty() && g.fixture != "none") {
     auto parsed = discovery::parse_manifests(std::string(CLUSTERDNS_SOURCE_DIR) + "/" + g.fixture);
-    for (const auto& e : parsed.errors) ADD_FAILURE() << "fixture: " << e.to_string();
+    for (const auto& e : parsed.errors)
+      ADD_FAILURE() << "fixture: " << e.to_string();
     state = std::make_unique<discovery::RegistryState>(std::move(parsed.state));
   }
   zones::SnapshotHolder holder;
@@ -193,7 +198,11 @@ TEST_P(Golden, Answers) {
     for (const auto& f : c.flags) {
       const bool want = f[0] != '-';
       const std::string flag = want ? f : f.substr(1);
-      const bool have = flag == "aa" ? d.aa : flag == "tc" ? d.tc : flag == "rd" ? d.rd : flag == "ra" ? d.ra : !want;
+      const bool have = flag == "aa"   ? d.aa
+                        : flag == "tc" ? d.tc
+                        : flag == "rd" ? d.rd
+                        : flag == "ra" ? d.ra
+                                       : !want;
       EXPECT_EQ(have, want) << "flag " << flag;
     }
     auto answer = d.answer;

@@ -19,16 +19,16 @@ TEST(Names, ReverseNamesRoundTrip) {
 }
 
 TEST(Names, ReverseNamesParseCaseInsensitivelyAndRejectMalformed) {
-  EXPECT_EQ(*parse_reverse_name(*name_from_text(
-                "5.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.1.0.0.0.0.D.F.IP6.ARPA")),
+  EXPECT_EQ(*parse_reverse_name(
+                *name_from_text("5.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.1.0.0.0.0.D.F.IP6.ARPA")),
             "fd00:10:96::55");
   EXPECT_FALSE(parse_reverse_name(*name_from_text("1.2.3.in-addr.arpa")));
   EXPECT_FALSE(parse_reverse_name(*name_from_text("256.2.3.4.in-addr.arpa")));
   EXPECT_FALSE(parse_reverse_name(*name_from_text("01.2.3.4.in-addr.arpa")));
   EXPECT_FALSE(parse_reverse_name(*name_from_text("x.2.3.4.in-addr.arpa")));
   EXPECT_FALSE(parse_reverse_name(*name_from_text("10.0.ip6.arpa")));
-  EXPECT_FALSE(parse_reverse_name(*name_from_text(
-      "5.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.1.0.0.0.0.d.fg.ip6.arpa")));
+  EXPECT_FALSE(parse_reverse_name(
+      *name_from_text("5.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.1.0.0.0.0.d.fg.ip6.arpa")));
 }
 
 TEST(Names, DashedIps) {

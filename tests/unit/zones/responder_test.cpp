@@ -49,7 +49,8 @@ class ResponderTest : public ::testing::Test {
     state_ = big_headless_state(40);
     holder_.publish(zones::build_snapshot(&state_, zones::BuildConfig{}, 1));
   }
-  testutil::Decoded ask(const QuerySpec& spec, dns::Transport t = dns::Transport::Udp, size_t* size = nullptr) {
+  testutil::Decoded ask(const QuerySpec& spec, dns::Transport t = dns::Transport::Udp,
+                        size_t* size = nullptr) {
     return ask_raw(make_query(spec), t, size);
   }
   testutil::Decoded ask_raw(const std::vector<uint8_t>& query, dns::Transport t = dns::Transport::Udp,
@@ -76,7 +77,8 @@ TEST_F(ResponderTest, FortyAddressesTruncateWithoutEdnsAndFitWithIt) {
   EXPECT_LE(n, 512u);
   EXPECT_LT(plain.answer.size(), 40u);
   EXPECT_EQ(plain.rcode, "NOERROR");
-  auto edns = ask({.name = "big.default.svc.cluster.local", .type = 1, .edns_size = 1232}, dns::Transport::Udp, &n);
+  auto edns =
+      ask({.name = "big.default.svc.cluster.local", .type = 1, .edns_size = 1232}, dns::Transport::Udp, &n);
   EXPECT_FALSE(edns.tc);
   EXPECT_EQ(edns.answer.size(), 40u);
   EXPECT_TRUE(edns.has_opt);
@@ -90,7 +92,8 @@ TEST_F(ResponderTest, UdpAnswersAreCappedAt1232EvenWhenTheClientOffersMore) {
   state_ = big_headless_state(200);
   holder_.publish(zones::build_snapshot(&state_, zones::BuildConfig{}, 2));
   size_t n = 0;
-  auto a = ask({.name = "big.default.svc.cluster.local", .type = 1, .edns_size = 65000}, dns::Transport::Udp, &n);
+  auto a =
+      ask({.name = "big.default.svc.cluster.local", .type = 1, .edns_size = 65000}, dns::Transport::Udp, &n);
   EXPECT_TRUE(a.tc);
   EXPECT_LE(n, 1232u);
   EXPECT_GT(n, 1100u);  // filled up to the boundary, cut at a whole RR
@@ -173,6 +176,17 @@ TEST_F(ResponderTest, SnapshotSwapIsSeenByEveryThread) {
   holder_.publish(zones::build_snapshot(&state_, zones::BuildConfig{}, 4));
   reader.join();
   EXPECT_TRUE(saw_new);
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(ResponderTest, NotImpEchoesOpt) {
+  // RFC 6891 §7: a reply to a query with OPT carries OPT, whatever the RCODE.
+  auto status = ask({.name = "one.default.svc.cluster.local", .edns_size = 1232, .opcode = 2});
+  EXPECT_EQ(status.rcode, "NOTIMPL");
+  EXPECT_TRUE(status.has_opt);
 }
 
 }  // namespace

@@ -1,0 +1,394 @@
+// Reads the object kinds DNS needs (Service, EndpointSlice, Endpoints, Pod) into the slim model (SPEC.md §2).
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "discovery/files/manifest_reader.hpp"
+
+namespace clusterdns::discovery::files {
+
+namespace {
+
+std::string idx(const std::string& path, std::size_t i) {
+  return path + "[" + std::to_string(i) + "]";
+}
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+}
+
+const char* const kPortNameRule =
+    " is not a valid port name (IANA_SVC_NAME: at most 15 lowercase letters, "
+    "digits and '-', with a letter)";
+
+// An optional port name field ("" when absent); reports names a DNS SRV label could not carry.
+std::string port_name(const YAML::Node& parent, Fields& f, const std::string& path) {
+  std::string name = f.str(parent, "name", path).value_or("");
+  if (!name.empty() && !is_iana_svc_name(name)) {
+    f.error(child(parent, "name"), path + " '" + name + "'" + kPortNameRule);
+  }
+  return name;
+}
+
+// hostname / subdomain style fields: optional, a DNS-1123 label when set.
+std::string label_field(const YAML::Node& parent, Fields& f, const std::string& key,
+                        const std::string& path) {
+  std::string value = f.str(parent, key, path).value_or("");
+  if (!value.empty() && !is_dns1123_label(value)) {
+    f.error(child(parent, key), path + " '" + value + "' is not a DNS-1123 label");
+  }
+  return value;
+}
+
+// targetRef.name when the reference is a Pod (kind absent means Pod, as kubectl-written slices do).
+std::string target_pod(const YAML::Node& parent, Fields& f, const std::string& path) {
+  YAML::Node ref = f.map(parent, "targetRef", path);
+  if (!ref.IsDefined() || f.str(ref, "kind", path + ".kind").value_or("Pod") != "Pod") return "";
+  return f.str(ref, "name", path + ".name").value_or("");
+}
+
+// EndpointSlice / Endpoints ports: name, port, protocol. A slice port without a number means "all
+// ports", which DNS cannot express; it is skipped.
+void read_endpoint_ports(const YAML::Node& ports, Fields& f, const std::string& path, bool port_required,
+                         std::vector<EndpointPort>& out) {
+  if (!ports.IsDefined()) return;
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    YAML::Node p = ports[i];
+    std::string at = idx(path, i);
+    if (!p.IsMap()) {
+      f.error(p, at + ": expected a mapping");
+      continue;
+    }
+    EndpointPort ep;
+    ep.name = port_name(p, f, at + ".name");
+    std::optional<int32_t> port = f.port(p, "port", at + ".port", port_required);
+    std::optional<Protocol> proto = f.protocol(p, "protocol", at + ".protocol");
+    if (!port || !proto) continue;
+    ep.port = *port;
+    ep.protocol = *proto;
+    out.push_back(std::move(ep));
+  }
+}
+
+}  // namespace
+
+void ManifestReader::read_service(const YAML::Node& doc, Fields& f, const ObjectMeta& m) {
+  std::size_t before = f.error_count();
+  if (!claim(f, doc, "Service " + m.ns + "/" + m.name)) return;
+  Service svc;
+  svc.ns = m.ns;
+  svc.name = m.name;
+  YAML::Node spec = f.map(doc, "spec", "spec");
+  std::string type = f.str(spec, "type", "spec.type").value_or("");
+  bool keep = true;
+  if (type == "ExternalName") {
+    svc.kind = ServiceKind::ExternalName;
+    if (std::optional<std::string> ext = f.need_str(spec, "externalName", "spec.externalName")) {
+      std::string name = *ext;
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      if (!name.empty() && name.back() == '.') name.pop_back();
+      if (canonical_ip(name)) {
+        // SPEC.md §3: an IP literal in externalName is ignored (NXDOMAIN), as CoreDNS does.
+        f.warning(
+            child(spec, "externalName"),
+            "spec.externalName '" + *ext + "' is an IP address, not a DNS name; service left out of DNS");
+        keep = false;
+      } else if (!is_dns1123_subdomain(name)) {
+        f.error(child(spec, "externalName"), "spec.externalName '" + *ext + "' is not a valid DNS name");
+      }
+      svc.external_name = name;
+    }
+  } else if (type.empty() || type == "ClusterIP" || type == "NodePort" || type == "LoadBalancer") {
+    read_cluster_ips(doc, spec, f, svc);
+  } else {
+    f.error(child(spec, "type"),
+            "spec.type '" + type + "' is not one of ClusterIP, NodePort, LoadBalancer, ExternalName");
+  }
+  read_service_ports(spec, f, svc);
+  svc.publish_not_ready =
+      f.boolean(spec, "publishNotReadyAddresses", "spec.publishNotReadyAddresses").value_or(false);
+  auto tolerate = m.annotations.find("service.alpha.kubernetes.io/tolerate-unready-endpoints");
+  if (tolerate != m.annotations.end() && tolerate->second == "true") svc.publish_not_ready = true;
+  svc.selector = f.string_map(spec, "selector", "spec.selector");
+  if (keep && f.error_count() == before) result_.state.services.push_back(std::move(svc));
+}
+
+void ManifestReader::read_cluster_ips(const YAML::Node& doc, const YAML::Node& spec, Fields& f,
+                                      Service& svc) {
+  std::vector<YAML::Node> raw;
+  YAML::Node list = f.seq(spec, "clusterIPs", "spec.clusterIPs");
+  if (list.IsDefined()) {
+    for (std::size_t i = 0; i < list.size(); ++i)
+      raw.push_back(list[i]);
+  }
+  YAML::Node single = child(spec, "clusterIP");
+  std::optional<std::string> single_text = f.str(spec, "clusterIP", "spec.clusterIP");
+  if (raw.empty() && single_text && !single_text->empty()) raw.push_back(single);
+  if (raw.empty()) {
+    f.warning(spec.IsDefined() ? spec : doc,
+              "no spec.clusterIP (nothing allocates one for manifest files); it gets no A/AAAA records");
+    return;
+  }
+  const std::string path = list.IsDefined() && list.size() > 0 ? "spec.clusterIPs" : "spec.clusterIP";
+  auto text_of = [](const YAML::Node& n) { return n.IsScalar() ? n.Scalar() : std::string(); };
+  if (text_of(raw[0]) == "None") {
+    svc.kind = ServiceKind::Headless;
+    if (raw.size() > 1) f.error(raw[1], path + ": 'None' must be the only entry");
+    if (single_text && !single_text->empty() && *single_text != "None") {
+      f.error(single, "spec.clusterIP '" + *single_text + "' must equal spec.clusterIPs[0] 'None'");
+    }
+    return;
+  }
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    std::string at = raw.size() > 1 || path == "spec.clusterIPs" ? idx(path, i) : path;
+    if (text_of(raw[i]) == "None") {
+      f.error(raw[i], at + ": 'None' must be the only entry");
+    } else if (std::optional<std::string> ip = f.ip(raw[i], at)) {
+      svc.cluster_ips.push_back(*ip);
+    }
+  }
+  if (raw.size() > 2) {
+    f.error(raw[2], path + ": at most two addresses (one per IP family)");
+  } else if (svc.cluster_ips.size() == 2 && is_ipv6(svc.cluster_ips[0]) == is_ipv6(svc.cluster_ips[1])) {
+    f.error(raw[1], path + ": a dual-stack service needs one IPv4 and one IPv6 address");
+  }
+  if (single_text && !single_text->empty() && path == "spec.clusterIPs" && !svc.cluster_ips.empty() &&
+      canonical_ip(*single_text) != svc.cluster_ips[0]) {
+    f.error(single,
+            "spec.clusterIP '" + *single_text + "' must equal spec.clusterIPs[0] '" + text_of(raw[0]) + "'");
+  }
+}
+
+void ManifestReader::read_service_ports(const YAML::Node& spec, Fields& f, Service& svc) {
+  YAML::Node ports = f.seq(spec, "ports", "spec.ports");
+  if (!ports.IsDefined()) return;
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < ports.size(); ++i) {
+    YAML::Node p = ports[i];
+    std::string at = idx("spec.ports", i);
+    if (!p.IsMap()) {
+      f.error(p, at + ": expected a mapping");
+      continue;
+    }
+    ServicePort sp;
+    sp.name = port_name(p, f, at + ".name");
+    if (sp.name.empty() && ports.size() > 1) {
+      f.error(p, at + ".name is required when a service has more than one port");
+    } else if (!sp.name.empty() && !names.insert(sp.name).second) {
+      f.error(child(p, "name"), at + ".name '" + sp.name + "' is used by another port");
+    }
+    std::optional<int32_t> port = f.port(p, "port", at + ".port", true);
+    std::optional<Protocol> proto = f.protocol(p, "protocol", at + ".protocol");
+    YAML::Node target = child(p, "targetPort");
+    if (present(target) && !target.IsScalar()) {
+      f.error(target, at + ".targetPort: expected a number or a port name");
+    } else if (present(target)) {
+      const std::string& t = target.Scalar();
+      if (all_digits(t) && t.find_first_not_of('0') == std::string::npos) {
+        // The API defaults targetPort 0 to the service port: leave target_port empty.
+      } else if (all_digits(t)) {
+        std::optional<int32_t> n = f.port(p, "targetPort", at + ".targetPort", false);
+        if (n) sp.target_port = std::to_string(*n);
+      } else if (!is_iana_svc_name(t)) {
+        f.error(target, at + ".targetPort '" + t + "'" + kPortNameRule);
+      } else {
+        sp.target_port = t;
+      }
+    }
+    if (!port || !proto) continue;
+    sp.port = *port;
+    sp.protocol = *proto;
+    svc.ports.push_back(std::move(sp));
+  }
+}
+
+void ManifestReader::read_endpoint_slice(const YAML::Node& doc, Fields& f, const ObjectMeta& m) {
+  std::size_t before = f.error_count();
+  if (!claim(f, doc, "EndpointSlice " + m.ns + "/" + m.name)) return;
+  EndpointSet set;
+  set.ns = m.ns;
+  set.name = m.name;
+  auto label = m.labels.find("kubernetes.io/service-name");
+  YAML::Node meta = child(doc, "metadata");
+  if (label == m.labels.end() || label->second.empty()) {
+    f.error(meta,
+            "metadata.labels['kubernetes.io/service-name'] is required to join the slice to its service");
+    return;
+  }
+  set.service_name = label->second;
+  if (!is_dns1035_label(set.service_name)) {
+    f.error(child(child(meta, "labels"), "kubernetes.io/service-name"),
+            "label kubernetes.io/service-name '" + set.service_name + "' is not a valid service name");
+  }
+  std::optional<std::string> type = f.need_str(doc, "addressType", "addressType");
+  if (!type) return;
+  if (*type == "FQDN") {
+    f.warning(child(doc, "addressType"), "addressType FQDN is deprecated and ignored");
+    return;
+  }
+  if (*type != "IPv4" && *type != "IPv6") {
+    f.error(child(doc, "addressType"), "addressType '" + *type + "' is not one of IPv4, IPv6, FQDN");
+    return;
+  }
+  bool v6 = *type == "IPv6";
+  YAML::Node endpoints = f.seq(doc, "endpoints", "endpoints");
+  for (std::size_t i = 0; endpoints.IsDefined() && i < endpoints.size(); ++i) {
+    YAML::Node e = endpoints[i];
+    std::string at = idx("endpoints", i);
+    if (!e.IsMap()) {
+      f.error(e, at + ": expected a mapping");
+      continue;
+    }
+    Endpoint ep;
+    YAML::Node addrs = f.seq(e, "addresses", at + ".addresses");
+    if (!present(child(e, "addresses")) || (addrs.IsDefined() && addrs.size() == 0)) {
+      f.error(e, at + ".addresses is required (at least one address)");
+    }
+    for (std::size_t j = 0; addrs.IsDefined() && j < addrs.size(); ++j) {
+      std::string addr_at = idx(at + ".addresses", j);
+      std::optional<std::string> ip = f.ip(addrs[j], addr_at);
+      if (ip && is_ipv6(*ip) != v6) {
+        f.error(addrs[j],
+                addr_at + " '" + *ip + "' is not an " + *type + " address (addressType " + *type + ")");
+      } else if (ip) {
+        ep.addresses.push_back(*ip);
+      }
+    }
+    YAML::Node cond = f.map(e, "conditions", at + ".conditions");
+    ep.ready = f.boolean(cond, "ready", at + ".conditions.ready").value_or(true);  // absent = ready
+    ep.hostname = label_field(e, f, "hostname", at + ".hostname");
+    ep.target_pod = target_pod(e, f, at + ".targetRef");
+    set.endpoints.push_back(std::move(ep));
+  }
+  read_endpoint_ports(f.seq(doc, "ports", "ports"), f, "ports", false, set.ports);
+  if (f.error_count() != before) return;
+  result_.state.endpoint_sets.push_back(std::move(set));
+  legacy_.push_back(false);
+}
+
+void ManifestReader::read_endpoints(const YAML::Node& doc, Fields& f, const ObjectMeta& m) {
+  std::size_t before = f.error_count();
+  if (!claim(f, doc, "Endpoints " + m.ns + "/" + m.name)) return;
+  std::vector<EndpointSet> sets;
+  YAML::Node subsets = f.seq(doc, "subsets", "subsets");
+  for (std::size_t i = 0; subsets.IsDefined() && i < subsets.size(); ++i) {
+    YAML::Node s = subsets[i];
+    std::string at = idx("subsets", i);
+    if (!s.IsMap()) {
+      f.error(s, at + ": expected a mapping");
+      continue;
+    }
+    // Each subset has its own ports, so each becomes one EndpointSet of the same service.
+    EndpointSet set{m.ns, m.name, m.name, {}, {}};
+    for (bool ready : {true, false}) {
+      std::string key = ready ? "addresses" : "notReadyAddresses";
+      YAML::Node addrs = f.seq(s, key, at + "." + key);
+      for (std::size_t j = 0; addrs.IsDefined() && j < addrs.size(); ++j) {
+        YAML::Node a = addrs[j];
+        std::string addr_at = idx(at + "." + key, j);
+        if (!a.IsMap()) {
+          f.error(a, addr_at + ": expected a mapping with ip");
+          continue;
+        }
+        if (!present(child(a, "ip"))) {
+          f.error(a, addr_at + ".ip is required");
+          continue;
+        }
+        Endpoint ep;
+        ep.ready = ready;
+        if (std::optional<std::string> ip = f.ip(child(a, "ip"), addr_at + ".ip"))
+          ep.addresses.push_back(*ip);
+        ep.hostname = label_field(a, f, "hostname", addr_at + ".hostname");
+        ep.target_pod = target_pod(a, f, addr_at + ".targetRef");
+        set.endpoints.push_back(std::move(ep));
+      }
+    }
+    read_endpoint_ports(f.seq(s, "ports", at + ".ports"), f, at + ".ports", true, set.ports);
+    if (!set.endpoints.empty()) sets.push_back(std::move(set));
+  }
+  if (f.error_count() != before) return;
+  for (EndpointSet& set : sets) {
+    result_.state.endpoint_sets.push_back(std::move(set));
+    legacy_.push_back(true);
+  }
+}
+
+void ManifestReader::read_pod(const YAML::Node& doc, Fields& f, const ObjectMeta& m) {
+  std::size_t before = f.error_count();
+  if (!claim(f, doc, "Pod " + m.ns + "/" + m.name)) return;
+  Pod pod;
+  pod.ns = m.ns;
+  pod.name = m.name;
+  pod.labels = m.labels;
+  pod.terminating = m.deleting;
+  YAML::Node spec = f.map(doc, "spec", "spec");
+  pod.hostname = label_field(spec, f, "hostname", "spec.hostname");
+  pod.subdomain = label_field(spec, f, "subdomain", "spec.subdomain");
+  pod.enable_service_links = f.boolean(spec, "enableServiceLinks", "spec.enableServiceLinks").value_or(true);
+  YAML::Node containers = f.seq(spec, "containers", "spec.containers");
+  for (std::size_t i = 0; containers.IsDefined() && i < containers.size(); ++i) {
+    std::string at = idx("spec.containers", i);
+    if (!containers[i].IsMap()) {
+      f.error(containers[i], at + ": expected a mapping");
+      continue;
+    }
+    YAML::Node ports = f.seq(containers[i], "ports", at + ".ports");
+    for (std::size_t j = 0; ports.IsDefined() && j < ports.size(); ++j) {
+      YAML::Node p = ports[j];
+      std::string port_at = idx(at + ".ports", j);
+      if (!p.IsMap()) {
+        f.error(p, port_at + ": expected a mapping");
+        continue;
+      }
+      ContainerPort cp;
+      cp.name = port_name(p, f, port_at + ".name");
+      std::optional<int32_t> port = f.port(p, "containerPort", port_at + ".containerPort", true);
+      std::optional<Protocol> proto = f.protocol(p, "protocol", port_at + ".protocol");
+      if (!port || !proto) continue;
+      cp.port = *port;
+      cp.protocol = *proto;
+      pod.container_ports.push_back(std::move(cp));
+    }
+  }
+  read_pod_status(doc, f, pod);
+  if (f.error_count() == before) result_.state.pods.push_back(std::move(pod));
+}
+
+void ManifestReader::read_pod_status(const YAML::Node& doc, Fields& f, Pod& pod) {
+  YAML::Node status = f.map(doc, "status", "status");
+  if (!status.IsDefined()) return;  // as written for kubectl apply: no IP, not ready
+  if (present(child(status, "podIP"))) {
+    pod.ip = f.ip(child(status, "podIP"), "status.podIP").value_or("");
+  }
+  YAML::Node ips = f.seq(status, "podIPs", "status.podIPs");
+  for (std::size_t i = 0; ips.IsDefined() && i < ips.size(); ++i) {
+    std::string at = idx("status.podIPs", i) + ".ip";
+    YAML::Node ip = child(ips[i], "ip");
+    if (!present(ip)) {
+      f.error(ips[i], at + " is required");
+    } else if (std::optional<std::string> canon = f.ip(ip, at)) {
+      pod.ips.push_back(*canon);
+    }
+  }
+  if (pod.ip.empty() && !pod.ips.empty()) pod.ip = pod.ips[0];
+  if (pod.ips.empty() && !pod.ip.empty()) pod.ips.push_back(pod.ip);
+  if (!pod.ips.empty() && pod.ips[0] != pod.ip) {
+    f.error(child(status, "podIP"),
+            "status.podIP '" + pod.ip + "' must equal status.podIPs[0].ip '" + pod.ips[0] + "'");
+  }
+  pod.phase = f.str(status, "phase", "status.phase").value_or("");
+  static const std::set<std::string> kPhases = {"", "Pending", "Running", "Succeeded", "Failed", "Unknown"};
+  if (!kPhases.count(pod.phase)) {
+    f.error(child(status, "phase"),
+            "status.phase '" + pod.phase + "' is not one of Pending, Running, Succeeded, Failed, Unknown");
+  }
+  YAML::Node conditions = f.seq(status, "conditions", "status.conditions");
+  for (std::size_t i = 0; conditions.IsDefined() && i < conditions.size(); ++i) {
+    std::string at = idx("status.conditions", i);
+    if (f.str(conditions[i], "type", at + ".type").value_or("") == "Ready") {
+      pod.ready = f.str(conditions[i], "status", at + ".status").value_or("") == "True";
+    }
+  }
+}
+
+}  // namespace clusterdns::discovery::files

@@ -1,0 +1,60 @@
+// Accumulates manifest documents from one or more files into a ParseResult (internal to discovery/files).
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "discovery/files/manifest_parser.hpp"
+#include "discovery/files/yaml_fields.hpp"
+
+namespace clusterdns::discovery::files {
+
+// The metadata every object kind we read shares.
+struct ObjectMeta {
+  std::string ns;  // "default" when absent; "" for cluster-scoped kinds
+  std::string name;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+  bool deleting = false;  // metadata.deletionTimestamp set
+};
+
+// Which Kubernetes name rule metadata.name must satisfy.
+enum class NameRule { Dns1123Label, Dns1035Label, Dns1123Subdomain };
+
+// Not thread-safe; one reader per parse.
+class ManifestReader {
+ public:
+  // Reads every document of text; problems go to the result's errors, the rest into its state.
+  void read_text(const std::string& text, const std::string& file);
+  // Merges namespaces, drops legacy Endpoints shadowed by EndpointSlices, returns the result.
+  ParseResult finish();
+
+ private:
+  void read_document(const YAML::Node& doc, Fields& f, bool in_list);
+  static bool is_core_v1_kind(const std::string& kind);
+  bool read_meta(const YAML::Node& doc, Fields& f, const std::string& kind, bool namespaced, NameRule rule,
+                 ObjectMeta& out);
+  // Reserves "Kind ns/name"; a second definition is an error naming the first one's position.
+  bool claim(Fields& f, const YAML::Node& at, const std::string& key);
+
+  // manifest_objects.cpp
+  void read_service(const YAML::Node& doc, Fields& f, const ObjectMeta& m);
+  void read_cluster_ips(const YAML::Node& doc, const YAML::Node& spec, Fields& f, Service& svc);
+  void read_service_ports(const YAML::Node& spec, Fields& f, Service& svc);
+  void read_endpoint_slice(const YAML::Node& doc, Fields& f, const ObjectMeta& m);
+  void read_endpoints(const YAML::Node& doc, Fields& f, const ObjectMeta& m);
+  void read_pod(const YAML::Node& doc, Fields& f, const ObjectMeta& m);
+  void read_pod_status(const YAML::Node& doc, Fields& f, Pod& pod);
+
+  ParseResult result_;
+  std::string file_;
+  std::set<std::string> namespaces_;
+  std::map<std::string, std::string> seen_;  // "Service default/web" -> "file:line" of its first definition
+  std::vector<bool> legacy_;                 // parallel to state.endpoint_sets: came from a v1 Endpoints
+};
+
+}  // namespace clusterdns::discovery::files

@@ -1,0 +1,23 @@
+// Endpoints for services that select pods but come without an EndpointSlice (the endpoints controller's job).
+#pragma once
+
+#include "discovery/model.hpp"
+
+namespace clusterdns::discovery {
+
+// For every non-ExternalName Service with a non-empty selector and no EndpointSet whose service_name names
+// it (same namespace), appends EndpointSets computed from the Pods it selects, as the Kubernetes
+// EndpointSlice controller would (SPEC.md §2):
+//  - pods in the service's namespace whose labels contain every selector pair and that have an IP;
+//    phase Succeeded/Failed pods are skipped; a ClusterIP service keeps only its own IP families;
+//  - ready = publish_not_ready || (pod ready && !terminating);
+//  - hostname = pod hostname only when the pod's subdomain is the service name; target_pod = pod name;
+//  - ports = service ports with targetPort resolved per pod: "" → the service port, a number → itself, a
+//    name → that pod's container port of that name and protocol; a port a pod cannot resolve is left out
+//    for that pod, and a pod resolving none of the service's ports is left out.
+// Pods resolving to the same port list share one EndpointSet (like the subsets of an Endpoints object),
+// so several sets may name one service. A service selecting no usable pod gets no set.
+// Pure function of state; run it wherever the state is built (not on the DNS hot path).
+void compute_selector_endpoints(RegistryState& state);
+
+}  // namespace clusterdns::discovery

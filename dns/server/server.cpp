@@ -1,0 +1,275 @@
+// Server: binds every listen address on every worker (SO_REUSEPORT), runs one io_context per thread.
+#include "dns/server/server.hpp"
+
+#include <utility>  // before Asio in C++20 (STACK.md G2)
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+
+#include "dns/server/tcp_listener.hpp"
+#include "dns/server/udp_listener.hpp"
+#include "dns/server/worker.hpp"
+
+namespace clusterdns::dns {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::ip::udp;
+using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+// Port 0: how many kernel-chosen TCP ports to try before giving up on finding one whose UDP twin is free.
+constexpr int kEphemeralPortAttempts = 32;
+
+std::shared_ptr<spdlog::logger> dns_logger() {
+  if (auto existing = spdlog::get("dns")) return existing;
+  auto logger = spdlog::default_logger()->clone("dns");
+  try {
+    spdlog::register_logger(logger);
+  } catch (const spdlog::spdlog_ex&) {  // another thread registered it first
+    if (auto existing = spdlog::get("dns")) return existing;
+  }
+  return logger;
+}
+
+// IPv6 sockets are V6ONLY so that 0.0.0.0:53 and [::]:53 can be bound side by side. SO_REUSEADDR is for
+// TCP only: a restart must not wait for TIME_WAIT, while on UDP it would let another socket take the port.
+template <typename Socket, typename Endpoint>
+boost::system::error_code open_and_bind(Socket& socket, const Endpoint& endpoint, bool reuse_port,
+                                        bool reuse_address = false) {
+  boost::system::error_code ec;
+  socket.open(endpoint.protocol(), ec);
+  if (!ec && endpoint.address().is_v6()) socket.set_option(asio::ip::v6_only(true), ec);
+  if (!ec && reuse_address) socket.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec && reuse_port) socket.set_option(ReusePort(true), ec);
+  if (!ec) socket.bind(endpoint, ec);
+  return ec;
+}
+
+boost::system::error_code open_acceptor(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
+  boost::system::error_code ec = open_and_bind(acceptor, endpoint, true, true);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  return ec;
+}
+
+struct Failure {
+  const char* protocol;
+  boost::system::error_code ec;
+};
+
+}  // namespace
+
+namespace detail {
+
+struct Worker {
+  Worker(QueryHandler& handler, std::shared_ptr<spdlog::logger> log, const ServerOptions& options,
+         std::atomic<size_t>& tcp_open)
+      : ctx(handler, std::move(log), options.tcp_idle_timeout, options.max_tcp_connections, tcp_open) {}
+
+  void shutdown() {  // worker thread
+    for (auto& listener : udp_listeners)
+      listener->close();
+    for (auto& listener : tcp_listeners)
+      listener->close();
+  }
+
+  detail::WorkerContext ctx;  // first: its io_context must outlive every socket below
+  detail::UdpBatch batch;
+  std::vector<std::unique_ptr<detail::UdpListener>> udp_listeners;
+  std::vector<std::unique_ptr<detail::TcpListener>> tcp_listeners;
+  std::thread thread;
+};
+
+}  // namespace detail
+
+using detail::Worker;
+
+struct Server::Impl {
+  // One address's sockets, one per worker, before they are handed to listeners.
+  struct Sockets {
+    std::vector<udp::socket> udp_sockets;
+    std::vector<tcp::acceptor> acceptors;
+  };
+
+  Impl(ServerOptions o, QueryHandler& h) : options(std::move(o)), handler(h), log(dns_logger()) {}
+
+  std::optional<Failure> open_all(const asio::ip::address& ip, uint16_t port, Sockets& out);
+  uint16_t bind_address(const ListenAddress& address);
+  void start_threads();
+
+  ServerOptions options;
+  QueryHandler& handler;
+  std::shared_ptr<spdlog::logger> log;
+  std::atomic<size_t> tcp_open{0};
+  std::vector<std::unique_ptr<Worker>> workers;  // fixed once start() returns
+  std::vector<ListenAddress> bound;
+  std::mutex lifecycle;  // serialises start() and stop()
+  bool started = false;
+  bool stopped = false;
+};
+
+// Opens whatever `out` still lacks: UDP then TCP, one socket per worker.
+std::optional<Failure> Server::Impl::open_all(const asio::ip::address& ip, uint16_t port, Sockets& out) {
+  while (out.udp_sockets.size() < workers.size()) {
+    udp::socket socket(workers[out.udp_sockets.size()]->ctx.io);
+    if (auto ec = open_and_bind(socket, udp::endpoint(ip, port), true)) return Failure{"udp", ec};
+    out.udp_sockets.push_back(std::move(socket));
+  }
+  while (out.acceptors.size() < workers.size()) {
+    tcp::acceptor acceptor(workers[out.acceptors.size()]->ctx.io);
+    if (auto ec = open_acceptor(acceptor, tcp::endpoint(ip, port))) return Failure{"tcp", ec};
+    out.acceptors.push_back(std::move(acceptor));
+  }
+  return std::nullopt;
+}
+
+uint16_t Server::Impl::bind_address(const ListenAddress& address) {
+  const auto fail = [&](const char* protocol, const std::string& why) {
+    return std::runtime_error("cannot listen on " + std::string(protocol) + " " + to_string(address) + ": " +
+                              why);
+  };
+  boost::system::error_code ec;
+  const asio::ip::address ip = asio::ip::make_address(address.host, ec);
+  if (ec) throw fail("udp", "not an IP address");
+
+  Sockets sockets;
+  uint16_t port = address.port;
+  if (port != 0) {
+    if (auto failure = open_all(ip, port, sockets)) throw fail(failure->protocol, failure->ec.message());
+  } else {
+    // The kernel picks a TCP port no other TCP socket holds (port 0 ignores SO_REUSEPORT sharing); the
+    // same number must then be free for UDP too, which a probe without SO_REUSEPORT checks, since a
+    // reuseport UDP bind would silently join another process's group.
+    bool done = false;
+    for (int attempt = 0; attempt < kEphemeralPortAttempts && !done; ++attempt) {
+      sockets = {};
+      tcp::acceptor first(workers[0]->ctx.io);
+      if (auto first_ec = open_acceptor(first, tcp::endpoint(ip, 0))) throw fail("tcp", first_ec.message());
+      port = first.local_endpoint().port();
+      udp::socket probe(workers[0]->ctx.io);
+      if (auto probe_ec = open_and_bind(probe, udp::endpoint(ip, port), false)) {
+        if (probe_ec == asio::error::address_in_use) continue;
+        throw fail("udp", probe_ec.message());
+      }
+      probe.close();
+      sockets.acceptors.push_back(std::move(first));
+      const auto failure = open_all(ip, port, sockets);
+      if (failure && failure->ec != asio::error::address_in_use) {
+        throw fail(failure->protocol, failure->ec.message());
+      }
+      done = !failure;
+    }
+    if (!done) throw fail("udp", "no ephemeral port was free for both udp and tcp");
+  }
+
+  const bool wildcard = ip.is_unspecified();
+  for (size_t w = 0; w < workers.size(); ++w) {
+    Worker& worker = *workers[w];
+    sockets.udp_sockets[w].non_blocking(true);
+    worker.udp_listeners.push_back(std::make_unique<detail::UdpListener>(
+        worker.ctx, worker.batch, std::move(sockets.udp_sockets[w]), wildcard));
+    worker.tcp_listeners.push_back(
+        std::make_unique<detail::TcpListener>(worker.ctx, std::move(sockets.acceptors[w])));
+  }
+  return port;
+}
+
+void Server::Impl::start_threads() {
+  for (size_t w = 0; w < workers.size(); ++w) {
+    Worker* worker = workers[w].get();
+    worker->thread = std::thread([worker, w, log = log] {
+      const std::string name = "dns-worker-" + std::to_string(w);
+      pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+      for (;;) {
+        try {
+          worker->ctx.io.run();  // returns once stop() closed everything and the last answer is flushed
+          return;
+        } catch (const std::exception& e) {
+          log->error("{}: unexpected exception, continuing: {}", name, e.what());
+        }
+      }
+    });
+  }
+}
+
+Server::Server(ServerOptions options, QueryHandler& handler)
+    : impl_(std::make_unique<Impl>(std::move(options), handler)) {}
+
+Server::~Server() {
+  stop();
+}
+
+void Server::start() {
+  Impl& s = *impl_;
+  std::lock_guard lock(s.lifecycle);
+  if (s.started) throw std::logic_error("Server::start() called twice");
+  if (s.options.listen.empty()) throw std::runtime_error("no listen address configured");
+  unsigned threads = s.options.threads != 0 ? s.options.threads : std::thread::hardware_concurrency();
+  threads = std::max(threads, 1u);
+  try {
+    for (unsigned i = 0; i < threads; ++i) {
+      s.workers.push_back(std::make_unique<Worker>(s.handler, s.log, s.options, s.tcp_open));
+    }
+    for (const ListenAddress& address : s.options.listen) {
+      s.bound.push_back({address.host, s.bind_address(address)});
+    }
+  } catch (...) {
+    s.workers.clear();  // no thread ran yet: closing every socket is all there is to undo
+    s.bound.clear();
+    throw;
+  }
+  for (auto& worker : s.workers) {
+    for (auto& listener : worker->udp_listeners)
+      listener->start();
+    for (auto& listener : worker->tcp_listeners)
+      listener->start();
+  }
+  s.started = true;
+  s.start_threads();
+  for (const ListenAddress& address : s.bound) {
+    s.log->info("listening on udp+tcp {} with {} worker threads", to_string(address), threads);
+  }
+}
+
+void Server::stop() {
+  Impl& s = *impl_;
+  std::lock_guard lock(s.lifecycle);
+  if (!s.started || s.stopped) return;
+  s.stopped = true;
+  for (auto& worker : s.workers) {
+    asio::post(worker->ctx.io, [w = worker.get()] { w->shutdown(); });
+  }
+  for (auto& worker : s.workers) {
+    if (worker->thread.joinable()) worker->thread.join();
+  }
+}
+
+std::vector<ListenAddress> Server::bound() const {
+  return impl_->bound;
+}
+
+ServerStats Server::stats() const {
+  ServerStats total;
+  const auto read = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+  for (const auto& worker : impl_->workers) {
+    const detail::WorkerCounters& c = worker->ctx.counters;
+    total.udp_queries += read(c.udp_queries);
+    total.tcp_queries += read(c.tcp_queries);
+    total.dropped += read(c.dropped);
+    total.udp_send_errors += read(c.udp_send_errors);
+    total.tcp_accepted += read(c.tcp_accepted);
+    total.tcp_rejected += read(c.tcp_rejected);
+  }
+  return total;
+}
+
+}  // namespace clusterdns::dns

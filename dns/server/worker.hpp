@@ -1,0 +1,109 @@
+// Internal: what one worker thread owns and shares between its UDP and TCP listeners.
+#pragma once
+
+#include <utility>  // before Asio in C++20 (STACK.md G2)
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include <boost/asio/io_context.hpp>
+#include <spdlog/spdlog.h>
+
+#include "dns/handler.hpp"
+
+namespace clusterdns::dns::detail {
+
+// Written by the owning worker only, read by Server::stats() from any thread: relaxed and lock-free.
+struct alignas(64) WorkerCounters {
+  std::atomic<uint64_t> udp_queries{0};
+  std::atomic<uint64_t> tcp_queries{0};
+  std::atomic<uint64_t> dropped{0};
+  std::atomic<uint64_t> udp_send_errors{0};
+  std::atomic<uint64_t> tcp_accepted{0};
+  std::atomic<uint64_t> tcp_rejected{0};
+
+  // Single writer, so a plain load+store: no locked instruction on the packet path.
+  static void add(std::atomic<uint64_t>& counter, uint64_t n) {
+    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+};
+
+// At most kBurst messages per second per worker; the rest are counted and reported with the next one.
+class LogLimiter {
+ public:
+  // True when a message may be logged; `suppressed` is then the number dropped since the last one.
+  bool allow(uint64_t& suppressed) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - window_start_ >= std::chrono::seconds(1)) {
+      window_start_ = now;
+      in_window_ = 0;
+    }
+    if (++in_window_ > kBurst) {
+      ++suppressed_;
+      return false;
+    }
+    suppressed = std::exchange(suppressed_, 0);
+    return true;
+  }
+
+ private:
+  static constexpr unsigned kBurst = 5;
+  std::chrono::steady_clock::time_point window_start_{};
+  unsigned in_window_ = 0;
+  uint64_t suppressed_ = 0;
+};
+
+// State shared by the listeners of one worker; touched only on that worker's thread unless noted.
+struct WorkerContext {
+  WorkerContext(QueryHandler& h, std::shared_ptr<spdlog::logger> logger, std::chrono::milliseconds idle,
+                size_t max_tcp, std::atomic<size_t>& tcp_open_count)
+      : handler(h),
+        log(std::move(logger)),
+        tcp_idle_timeout(idle),
+        max_tcp_connections(max_tcp),
+        tcp_open(tcp_open_count) {}
+
+  // Calls the handler, turning an exception or an impossible length into a drop: one bad query must not
+  // take the worker down.
+  size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out, const QueryContext& ctx) {
+    size_t n = 0;
+    try {
+      n = handler.answer(query, out, ctx);
+    } catch (const std::exception& e) {
+      warn("query handler threw: {}", e.what());
+      return 0;
+    }
+    if (n > out.size()) {
+      warn("query handler returned {} bytes for a {}-byte buffer", n, out.size());
+      return 0;
+    }
+    return n;
+  }
+
+  template <typename... Args>
+  void warn(spdlog::format_string_t<Args...> format, Args&&... args) {
+    uint64_t suppressed = 0;
+    if (!limiter.allow(suppressed)) return;
+    log->warn(format, std::forward<Args>(args)...);
+    if (suppressed > 0) log->warn("({} similar messages suppressed)", suppressed);
+  }
+
+  static constexpr size_t kMaxMessage = 65535;
+
+  WorkerCounters counters;        // read from any thread; first, as it is cache-line aligned
+  boost::asio::io_context io{1};  // run by exactly one thread
+  // TCP answers are written here, then copied behind their length prefix; shared by the worker's
+  // connections because the handler runs for one of them at a time.
+  std::unique_ptr<uint8_t[]> tcp_scratch{new uint8_t[kMaxMessage]};
+  QueryHandler& handler;
+  std::shared_ptr<spdlog::logger> log;
+  LogLimiter limiter;
+  const std::chrono::milliseconds tcp_idle_timeout;
+  const size_t max_tcp_connections;
+  std::atomic<size_t>& tcp_open;  // server-wide count of open TCP connections
+};
+
+}  // namespace clusterdns::dns::detail

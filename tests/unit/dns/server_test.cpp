@@ -1,0 +1,421 @@
+// dns/server: real sockets on 127.0.0.1:0 / [::1]:0 against an echoing handler; every wait is bounded.
+#include "dns/server/server.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace clusterdns::dns {
+namespace {
+
+using namespace std::chrono_literals;
+using Bytes = std::vector<uint8_t>;
+using Clock = std::chrono::steady_clock;
+
+// Echoes the query with QR set; drops when the first byte is 0xff; for a first byte of 0xee over TCP,
+// first streams three messages whose second flags byte is 1, 2, 3.
+class EchoHandler : public QueryHandler {
+ public:
+  size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out, const QueryContext& ctx) override {
+    calls.fetch_add(1);
+    if (query.size() < 12 || query[0] == 0xff || ctx.peer == nullptr) return 0;
+    std::memcpy(out.data(), query.data(), query.size());
+    out[2] |= 0x80;
+    if (query[0] == 0xdd && ctx.stream != nullptr) {  // a transfer far larger than the socket buffers
+      for (int i = 0; i < kBigMessages; ++i)
+        (*ctx.stream)(out.first(60000));
+    }
+    if (query[0] == 0xee && ctx.stream != nullptr) {
+      for (uint8_t i = 1; i <= 3; ++i) {
+        out[3] = i;
+        (*ctx.stream)(out.first(query.size()));
+      }
+      out[3] = query[3];
+    }
+    return query.size();
+  }
+  static constexpr int kBigMessages = 100;
+  std::atomic<int> calls{0};
+};
+
+Bytes make_query(uint16_t id, size_t size = 33) {
+  Bytes q(size, 0);
+  q[0] = static_cast<uint8_t>(id >> 8);
+  q[1] = static_cast<uint8_t>(id);
+  q[5] = 1;  // QDCOUNT
+  for (size_t i = 12; i < size; ++i)
+    q[i] = static_cast<uint8_t>(i);
+  return q;
+}
+
+Bytes expected_answer(Bytes q, uint8_t flags2 = 0) {
+  q[2] |= 0x80;
+  q[3] = flags2;
+  return q;
+}
+
+Bytes framed(const Bytes& message) {
+  Bytes out(2 + message.size());
+  out[0] = static_cast<uint8_t>(message.size() >> 8);
+  out[1] = static_cast<uint8_t>(message.size());
+  std::copy(message.begin(), message.end(), out.begin() + 2);
+  return out;
+}
+
+class Socket {
+ public:
+  explicit Socket(int fd) : fd_(fd) {}
+  ~Socket() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Socket(Socket&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+sockaddr_storage make_addr(const std::string& host, uint16_t port, socklen_t& len) {
+  sockaddr_storage ss{};
+  if (host.find(':') != std::string::npos) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
+    inet_pton(AF_INET6, host.c_str(), &a->sin6_addr);
+    len = sizeof(sockaddr_in6);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(port);
+    inet_pton(AF_INET, host.c_str(), &a->sin_addr);
+    len = sizeof(sockaddr_in);
+  }
+  return ss;
+}
+
+void set_timeout(const Socket& s, std::chrono::milliseconds timeout) {
+  const timeval tv{static_cast<time_t>(timeout.count() / 1000),
+                   static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
+  setsockopt(s.fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(s.fd(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+// A connected client socket whose every send, receive and connect gives up after `timeout`.
+Socket connect_to(int type, const std::string& host, uint16_t port,
+                  std::chrono::milliseconds timeout = 2000ms) {
+  socklen_t len = 0;
+  const sockaddr_storage addr = make_addr(host, port, len);
+  Socket s(::socket(addr.ss_family, type, 0));
+  set_timeout(s, timeout);
+  EXPECT_EQ(::connect(s.fd(), reinterpret_cast<const sockaddr*>(&addr), len), 0) << std::strerror(errno);
+  return s;
+}
+
+void send_bytes(const Socket& s, const Bytes& bytes) {
+  ASSERT_EQ(::send(s.fd(), bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+}
+
+std::optional<Bytes> recv_datagram(const Socket& s) {
+  Bytes buf(65535);
+  const ssize_t n = ::recv(s.fd(), buf.data(), buf.size(), 0);
+  if (n < 0) return std::nullopt;
+  buf.resize(static_cast<size_t>(n));
+  return buf;
+}
+
+bool read_exact(const Socket& s, uint8_t* p, size_t n) {
+  while (n > 0) {
+    const ssize_t got = ::recv(s.fd(), p, n, 0);
+    if (got <= 0) return false;
+    p += got;
+    n -= static_cast<size_t>(got);
+  }
+  return true;
+}
+
+std::optional<Bytes> read_frame(const Socket& s) {
+  uint8_t prefix[2];
+  if (!read_exact(s, prefix, 2)) return std::nullopt;
+  Bytes message(size_t{prefix[0]} << 8 | prefix[1]);
+  if (!read_exact(s, message.data(), message.size())) return std::nullopt;
+  return message;
+}
+
+// True when the peer closed (EOF or reset) before the socket's receive timeout.
+bool closed_by_peer(const Socket& s) {
+  uint8_t byte;
+  const ssize_t n = ::recv(s.fd(), &byte, 1, 0);
+  return n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE));
+}
+
+bool ipv6_loopback_available() {
+  Socket s(::socket(AF_INET6, SOCK_DGRAM, 0));
+  socklen_t len = 0;
+  const sockaddr_storage addr = make_addr("::1", 0, len);
+  return s.fd() >= 0 && ::bind(s.fd(), reinterpret_cast<const sockaddr*>(&addr), len) == 0;
+}
+
+struct Running {
+  explicit Running(std::vector<ListenAddress> listen, std::chrono::milliseconds idle = 10000ms,
+                   size_t max_tcp = 1024)
+      : server(ServerOptions{std::move(listen), 2, idle, max_tcp}, handler) {
+    server.start();
+  }
+  uint16_t port(size_t i = 0) const { return server.bound().at(i).port; }
+
+  EchoHandler handler;  // declared first: outlives the server
+  Server server;
+};
+
+TEST(ParseListenAddress, AcceptsTheDocumentedForms) {
+  const std::vector<std::tuple<std::string, std::string, uint16_t>> good = {
+      {"127.0.0.1:5353", "127.0.0.1", 5353},
+      {"[::1]:5353", "::1", 5353},
+      {"[::]:53", "::", 53},
+      {"0.0.0.0:53", "0.0.0.0", 53},
+      {"127.0.0.1:0", "127.0.0.1", 0},
+      {"[0:0::1]:65535", "::1", 65535}};
+  for (const auto& [text, host, port] : good) {
+    std::string error;
+    const auto parsed = parse_listen_address(text, error);
+    ASSERT_TRUE(parsed) << text << ": " << error;
+    EXPECT_EQ(parsed->host, host);
+    EXPECT_EQ(parsed->port, port);
+    EXPECT_EQ(parse_listen_address(to_string(*parsed), error)->host, host);
+  }
+}
+
+TEST(ParseListenAddress, RejectsWithOneLineError) {
+  for (const std::string text :
+       {"", "127.0.0.1", "::1:53", "[::1]", "[::1]53", "[::1:53", "localhost:53", ":53", "1.2.3.4:65536",
+        "1.2.3.4:-1", "1.2.3.4:", "1.2.3.4:53x", "[127.0.0.1]:53", "[]:53", "1.2.3:53"}) {
+    std::string error;
+    EXPECT_FALSE(parse_listen_address(text, error)) << text;
+    EXPECT_FALSE(error.empty()) << text;
+    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+    EXPECT_NE(error.find(text), std::string::npos) << error;
+  }
+}
+
+TEST(ServerUdp, RoundTripIPv4) {
+  Running r({{"127.0.0.1", 0}});
+  ASSERT_NE(r.port(), 0);
+  Socket c = connect_to(SOCK_DGRAM, "127.0.0.1", r.port());
+  send_bytes(c, make_query(0x1234));
+  EXPECT_EQ(recv_datagram(c), expected_answer(make_query(0x1234)));
+  EXPECT_EQ(r.server.stats().udp_queries, 1u);
+}
+
+TEST(ServerUdp, RoundTripIPv6) {
+  if (!ipv6_loopback_available()) GTEST_SKIP() << "::1 is not available";
+  Running r({{"::1", 0}});
+  Socket c = connect_to(SOCK_DGRAM, "::1", r.port());
+  send_bytes(c, make_query(7));
+  EXPECT_EQ(recv_datagram(c), expected_answer(make_query(7)));
+}
+
+TEST(ServerUdp, WildcardAnswersFromTheAddressAsked) {
+  // 127.0.0.2 is local but not the route's preferred source: without IP_PKTINFO the answer would come from
+  // 127.0.0.1 and the connected client would never see it.
+  Running r({{"0.0.0.0", 0}});
+  Socket c = connect_to(SOCK_DGRAM, "127.0.0.2", r.port());
+  send_bytes(c, make_query(9));
+  EXPECT_EQ(recv_datagram(c), expected_answer(make_query(9)));
+  if (!ipv6_loopback_available()) return;
+  Running r6({{"::", 0}});
+  Socket c6 = connect_to(SOCK_DGRAM, "::1", r6.port());
+  send_bytes(c6, make_query(9));
+  EXPECT_EQ(recv_datagram(c6), expected_answer(make_query(9)));
+  // [::] is V6ONLY: 0.0.0.0 on the same port stays free, even for sockets without SO_REUSEPORT.
+  for (const int type : {SOCK_DGRAM, SOCK_STREAM}) {
+    Socket v4(::socket(AF_INET, type, 0));
+    socklen_t len = 0;
+    const sockaddr_storage addr = make_addr("0.0.0.0", r6.port(), len);
+    EXPECT_EQ(::bind(v4.fd(), reinterpret_cast<const sockaddr*>(&addr), len), 0) << std::strerror(errno);
+  }
+}
+
+TEST(ServerUdp, BurstOf200AllAnswered) {
+  Running r({{"127.0.0.1", 0}});
+  Socket c = connect_to(SOCK_DGRAM, "127.0.0.1", r.port());
+  const int rcvbuf = 1 << 20;
+  setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+  for (uint16_t id = 0; id < 200; ++id)
+    send_bytes(c, make_query(id));
+  std::set<uint16_t> ids;
+  for (int i = 0; i < 200; ++i) {
+    const auto answer = recv_datagram(c);
+    if (!answer) break;
+    ids.insert(static_cast<uint16_t>((*answer)[0] << 8 | (*answer)[1]));
+  }
+  EXPECT_EQ(ids.size(), 200u);
+  EXPECT_EQ(r.server.stats().udp_queries, 200u);
+}
+
+TEST(ServerUdp, DroppedQueryGetsNoAnswer) {
+  Running r({{"127.0.0.1", 0}});
+  Socket c = connect_to(SOCK_DGRAM, "127.0.0.1", r.port(), 300ms);
+  send_bytes(c, make_query(0xff01));
+  EXPECT_FALSE(recv_datagram(c));
+  set_timeout(c, 2000ms);
+  send_bytes(c, make_query(0x0101));  // the server still answers afterwards
+  EXPECT_EQ(recv_datagram(c), expected_answer(make_query(0x0101)));
+  EXPECT_EQ(r.server.stats().dropped, 1u);
+}
+
+TEST(ServerTcp, PipelinedQueriesInOneWriteAnsweredInOrder) {
+  Running r({{"127.0.0.1", 0}});
+  Socket c = connect_to(SOCK_STREAM, "127.0.0.1", r.port());
+  Bytes both = framed(make_query(1));
+  const Bytes second = framed(make_query(2, 200));
+  both.insert(both.end(), second.begin(), second.end());
+  send_bytes(c, both);
+  EXPECT_EQ(read_frame(c), expected_answer(make_query(1)));
+  EXPECT_EQ(read_frame(c), expected_answer(make_query(2, 200)));
+  EXPECT_EQ(r.server.stats().tcp_queries, 2u);
+}
+
+TEST(ServerTcp, LengthPrefixSplitAcrossWrites) {
+  Running r({{"127.0.0.1", 0}});
+  Socket c = connect_to(SOCK_STREAM, "127.0.0.1", r.port());
+  const Bytes frame = framed(make_query(3));
+  send_bytes(c, Bytes(frame.begin(), frame.begin() + 1));
+  std::this_thread::sleep_for(50ms);
+  send_bytes(c, Bytes(frame.begin() + 1, frame.end()));
+  EXPECT_EQ(read_frame(c), expected_answer(make_query(3)));
+}
+
+TEST(ServerTcp, LargestMessageAndHalfClose) {
+  Running r({{"127.0.0.1", 0}});
+  Socket c = connect_to(SOCK_STREAM, "127.0.0.1", r.port());
+  send_bytes(c, framed(make_query(4, 65535)));
+  ::shutdown(c.fd(), SHUT_WR);  // RFC 7766 §6.2.1: still answered, then closed
+  EXPECT_EQ(read_frame(c), expected_answer(make_query(4, 65535)));
+  EXPECT_TRUE(closed_by_peer(c));
+}
+
+TEST(ServerTcp, StreamMessagesPrecedeTheFinalOne) {
+  Running r({{"127.0.0.1", 0}});
+  Socket c = connect_to(SOCK_STREAM, "127.0.0.1", r.port());
+  send_bytes(c, framed(make_query(0xee00)));
+  for (uint8_t i = 1; i <= 3; ++i)
+    EXPECT_EQ(read_frame(c), expected_answer(make_query(0xee00), i));
+  EXPECT_EQ(read_frame(c), expected_answer(make_query(0xee00)));
+}
+
+TEST(ServerTcp, IdleConnectionClosedAfterTimeout) {
+  Running r({{"127.0.0.1", 0}}, 200ms);
+  Socket c = connect_to(SOCK_STREAM, "127.0.0.1", r.port());
+  send_bytes(c, framed(make_query(5)));
+  EXPECT_EQ(read_frame(c), expected_answer(make_query(5)));
+  const auto start = Clock::now();
+  EXPECT_TRUE(closed_by_peer(c));
+  const auto waited = Clock::now() - start;
+  EXPECT_GE(waited, 150ms);
+  EXPECT_LE(waited, 1500ms);
+}
+
+TEST(ServerTcp, ShortMessageClosesConnection) {
+  Running r({{"127.0.0.1", 0}});
+  Socket c = connect_to(SOCK_STREAM, "127.0.0.1", r.port());
+  send_bytes(c, Bytes{0, 5, 1, 2, 3, 4, 5});
+  EXPECT_TRUE(closed_by_peer(c));
+}
+
+TEST(ServerTcp, ConnectionsBeyondTheCapAreClosed) {
+  Running r({{"127.0.0.1", 0}}, 10000ms, 2);
+  Socket a = connect_to(SOCK_STREAM, "127.0.0.1", r.port());
+  Socket b = connect_to(SOCK_STREAM, "127.0.0.1", r.port());
+  send_bytes(a, framed(make_query(1)));
+  send_bytes(b, framed(make_query(2)));
+  ASSERT_TRUE(read_frame(a));
+  ASSERT_TRUE(read_frame(b));
+  Socket extra = connect_to(SOCK_STREAM, "127.0.0.1", r.port());
+  EXPECT_TRUE(closed_by_peer(extra));
+  EXPECT_EQ(r.server.stats().tcp_rejected, 1u);
+}
+
+TEST(Server, StopIsPromptWithConnectionsOpen) {
+  auto r = std::make_unique<Running>(std::vector<ListenAddress>{{"127.0.0.1", 0}});
+  Socket idle = connect_to(SOCK_STREAM, "127.0.0.1", r->port());
+  Socket partial = connect_to(SOCK_STREAM, "127.0.0.1", r->port());
+  send_bytes(partial, Bytes{0, 40, 1, 2});
+  Socket served = connect_to(SOCK_STREAM, "127.0.0.1", r->port());
+  send_bytes(served, framed(make_query(6)));
+  ASSERT_TRUE(read_frame(served));
+  const auto start = Clock::now();
+  r->server.stop();
+  EXPECT_LE(Clock::now() - start, 1000ms);  // the drain deadline is 2 s: nothing waited for it
+  r->server.stop();                         // idempotent
+  EXPECT_TRUE(closed_by_peer(idle));
+  EXPECT_TRUE(closed_by_peer(partial));
+  EXPECT_TRUE(closed_by_peer(served));
+}
+
+TEST(Server, StopFinishesAnswersAlreadyProduced) {
+  Running r({{"127.0.0.1", 0}});
+  Socket c = connect_to(SOCK_STREAM, "127.0.0.1", r.port());
+  send_bytes(c, framed(make_query(0xdd00)));
+  const auto deadline = Clock::now() + 2s;
+  while (r.handler.calls.load() == 0 && Clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  int frames = 0;
+  bool eof = false;
+  std::thread reader([&] {
+    while (read_frame(c))
+      ++frames;
+    eof = true;
+  });
+  r.server.stop();  // the 6 MB answer is produced but mostly unsent: it must still arrive whole
+  reader.join();
+  EXPECT_EQ(frames, EchoHandler::kBigMessages + 1);
+  EXPECT_TRUE(eof);
+}
+
+TEST(Server, PortTakenWithoutReusePortGivesClearError) {
+  Socket blocker(::socket(AF_INET, SOCK_DGRAM, 0));
+  socklen_t len = 0;
+  sockaddr_storage addr = make_addr("127.0.0.1", 0, len);
+  ASSERT_EQ(::bind(blocker.fd(), reinterpret_cast<const sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(::getsockname(blocker.fd(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const uint16_t port = ntohs(reinterpret_cast<const sockaddr_in*>(&addr)->sin_port);
+  EchoHandler handler;
+  Server server(ServerOptions{{{"127.0.0.1", port}}, 2}, handler);
+  try {
+    server.start();
+    FAIL() << "start() should have thrown";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "cannot listen on udp 127.0.0.1:" + std::to_string(port) + ": Address already in use");
+  }
+  server.stop();  // harmless after a failed start
+}
+
+TEST(Server, SamePortForUdpAndTcpOnEveryAddress) {
+  std::vector<ListenAddress> listen{{"127.0.0.1", 0}};
+  if (ipv6_loopback_available()) listen.push_back({"::1", 0});
+  Running r(listen);
+  for (size_t i = 0; i < listen.size(); ++i) {
+    Socket u = connect_to(SOCK_DGRAM, listen[i].host, r.port(i));
+    send_bytes(u, make_query(10));
+    EXPECT_EQ(recv_datagram(u), expected_answer(make_query(10)));
+    Socket t = connect_to(SOCK_STREAM, listen[i].host, r.port(i));
+    send_bytes(t, framed(make_query(11)));
+    EXPECT_EQ(read_frame(t), expected_answer(make_query(11)));
+  }
+}
+
+}  // namespace
+}  // namespace clusterdns::dns
