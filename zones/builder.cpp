@@ -86,6 +86,7 @@ void Rebuilder::build_now() {
   auto snap = build_snapshot(state.get(), config_, serial_);
   const size_t nodes = snap->node_count(), bytes = snap->memory_bytes();
   holder_.publish(std::move(snap));
+  const bool synced = state != nullptr;
   state.reset();
   // The draft and the previous snapshot were just freed: give the pages back (glibc keeps them otherwise).
   malloc_trim(0);
@@ -98,7 +99,7 @@ void Rebuilder::build_now() {
     stats_.last_bytes = bytes;
   }
   logger()->info("snapshot {}: {} names, {} KiB, built in {:.1f} ms{}", serial_, nodes, bytes / 1024,
-                 secs * 1000, state ? "" : " (registry not synced: cluster names answer SERVFAIL)");
+                 secs * 1000, synced ? "" : " (registry not synced: cluster names answer SERVFAIL)");
 }
 
 void Rebuilder::run() {

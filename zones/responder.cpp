@@ -115,6 +115,9 @@ size_t write_negative(std::span<const uint8_t> query, const ParsedQuery& q, cons
   wire::store_u16(soa, static_cast<uint16_t>(0xC000 | apex_at));
   const size_t tail = zone.soa_tail.size() < 300 ? zone.soa_tail.size() : 0;
   std::memcpy(soa + 2, zone.soa_tail.data(), tail);
+  for (uint16_t at : zone.soa_patches) {
+    if (at + 2u <= tail) wire::store_u16(soa + 2 + at, static_cast<uint16_t>(0xC000 | apex_at));
+  }
   const uint16_t end = static_cast<uint16_t>(2 + tail);
   return write_answer(query, q, f, out, {soa, end}, {&end, 1}, 0, 1, 0, static_cast<uint8_t>(rcode));
 }

@@ -84,14 +84,28 @@ class Snapshot::Compiler {
     return store(w, a);
   }
 
-  std::vector<uint8_t> soa_tail(const DraftZone& z) {
+  // The SOA RR after its owner, for NXDOMAIN answers written at query time. Names below the apex are
+  // compressed with a pointer to the apex inside the question, whose offset only the query knows:
+  // `patches` lists where to add it (a pointer to offset 0 until then).
+  std::vector<uint8_t> soa_tail(const DraftZone& z, std::vector<uint16_t>& patches) {
     wire::CompressingWriter w(0);
-    Rdata soa = rdata_soa(z);
     w.put_u16(wire::rrtype::SOA);
     w.put_u16(wire::kClassIn);
     w.put_u32(negative_ttl(z));
-    w.put_u16(static_cast<uint16_t>(soa.raw.size()));
-    w.put_bytes(soa.raw);
+    const size_t len_at = w.size();
+    w.put_u16(0);
+    for (const std::string* name : {&z.mname, &z.rname}) {
+      if (wire::is_subdomain(*name, z.apex) && *name != z.apex) {
+        w.put_bytes(std::string_view(*name).substr(0, name->size() - z.apex.size()));
+        patches.push_back(static_cast<uint16_t>(w.size()));
+        w.put_u16(0xC000);
+      } else {
+        w.put_bytes(*name);
+      }
+    }
+    for (uint32_t v : {z.serial, z.refresh, z.retry, z.expire, z.minimum})
+      w.put_u32(v);
+    w.patch_u16(len_at, static_cast<uint16_t>(w.size() - len_at - 2));
     return w.bytes();
   }
 
@@ -140,7 +154,19 @@ class Snapshot::Compiler {
   size_t put_soa(wire::CompressingWriter& w, int zone) {
     if (zone < 0) return 0;
     const DraftZone& z = d_.zones()[static_cast<size_t>(zone)];
-    put_rr(w, z.apex, wire::rrtype::SOA, negative_ttl(z), rdata_soa(z));
+    // SOA names are compressible (RFC 1035 types): both usually share the apex with the question.
+    w.put_name(z.apex);
+    w.put_u16(wire::rrtype::SOA);
+    w.put_u16(wire::kClassIn);
+    w.put_u32(negative_ttl(z));
+    const size_t len_at = w.size();
+    w.put_u16(0);
+    w.put_name(z.mname);
+    w.put_name(z.rname);
+    for (uint32_t v : {z.serial, z.refresh, z.retry, z.expire, z.minimum})
+      w.put_u32(v);
+    w.patch_u16(len_at, static_cast<uint16_t>(w.size() - len_at - 2));
+    ends_.push_back(w.size());
     return 1;
   }
 
@@ -182,8 +208,11 @@ std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const ZoneDraft>
   s->synced_ = synced;
   const ZoneDraft& d = *draft;
   Compiler c(d, *s);
-  for (const auto& z : d.zones())
-    s->zones_.push_back(Zone{z.apex, c.soa_tail(z), z.registry_backed});
+  for (const auto& z : d.zones()) {
+    Zone zone{z.apex, {}, {}, z.registry_backed};
+    zone.soa_tail = c.soa_tail(z, zone.soa_patches);
+    s->zones_.push_back(std::move(zone));
+  }
 
   s->nodes_.reserve(d.nodes().size());
   for (const auto& [name, dn] : d.nodes()) {

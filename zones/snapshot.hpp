@@ -24,7 +24,8 @@ struct Answer {
 
 struct Zone {
   std::string apex;
-  std::vector<uint8_t> soa_tail;  // the SOA RR after its owner name: type, class, TTL, RDLENGTH, RDATA
+  std::vector<uint8_t> soa_tail;      // the SOA RR after its owner name: type, class, TTL, RDLENGTH, RDATA
+  std::vector<uint16_t> soa_patches;  // offsets in soa_tail of pointers to complete with the apex offset
   bool registry_backed = false;
 };
 
