@@ -7,7 +7,13 @@
 #include <string_view>
 #include <vector>
 
+namespace clusterdns::dns::wire {
+class CompressingWriter;
+}
+
 namespace clusterdns::zones {
+
+bool apex_contains(std::string_view apex, std::string_view name);
 
 // Uncompressed RDATA; a compressible name (RFC 3597 §4: NS, CNAME, PTR, MX) runs from name_at to the end.
 struct Rdata {
@@ -57,6 +63,25 @@ class ZoneDraft {
   std::map<std::string, DraftNode, std::less<>> nodes_;
   std::vector<DraftZone> zones_;
 };
+
+// Index of the zone (any type with an `apex` member) holding `name`, longest apex first; -1 if none.
+template <typename Zones>
+int longest_zone(const Zones& zones, std::string_view name) {
+  int best = -1;
+  size_t best_len = 0;
+  for (size_t i = 0; i < zones.size(); ++i) {
+    const auto& apex = zones[i].apex;
+    if (apex.size() >= best_len && apex_contains(apex, name)) {
+      best = static_cast<int>(i);
+      best_len = apex.size();
+    }
+  }
+  return best;
+}
+
+// Appends one RR (owner compressed; RDATA's compressible name too) to a writer. Build time and AXFR only.
+void put_rr(dns::wire::CompressingWriter& w, std::string_view owner, uint16_t type, uint32_t ttl,
+            const Rdata& rd);
 
 // RDATA constructors (RFC 1035 §3.3, RFC 3596, RFC 2782). Names are lower-cased wire form.
 Rdata rdata_a(const uint8_t (&ip)[4]);

@@ -179,19 +179,7 @@ size_t Responder::transfer(std::span<const uint8_t> query, const ParsedQuery& q,
       start(w);
       count = 0;
     }
-    w.put_name(owner);
-    w.put_u16(type);
-    w.put_u16(wire::kClassIn);
-    w.put_u32(ttl);
-    const size_t len_at = w.size();
-    w.put_u16(0);
-    if (rd.name_at == Rdata::kNoName) {
-      w.put_bytes(rd.raw);
-    } else {
-      w.put_bytes(std::string_view(rd.raw).substr(0, rd.name_at));
-      w.put_name(std::string_view(rd.raw).substr(rd.name_at));
-    }
-    w.patch_u16(len_at, static_cast<uint16_t>(w.size() - len_at - 2));
+    put_rr(w, owner, type, ttl, rd);
     ++count;
   };
   const Rdata soa = rdata_soa(dz);

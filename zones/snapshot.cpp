@@ -135,19 +135,7 @@ class Snapshot::Compiler {
 
   void put_rr(wire::CompressingWriter& w, std::string_view owner, uint16_t type, uint32_t ttl,
               const Rdata& rd) {
-    w.put_name(owner);
-    w.put_u16(type);
-    w.put_u16(wire::kClassIn);
-    w.put_u32(ttl);
-    const size_t len_at = w.size();
-    w.put_u16(0);
-    if (rd.name_at == Rdata::kNoName) {
-      w.put_bytes(rd.raw);
-    } else {
-      w.put_bytes(std::string_view(rd.raw).substr(0, rd.name_at));
-      w.put_name(std::string_view(rd.raw).substr(rd.name_at));
-    }
-    w.patch_u16(len_at, static_cast<uint16_t>(w.size() - len_at - 2));
+    zones::put_rr(w, owner, type, ttl, rd);
     ends_.push_back(w.size());
   }
 
@@ -275,16 +263,7 @@ const Snapshot::Node* Snapshot::find_node(std::string_view name, uint32_t hash) 
 }
 
 int Snapshot::zone_of(std::string_view name) const {
-  int best = -1;
-  size_t best_len = 0;
-  for (size_t i = 0; i < zones_.size(); ++i) {
-    const auto& apex = zones_[i].apex;
-    if (apex.size() >= best_len && wire::is_subdomain(name, apex)) {
-      best = static_cast<int>(i);
-      best_len = apex.size();
-    }
-  }
-  return best;
+  return longest_zone(zones_, name);
 }
 
 Lookup Snapshot::find(std::string_view qname, uint16_t qtype) const {
