@@ -1,0 +1,66 @@
+// The query path allocates nothing (design rule): every heap allocation made while answering is counted.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "discovery/files/manifest_parser.hpp"
+#include "tests/support/dns_test_util.hpp"
+#include "zones/builder.hpp"
+#include "zones/responder.hpp"
+
+namespace {
+thread_local bool counting = false;
+std::atomic<long> allocations{0};
+}  // namespace
+
+void* operator new(std::size_t size) {
+  if (counting) allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size ? size : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+
+using namespace clusterdns;
+
+TEST(HotPath, AnsweringAllocatesNothing) {
+  auto parsed =
+      discovery::parse_manifests(std::string(CLUSTERDNS_SOURCE_DIR) + "/tests/golden/fixtures/cluster.yaml");
+  ASSERT_TRUE(parsed.errors.empty());
+  zones::SnapshotHolder holder;
+  holder.publish(zones::build_snapshot(&parsed.state, zones::BuildConfig{}, 1));
+  zones::Responder responder(holder, {});
+  const std::vector<testutil::QuerySpec> specs = {
+      {.name = "my-nginx.default.svc.cluster.local", .type = 1},
+      {.name = "MY-NGINX.default.svc.cluster.local", .type = 28, .edns_size = 1232},
+      {.name = "_http._tcp.web.default.svc.cluster.local", .type = 33},
+      {.name = "www.example.com.default.svc.cluster.local", .type = 1},  // NXDOMAIN
+      {.name = "149.162.0.10.in-addr.arpa", .type = 12},
+      {.name = "1-2-3-4.default.pod.cluster.local", .type = 1},        // synthesized pod record
+      {.name = "alias.default.svc.cluster.local", .type = 1},          // CNAME chased
+      {.name = "example.com", .type = 1},                              // REFUSED
+      {.name = "x", .type = 1, .edns_size = 1232, .edns_version = 1},  // BADVERS
+  };
+  std::vector<std::vector<uint8_t>> queries;
+  for (const auto& s : specs)
+    queries.push_back(testutil::make_query(s));
+  std::vector<uint8_t> out(65535);
+  dns::QueryContext ctx;
+  responder.answer(queries[0], out, ctx);  // the thread's first query takes its snapshot reference
+  allocations = 0;
+  counting = true;
+  size_t answered = 0;
+  for (int round = 0; round < 100; ++round) {
+    for (const auto& q : queries)
+      answered += responder.answer(q, out, ctx) > 0;
+  }
+  counting = false;
+  EXPECT_EQ(answered, 100 * queries.size());
+  EXPECT_EQ(allocations.load(), 0);
+}
