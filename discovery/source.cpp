@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "discovery/etcd/etcd_source.hpp"
 #include "discovery/files/file_source.hpp"
 
 namespace clusterdns::discovery {
@@ -18,6 +19,17 @@ std::unique_ptr<RegistrySource> make_source(const std::string& spec, std::string
       return nullptr;
     }
     return std::make_unique<FileSource>(path);
+  }
+  const std::string etcd_scheme = "etcd:";  // etcd:http(s)://HOST:PORT[,…][?prefix=…&cacert=…&cert=…&key=…]
+  if (spec.compare(0, etcd_scheme.size(), etcd_scheme) == 0) {
+    EtcdSourceOptions options;
+    if (!parse_etcd_spec(spec.substr(etcd_scheme.size()), options, error)) return nullptr;
+    try {
+      return std::make_unique<EtcdSource>(std::move(options));
+    } catch (const std::exception& e) {
+      error = spec + ": " + e.what();
+      return nullptr;
+    }
   }
   error = "unknown --source '" + spec + "' (expected file:PATH)";
   return nullptr;

@@ -1,0 +1,313 @@
+// The etcd registry: range at one revision, watch from the next, apply events per key, publish, survive loss.
+#include "discovery/etcd/etcd_source.hpp"
+
+#include <algorithm>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace clusterdns::discovery {
+
+namespace {
+
+using etcd::EtcdError;
+
+std::shared_ptr<spdlog::logger> logger() {
+  if (auto l = spdlog::get("discovery")) return l;
+  try {
+    return spdlog::stderr_color_mt("discovery");
+  } catch (const spdlog::spdlog_ex&) {
+    return spdlog::get("discovery");  // registered by another thread meanwhile
+  }
+}
+
+}  // namespace
+
+EtcdSource::EtcdSource(EtcdSourceOptions options)
+    : options_(std::move(options)),
+      layout_(options_.prefix),
+      client_(std::make_unique<etcd::Client>(options_.client)),
+      progress_(etcd::kResources.size(), 0) {}
+
+EtcdSource::~EtcdSource() {
+  stop();
+}
+
+void EtcdSource::start(Listener on_change) {
+  std::lock_guard lock(lifecycle_mutex_);
+  if (thread_.joinable() || finished_) return;
+  listener_ = std::move(on_change);
+  thread_ = std::thread([this] { run(); });
+}
+
+void EtcdSource::stop() {
+  std::lock_guard lock(lifecycle_mutex_);
+  {
+    std::lock_guard wake_lock(wake_mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (!thread_.joinable()) return;
+  // A cancel that lands while a call is still connecting does not stop it: repeat until the thread is out.
+  for (int i = 0; i < 200 && !finished_.load(); ++i) {
+    client_->cancel();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  thread_.join();
+}
+
+bool EtcdSource::has_synced() const {
+  return synced_.load(std::memory_order_acquire);
+}
+
+std::shared_ptr<const RegistryState> EtcdSource::state() const {
+  std::lock_guard lock(state_mutex_);
+  return state_;
+}
+
+uint64_t EtcdSource::generation() const {
+  return generation_.load(std::memory_order_acquire);
+}
+
+std::string EtcdSource::name() const {
+  return "etcd:" + client_->endpoints_text();
+}
+
+EtcdSource::Stats EtcdSource::stats() const {
+  std::lock_guard lock(state_mutex_);
+  return stats_;
+}
+
+bool EtcdSource::stopping() const {
+  std::lock_guard lock(wake_mutex_);
+  return stopping_;
+}
+
+bool EtcdSource::pause(std::chrono::milliseconds d) {
+  std::unique_lock lock(wake_mutex_);
+  return !wake_.wait_for(lock, d, [this] { return stopping_; });
+}
+
+void EtcdSource::run() {
+  const std::size_t endpoints = options_.client.endpoints.size();
+  std::size_t failures = 0;  // consecutive, reset once a watch is established
+  int round = 0;
+  int compacted_ranges = 0;
+  while (!stopping()) {
+    try {
+      if (need_range_) full_range();
+      watch_once();  // returns only when the watch revision was compacted: range again at once
+      continue;
+    } catch (const EtcdError& e) {
+      if (e.kind() == EtcdError::Kind::Canceled || stopping()) break;
+      if (e.kind() == EtcdError::Kind::Compacted && compacted_ranges++ < 3) {
+        need_range_ = true;  // a paged range outlived its revision: read again at the latest one
+        continue;
+      }
+      note_failure(e.what());
+    } catch (const std::exception& e) {
+      note_failure(std::string("unexpected failure: ") + e.what());
+    }
+    if (established_) {
+      failures = 0;  // the watch had been up: this is a new outage
+      round = 0;
+      compacted_ranges = 0;
+    }
+    established_ = false;
+    client_->next_endpoint();
+    // Each endpoint is tried at once; after all of them failed, wait (exponential, with jitter).
+    if (++failures % endpoints != 0) continue;
+    auto full =
+        std::min(options_.backoff_max, options_.backoff_initial * (int64_t{1} << std::min(round++, 20)));
+    std::uniform_int_distribution<int64_t> jitter(full.count() / 2, std::max<int64_t>(full.count(), 1));
+    if (!pause(std::chrono::milliseconds(jitter(rng_)))) break;
+  }
+  {
+    std::lock_guard lock(state_mutex_);
+    stats_.connected = false;
+  }
+  finished_ = true;
+}
+
+void EtcdSource::note_failure(const std::string& what) {
+  {
+    std::lock_guard lock(state_mutex_);
+    stats_.connected = false;
+  }
+  if (healthy_) {
+    logger()->warn("{}: {}; {}, retrying with back-off", name(), what,
+                   has_synced() ? "keeping the last good state" : "no state yet");
+  } else if (what != last_failure_) {
+    logger()->debug("{}: still failing: {}", name(), what);
+  }
+  healthy_ = false;
+  last_failure_ = what;
+}
+
+void EtcdSource::full_range() {
+  int64_t revision = 0;
+  std::map<std::string, etcd::SlimObject> next;
+  std::map<std::string, int64_t> still_rejected;
+  for (etcd::Resource r : etcd::kResources) {
+    const std::string p = layout_.resource_prefix(r);
+    for (const etcd::KeyValue& kv :
+         client_->range_all(p, etcd::prefix_end(p), options_.page_size, &revision)) {
+      std::optional<etcd::ObjectKey> key = layout_.parse_key(kv.key);
+      if (!key) continue;
+      etcd::SlimObject slim;
+      if (decode(*key, kv, slim)) {
+        next.emplace(kv.key, std::move(slim));
+        continue;
+      }
+      still_rejected[kv.key] = kv.mod_revision;
+      auto old = objects_.find(kv.key);
+      if (old != objects_.end()) next.emplace(kv.key, old->second);  // keeps its last good version
+    }
+  }
+  objects_ = std::move(next);
+  rejected_ = std::move(still_rejected);
+  progress_.assign(etcd::kResources.size(), revision);
+  need_range_ = false;
+  {
+    std::lock_guard lock(state_mutex_);
+    ++stats_.full_ranges;
+  }
+  publish();
+  auto st = state();
+  logger()->info("{}: read {} objects at revision {}: {} namespaces, {} services, {} endpoint sets, {} pods",
+                 name(), objects_.size(), revision, st->namespaces.size(), st->services.size(),
+                 st->endpoint_sets.size(), st->pods.size());
+}
+
+void EtcdSource::watch_once() {
+  std::vector<etcd::WatchRequest> requests;
+  for (std::size_t i = 0; i < etcd::kResources.size(); ++i) {
+    const std::string p = layout_.resource_prefix(etcd::kResources[i]);
+    requests.push_back(etcd::WatchRequest{p, etcd::prefix_end(p), progress_[i] + 1, true});
+  }
+  watcher_of_id_.clear();
+  compacted_ = false;
+  established_ = false;
+  client_->watch(requests, options_.read_timeout,
+                 [this](const std::vector<etcd::WatchResponse>& batch) { return on_messages(batch); });
+  if (!compacted_) throw EtcdError(EtcdError::Kind::Canceled, "", "stopped");
+}
+
+bool EtcdSource::on_messages(const std::vector<etcd::WatchResponse>& batch) {
+  bool changed = false;
+  for (const etcd::WatchResponse& m : batch) {
+    if (m.created) {
+      if (m.watch_id < 0 || m.watch_id > 1024) {
+        throw EtcdError(EtcdError::Kind::Protocol, client_->current_endpoint(), "unexpected watch_id");
+      }
+      // Watchers are created in the order they were asked for.
+      if (watcher_of_id_.size() <= static_cast<std::size_t>(m.watch_id))
+        watcher_of_id_.resize(m.watch_id + 1, -1);
+      int created = static_cast<int>(
+          std::count_if(watcher_of_id_.begin(), watcher_of_id_.end(), [](int w) { return w >= 0; }));
+      watcher_of_id_[m.watch_id] = created;
+      if (created + 1 == static_cast<int>(etcd::kResources.size())) {
+        {
+          std::lock_guard lock(state_mutex_);
+          ++stats_.watches_started;
+          stats_.connected = true;
+        }
+        if (!healthy_) logger()->info("{}: watching again from {}", name(), client_->current_endpoint());
+        healthy_ = true;
+        established_ = true;
+      }
+    }
+    const int w = m.watch_id >= 0 && static_cast<std::size_t>(m.watch_id) < watcher_of_id_.size()
+                      ? watcher_of_id_[m.watch_id]
+                      : -1;
+    if (w < 0) continue;  // not ours (cannot happen on our own stream)
+    if (m.canceled && m.compact_revision > 0) {
+      logger()->warn(
+          "{}: watch from revision {} canceled: compacted up to revision {}; reading everything again",
+          name(), progress_[w] + 1, m.compact_revision);
+      {
+        std::lock_guard lock(state_mutex_);
+        ++stats_.compactions_seen;
+      }
+      need_range_ = true;
+      compacted_ = true;
+      if (changed) publish();
+      return false;
+    }
+    if (m.canceled) {
+      throw EtcdError(EtcdError::Kind::Server, client_->current_endpoint(),
+                      "watch canceled" + (m.cancel_reason.empty() ? "" : ": " + m.cancel_reason));
+    }
+    for (const etcd::WatchEvent& ev : m.events) {
+      changed = apply(ev.kv, ev.is_delete) || changed;
+      progress_[w] = std::max(progress_[w], ev.kv.mod_revision);
+    }
+    if (m.events.empty() && !m.created) progress_[w] = std::max(progress_[w], m.revision);  // progress notify
+  }
+  if (changed) {
+    publish();
+  } else {
+    std::lock_guard lock(state_mutex_);
+    stats_.revision = *std::min_element(progress_.begin(), progress_.end());
+  }
+  return !stopping();
+}
+
+bool EtcdSource::apply(const etcd::KeyValue& kv, bool is_delete) {
+  std::optional<etcd::ObjectKey> key = layout_.parse_key(kv.key);
+  if (!key) return false;
+  auto it = objects_.find(kv.key);
+  // A resumed watch may replay what was applied already: a key never goes back to an older revision.
+  if (it != objects_.end() && it->second.mod_revision >= kv.mod_revision) return false;
+  if (is_delete) {
+    rejected_.erase(kv.key);
+    if (it == objects_.end()) return false;
+    objects_.erase(it);
+    return true;
+  }
+  etcd::SlimObject slim;
+  if (!decode(*key, kv, slim)) return false;
+  objects_[kv.key] = std::move(slim);
+  return true;
+}
+
+bool EtcdSource::decode(const etcd::ObjectKey& key, const etcd::KeyValue& kv, etcd::SlimObject& slim) {
+  etcd::DecodeResult r = etcd::decode_object(key, kv.value);
+  if (!r.object) {
+    auto [it, first] = rejected_.try_emplace(kv.key, kv.mod_revision);
+    if (first || it->second != kv.mod_revision) {
+      it->second = kv.mod_revision;
+      bool kept = objects_.count(kv.key) != 0;
+      logger()->error("{}: ignored {} (revision {}): {}; {}", name(), kv.key, kv.mod_revision, r.error,
+                      kept ? "its last good version stays" : "it stays out of the registry");
+      std::lock_guard lock(state_mutex_);
+      ++stats_.malformed;
+    }
+    return false;
+  }
+  rejected_.erase(kv.key);
+  for (const std::string& w : r.warnings)
+    logger()->warn("{}: {}: {}", name(), kv.key, w);
+  slim = std::move(*r.object);
+  slim.mod_revision = kv.mod_revision;
+  return true;
+}
+
+void EtcdSource::publish() {
+  auto next = std::make_shared<const RegistryState>(etcd::build_state(objects_));
+  {
+    std::lock_guard lock(state_mutex_);
+    state_ = next;
+    stats_.revision = *std::min_element(progress_.begin(), progress_.end());
+  }
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  synced_.store(true, std::memory_order_release);
+  if (!listener_) return;
+  try {
+    listener_();
+  } catch (const std::exception& e) {
+    logger()->error("{}: change listener failed: {}", name(), e.what());
+  }
+}
+
+}  // namespace clusterdns::discovery
