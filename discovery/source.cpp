@@ -6,6 +6,7 @@
 
 #include "discovery/etcd/etcd_source.hpp"
 #include "discovery/files/file_source.hpp"
+#include "discovery/k8s/kube_source.hpp"
 
 namespace clusterdns::discovery {
 
@@ -19,6 +20,25 @@ std::unique_ptr<RegistrySource> make_source(const std::string& spec, std::string
       return nullptr;
     }
     return std::make_unique<FileSource>(path);
+  }
+  const std::string kubeconfig_scheme = "kubeconfig:";
+  if (spec == "kubernetes" || spec.compare(0, kubeconfig_scheme.size(), kubeconfig_scheme) == 0) {
+    std::optional<ClusterAccess> access;
+    if (spec == "kubernetes") {
+      access = load_in_cluster(error);
+    } else {  // kubeconfig:PATH[#context]
+      std::string rest = spec.substr(kubeconfig_scheme.size());
+      std::size_t hash = rest.rfind('#');
+      std::string context = hash == std::string::npos ? "" : rest.substr(hash + 1);
+      access = load_kubeconfig(rest.substr(0, hash), context, error);
+    }
+    if (!access) return nullptr;
+    try {
+      return std::make_unique<KubeSource>(std::move(*access), KubeSourceOptions{});
+    } catch (const std::exception& e) {
+      error = spec + ": " + e.what();
+      return nullptr;
+    }
   }
   const std::string etcd_scheme = "etcd:";  // etcd:http(s)://HOST:PORT[,…][?prefix=…&cacert=…&cert=…&key=…]
   if (spec.compare(0, etcd_scheme.size(), etcd_scheme) == 0) {

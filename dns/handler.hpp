@@ -1,4 +1,4 @@
-// The seam between transport and answers: dns/ calls it, zones/ (and later the forwarder) implement it.
+// The seam between transport and answers: dns/ calls it, zones/ and dns/forward/ implement it.
 #pragma once
 
 #include <sys/socket.h>
@@ -6,11 +6,41 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
+#include <utility>
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace clusterdns::dns {
 
 enum class Transport { Udp, Tcp };
+
+// An answer a handler promised to send later (a forwarded query). Complete it at most once, on the worker
+// thread whose answer() created it; destroying it uncompleted drops the query (the client retries). The
+// server keeps what the reply needs (UDP peer and socket, the TCP connection and the answer's place in
+// its pipeline), so a reply outliving its socket is harmless: it is dropped.
+class PendingReply {
+ public:
+  virtual ~PendingReply() = default;
+  // `message` is a whole DNS message (no TCP length prefix), at most 65535 bytes; empty means drop. Over
+  // UDP it is sent as is: fitting it to the client's buffer size is the caller's job, as in answer().
+  virtual void complete(std::span<const uint8_t> message) = 0;
+};
+
+// Lets a handler answer later. Decorators that must see deferred answers (metrics, rewriting) hand the
+// inner handler their own Deferrer that wraps each PendingReply the outer one returns (see ReplyWrapper).
+class Deferrer {
+ public:
+  // Only inside QueryHandler::answer(), at most once per query; answer() must then return kDeferred
+  // (the server ignores any other return value once defer() was called).
+  virtual std::unique_ptr<PendingReply> defer() = 0;
+
+ protected:
+  ~Deferrer() = default;
+};
 
 struct QueryContext {
   Transport transport = Transport::Udp;
@@ -18,15 +48,46 @@ struct QueryContext {
   socklen_t peer_len = 0;
   // TCP only: lets a handler send messages before its final one (AXFR). Null on UDP.
   const std::function<void(std::span<const uint8_t>)>* stream = nullptr;
+  // Null when the caller cannot wait (tests, fuzzers): a handler then answers now or SERVFAIL.
+  Deferrer* deferrer = nullptr;
+  unsigned worker = 0;  // index of the calling worker thread, as passed to start_worker()
 };
+
+// answer()'s return value when the answer will come through a PendingReply.
+inline constexpr size_t kDeferred = ~size_t{0};
 
 // Thread-safe; called concurrently from every worker thread. Must not block, lock or allocate on hits.
 class QueryHandler {
  public:
   virtual ~QueryHandler() = default;
-  // Writes the response to `query` into `out` and returns its length; 0 means drop the query silently.
+  // Writes the response to `query` into `out` and returns its length; 0 means drop the query silently;
+  // kDeferred means ctx.deferrer->defer() was called and the answer follows through that PendingReply.
   // `out` holds at least 65535 bytes; UDP size limits are the handler's job (it sees the EDNS buffer size).
   virtual size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out, const QueryContext& ctx) = 0;
+
+  // Per-thread state (an upstream channel, a cache shard). The server calls start_worker on each worker
+  // thread, with that thread's event loop, before the thread answers anything, and stop_worker on the same
+  // thread when it shuts down (after its listeners closed): the handler must then cancel every timer and
+  // socket it put on `io`, so that the loop can return. Decorators must pass both calls on.
+  virtual void start_worker(unsigned /*worker*/, boost::asio::io_context& /*io*/) {}
+  virtual void stop_worker(unsigned /*worker*/) {}
+};
+
+// A PendingReply that hands the message to a function (observe it, rewrite it), then to the wrapped
+// reply. The function gets the message and the wrapped reply; it must complete the latter (or drop it).
+class ReplyWrapper : public PendingReply {
+ public:
+  using Fn = std::function<void(std::span<const uint8_t>, PendingReply&)>;
+  ReplyWrapper(std::unique_ptr<PendingReply> inner, Fn fn) : inner_(std::move(inner)), fn_(std::move(fn)) {}
+  void complete(std::span<const uint8_t> message) override {
+    if (!inner_) return;
+    auto inner = std::move(inner_);
+    fn_(message, *inner);
+  }
+
+ private:
+  std::unique_ptr<PendingReply> inner_;
+  Fn fn_;
 };
 
 }  // namespace clusterdns::dns

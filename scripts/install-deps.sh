@@ -3,7 +3,8 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang-format libc-ares-dev libldns-dev libboost-dev libcpp-httplib-dev
   libspdlog-dev libgtest-dev libgmock-dev nlohmann-json3-dev libyaml-cpp-dev libssl-dev etcd-server etcd-client
-  bind9-dnsutils ldnsutils knot-dnsutils dnsperf nsd knot iproute2 libc-bin python3-yaml)
+  bind9-dnsutils ldnsutils knot-dnsutils dnsperf nsd knot iproute2 libc-bin python3-yaml
+  prometheus curl jq openssl libcap2-bin)  # promtool; the ops/webhook e2e tests' HTTP, JSON, TLS and capsh
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -22,4 +23,4 @@ if ! apt_install; then
   apt_install
 fi
 # Debian starts these daemons on install; tests start their own on loopback ports.
-for svc in nsd knot etcd; do $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
+for svc in nsd knot etcd prometheus prometheus-node-exporter; do $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; done

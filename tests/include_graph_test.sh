@@ -10,7 +10,7 @@ check() {
   while IFS= read -r f; do
     while IFS= read -r inc; do
       case "$inc" in
-        dns/* | discovery/* | zones/* | envinject/* | cmd/*)
+        dns/* | discovery/* | zones/* | envinject/* | ops/* | cmd/*)
           if ! [[ "$inc" =~ $allowed ]]; then
             echo "forbidden include: $f includes \"$inc\" (allowed for $folder: $allowed)"
             fail=1
@@ -29,6 +29,8 @@ check dns '^dns/'
 check discovery '^discovery/'
 check zones '^(zones/|dns/wire/|dns/handler\.hpp$|discovery/model\.hpp$)'
 check envinject '^(envinject/|discovery/model\.hpp$)'
+# ops/ (metrics, probes, webhook, lifecycle) sits above every library; only the composition root includes it.
+[ -d ops ] && check ops '^(ops/|dns/|zones/|discovery/|envinject/)'
 # Self-test: the checker must reject a planted violation.
 if [ "${2:-}" != "--no-selftest" ]; then
   tmp=$(mktemp -d)

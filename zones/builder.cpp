@@ -35,7 +35,17 @@ std::shared_ptr<const Snapshot> build_snapshot(const discovery::RegistryState* s
     }
   }
   if (state) add_cluster_records(*draft, *state, config.cluster);
-  return Snapshot::build(draft, state != nullptr, config.cluster.ttl, config.keep_transfer_data);
+  std::vector<PodAddress> pods;  // for --autopath: the namespace behind a client address
+  if (state) {
+    for (const auto& pod : state->pods) {
+      if (pod.terminating || pod.phase == "Succeeded" || pod.phase == "Failed") continue;
+      if (!pod.ip.empty()) pods.push_back({pod.ip, pod.ns});
+      for (const auto& ip : pod.ips) {
+        if (ip != pod.ip) pods.push_back({ip, pod.ns});
+      }
+    }
+  }
+  return Snapshot::build(draft, state != nullptr, config.cluster.ttl, config.keep_transfer_data, pods);
 }
 
 Rebuilder::Rebuilder(SnapshotHolder& holder, BuildConfig config, StateFn state)

@@ -201,6 +201,11 @@ size_t Responder::transfer(std::span<const uint8_t> query, const ParsedQuery& q,
 
 size_t Responder::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
                          const dns::QueryContext& ctx) {
+  return answer_query(query, out, ctx, !options_.autopath_zone.empty());
+}
+
+size_t Responder::answer_query(std::span<const uint8_t> query, std::span<uint8_t> out,
+                               const dns::QueryContext& ctx, bool walk) {
   ParsedQuery q;
   switch (wire::parse_query(query, q)) {
     case wire::ParseStatus::Drop:
@@ -238,13 +243,16 @@ size_t Responder::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
       return write_answer(query, q, f, out.data(), snap->body(a), snap->rr_ends(a), a.ancount, a.nscount,
                           a.arcount, a.rcode);
     }
-    case LookupKind::NxDomain:
-      return write_negative(query, q, f, out.data(), *l.zone, Rcode::NxDomain);
+    case LookupKind::NxDomain: {
+      const size_t n = write_negative(query, q, f, out.data(), *l.zone, Rcode::NxDomain);
+      return walk && n > 0 ? autopath(query, q, out, n, *snap, ctx) : n;
+    }
     case LookupKind::SynthesizePod:
       return write_synthesized(query, q, f, out.data(), l, snap->ttl());
     case LookupKind::NotSynced:
       return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::ServFail), 0, out);
     case LookupKind::NotInZone:
+      if (options_.fallback) return options_.fallback->answer(query, out, ctx);  // forwarding
       break;
   }
   return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::Refused), 0, out);

@@ -1,8 +1,12 @@
 // Compiling a ZoneDraft into wire answers, and the allocation-free lookup over them.
 #include "zones/snapshot.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cstring>
+#include <map>
 
 #include "dns/wire/name.hpp"
 #include "dns/wire/types.hpp"
@@ -189,8 +193,18 @@ class Snapshot::Compiler {
   std::vector<size_t> ends_;
 };
 
+namespace {
+bool address_key(const std::string& ip, uint8_t (&out)[16]) {
+  static const uint8_t kV4Mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (inet_pton(AF_INET6, ip.c_str(), out) == 1) return true;
+  std::memcpy(out, kV4Mapped, 12);
+  return inet_pton(AF_INET, ip.c_str(), out + 12) == 1;
+}
+}  // namespace
+
 std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const ZoneDraft> draft, bool synced,
-                                                uint32_t ttl, bool keep_draft) {
+                                                uint32_t ttl, bool keep_draft,
+                                                const std::vector<PodAddress>& pods) {
   auto s = std::make_shared<Snapshot>();
   s->ttl_ = ttl;
   s->synced_ = synced;
@@ -246,7 +260,51 @@ std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const ZoneDraft>
     s->slots_[slot] = static_cast<uint32_t>(i + 1);
   }
   if (keep_draft) s->draft_ = std::move(draft);
+  // Pod address -> namespace label, for autopath. An address claimed by two namespaces is left out.
+  std::map<std::string, uint32_t> ns_at;
+  for (const PodAddress& p : pods) {
+    PodEntry e;
+    if (p.ns.empty() || p.ns.size() > wire::kMaxLabelLength || !address_key(p.ip, e.addr)) continue;
+    auto [it, added] = ns_at.emplace(wire::lowercase(p.ns), static_cast<uint32_t>(s->arena_.size()));
+    if (added) {
+      s->arena_.push_back(static_cast<uint8_t>(it->first.size()));
+      s->arena_.insert(s->arena_.end(), it->first.begin(), it->first.end());
+    }
+    e.ns = it->second;
+    s->pods_.push_back(e);
+  }
+  const auto less = [](const PodEntry& a, const PodEntry& b) { return std::memcmp(a.addr, b.addr, 16) < 0; };
+  std::sort(s->pods_.begin(), s->pods_.end(), less);
+  std::vector<PodEntry> unique;
+  for (size_t i = 0; i < s->pods_.size();) {
+    size_t j = i + 1;
+    bool ambiguous = false;
+    while (j < s->pods_.size() && !less(s->pods_[i], s->pods_[j]))
+      ambiguous |= s->pods_[j++].ns != s->pods_[i].ns;
+    if (!ambiguous) unique.push_back(s->pods_[i]);
+    i = j;
+  }
+  s->pods_ = std::move(unique);
   return s;
+}
+
+std::string_view Snapshot::pod_namespace(const sockaddr* peer) const {
+  if (peer == nullptr || pods_.empty()) return {};
+  PodEntry key{};
+  if (peer->sa_family == AF_INET) {
+    static const uint8_t kV4Mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    std::memcpy(key.addr, kV4Mapped, 12);
+    std::memcpy(key.addr + 12, &reinterpret_cast<const sockaddr_in*>(peer)->sin_addr, 4);
+  } else if (peer->sa_family == AF_INET6) {
+    std::memcpy(key.addr, &reinterpret_cast<const sockaddr_in6*>(peer)->sin6_addr, 16);
+  } else {
+    return {};
+  }
+  const auto it = std::lower_bound(pods_.begin(), pods_.end(), key, [](const PodEntry& a, const PodEntry& b) {
+    return std::memcmp(a.addr, b.addr, 16) < 0;
+  });
+  if (it == pods_.end() || std::memcmp(it->addr, key.addr, 16) != 0) return {};
+  return {reinterpret_cast<const char*>(arena_.data()) + it->ns, size_t{arena_[it->ns]} + 1};
 }
 
 const Snapshot::Node* Snapshot::find_node(std::string_view name, uint32_t hash) const {

@@ -1,6 +1,8 @@
 // An immutable, precompiled zone snapshot: every answer is wire bytes ready to copy (NSD's way).
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -40,12 +42,22 @@ struct Lookup {
   bool address_v6 = false;
 };
 
+// A pod's address and namespace, for --autopath: which search list a client's queries start with.
+struct PodAddress {
+  std::string ip;  // canonical text
+  std::string ns;
+};
+
 class Snapshot {
  public:
   // Compiles every answer. Runs on the builder thread; allocates freely.
   // `keep_draft` keeps the draft for zone transfers (only when transfers are allowed: it costs memory).
   static std::shared_ptr<const Snapshot> build(std::shared_ptr<const ZoneDraft> draft, bool synced,
-                                               uint32_t ttl, bool keep_draft);
+                                               uint32_t ttl, bool keep_draft,
+                                               const std::vector<PodAddress>& pods = {});
+  // The namespace of the pod at `peer` as one wire label (length byte first), or "" when the address is
+  // no pod's, or pods of several namespaces' (hostNetwork pods share their node's). Hot path: no allocation.
+  std::string_view pod_namespace(const sockaddr* peer) const;
 
   // Hot path: no allocation, no lock. `qname` is lower-cased wire form.
   Lookup find(std::string_view qname, uint16_t qtype) const;
@@ -89,6 +101,11 @@ class Snapshot {
   uint32_t ttl_ = 30;
   bool synced_ = false;
   std::shared_ptr<const ZoneDraft> draft_;
+  struct PodEntry {
+    uint8_t addr[16];  // IPv4 as IPv4-mapped IPv6
+    uint32_t ns = 0;   // arena offset of the namespace label
+  };
+  std::vector<PodEntry> pods_;  // sorted by address
 };
 
 uint32_t hash_name(std::string_view wire);

@@ -1,10 +1,12 @@
 // Flag parsing: --name value or --name=value; every error is one line naming the flag.
 #include "cmd/clusterdns/flags.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <stdexcept>
 #include <thread>
 
 #include "dns/wire/name.hpp"
@@ -36,9 +38,13 @@ Try:  clusterdns --source file:examples/ --listen 127.0.0.1:5353
       dig @127.0.0.1 -p 5353 my-nginx.default.svc.cluster.local
 )";
 
+// A bad flag, value or config file: parse_flags prints it and exits 2; a reload logs it and carries on.
+struct FlagError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 [[noreturn]] void fail(const std::string& message) {
-  std::fprintf(stderr, "clusterdns: %s (see --help)\n", message.c_str());
-  std::exit(2);
+  throw FlagError(message);
 }
 
 unsigned parse_number(const std::string& flag, const std::string& v, unsigned lo, unsigned hi) {
@@ -56,10 +62,19 @@ unsigned parse_number(const std::string& flag, const std::string& v, unsigned lo
 }  // namespace
 
 Flags parse_flags(int argc, char** argv) {
+  try {
+    return parse_flags_or_throw(argc, argv);
+  } catch (const std::runtime_error& e) {
+    std::fprintf(stderr, "clusterdns: %s (see --help)\n", e.what());
+    std::exit(2);
+  }
+}
+
+Flags parse_flags_or_throw(int argc, char** argv) {
   Flags f;
   bool listen_given = false;
   using Setter = std::function<void(const std::string&, const std::string&)>;
-  const std::map<std::string, Setter> setters = {
+  std::map<std::string, Setter> setters = {
       {"--source", [&](auto&, auto& v) { f.source = v; }},
       {"--listen",
        [&](auto& n, auto& v) {
@@ -108,10 +123,28 @@ Flags parse_flags(int argc, char** argv) {
          f.log_level = v;
        }},
   };
+  for (const std::string& name : dns::forward::forward_flag_names()) {
+    setters[name] = [&](auto& n, auto& v) {
+      std::string error;
+      if (!dns::forward::set_forward_flag(f.forward, n, v, error))
+        fail("invalid value '" + v + "' for " + n + ": " + error);
+    };
+  }
+  for (const std::string& name : ops::ops_flag_names()) {
+    setters[name] = [&](auto& n, auto& v) {
+      std::string error;
+      if (!ops::set_ops_flag(f.ops, n, v, error)) fail("invalid value '" + v + "' for " + n + ": " + error);
+    };
+  }
+  std::vector<ops::FlagArg> cli;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
+      const std::string usage = kUsage;
+      const size_t at = usage.find("  --help ");
+      std::fputs(
+          (usage.substr(0, at) + dns::forward::kForwardUsage + ops::kOpsUsage + usage.substr(at)).c_str(),
+          stdout);
       std::exit(0);
     }
     if (arg == "--version") {
@@ -125,13 +158,45 @@ Flags parse_flags(int argc, char** argv) {
       arg = arg.substr(0, eq);
       has_value = true;
     }
-    auto it = setters.find(arg);
-    if (it == setters.end()) fail("unknown flag " + arg);
-    if (!has_value) {
+    std::vector<std::string> known;
+    for (const auto& [name, setter] : setters)
+      known.push_back(name);
+    if (!setters.count(arg)) fail(ops::unknown_flag_message({arg, "", "", 0}, known));
+    if (!has_value && dns::forward::is_boolean_forward_flag(arg)) {
+      value = "true";  // --autopath, --upstream-tcp
+    } else if (!has_value) {
       if (i + 1 >= argc) fail("flag " + arg + " needs a value");
       value = argv[++i];
     }
-    it->second(arg, value);
+    cli.push_back({arg, value, "", 0});
+  }
+  // The config file first, then the command line, which replaces any flag the file also sets.
+  std::vector<ops::FlagArg> file;
+  for (const auto& a : cli) {
+    if (a.name == "--config") file = ops::read_config_file(a.value);
+  }
+  f.args = ops::merge_flag_args(file, cli);
+  for (const auto& a : f.args) {
+    auto it = setters.find(a.name);
+    if (it == setters.end()) {
+      std::vector<std::string> known;
+      for (const auto& [name, setter] : setters)
+        known.push_back(name);
+      fail(ops::unknown_flag_message(a, known));
+    }
+    try {
+      it->second(a.name, a.value);
+    } catch (const FlagError& e) {
+      if (a.file.empty()) throw;
+      fail(a.where() + e.what());
+    }
+  }
+  if (std::string error = ops::check_ops_flags(f.ops); !error.empty()) fail(error);
+  const bool source_given =
+      std::any_of(f.args.begin(), f.args.end(), [](const ops::FlagArg& a) { return a.name == "--source"; });
+  if (!f.ops.node_local.empty() && !source_given) f.source = "none";  // node-local mode needs no registry
+  if (f.listen.empty() && !f.ops.node_local.empty()) {  // node-local mode: the link-local address only
+    f.listen.push_back({f.ops.node_local, 53});
   }
   if (f.listen.empty()) {
     std::string error;

@@ -5,7 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "dns/forward/options.hpp"
 #include "dns/server/server.hpp"
+#include "ops/config_file.hpp"
+#include "ops/options.hpp"
 #include "zones/cluster_records.hpp"
 #include "zones/responder.hpp"
 
@@ -19,9 +22,17 @@ struct Flags {
   std::vector<std::string> zone_files;
   std::vector<zones::Cidr> allow_transfer;
   std::string log_level = "info";
+  ops::OpsFlags ops;  // --config, --http, --lameduck, --log-format, --query-log, --node-local, webhook
+  dns::forward::ForwardFlags forward;  // --upstream, --resolv-conf, --stub-domain, --cache-*, --autopath
+  std::vector<ops::FlagArg> args;  // the effective flags (config file, then command line), for reload diffs
 };
 
-// Parses argv. On --help prints usage and exits 0; on a bad flag or value prints one line and exits 2.
+// Parses argv, and the --config file if one is named (command-line flags win over it). On --help prints
+// usage and exits 0; on a bad flag, value or config file prints one line (naming file, line and field for
+// the file) and exits 2.
 Flags parse_flags(int argc, char** argv);
+
+// The same, but throws std::runtime_error with that line instead of exiting (for reloads).
+Flags parse_flags_or_throw(int argc, char** argv);
 
 }  // namespace clusterdns

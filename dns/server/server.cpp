@@ -71,15 +71,23 @@ struct Failure {
 namespace detail {
 
 struct Worker {
-  Worker(QueryHandler& handler, std::shared_ptr<spdlog::logger> log, const ServerOptions& options,
-         std::atomic<size_t>& tcp_open)
-      : ctx(handler, std::move(log), options.tcp_idle_timeout, options.max_tcp_connections, tcp_open) {}
+  Worker(unsigned index, QueryHandler& handler, std::shared_ptr<spdlog::logger> log,
+         const ServerOptions& options, std::atomic<size_t>& tcp_open)
+      : ctx(index, handler, std::move(log), options.tcp_idle_timeout, options.max_tcp_connections, tcp_open) {
+  }
 
   void shutdown() {  // worker thread
     for (auto& listener : udp_listeners)
       listener->close();
     for (auto& listener : tcp_listeners)
       listener->close();
+    // After the listeners: the handler fails or drops what it still owes, which lets draining TCP
+    // connections finish, and cancels its timers and sockets so that io.run() returns.
+    try {
+      ctx.handler.stop_worker(ctx.index);
+    } catch (const std::exception& e) {
+      ctx.log->error("stopping the query handler on worker {}: {}", ctx.index, e.what());
+    }
   }
 
   detail::WorkerContext ctx;  // first: its io_context must outlive every socket below
@@ -189,6 +197,11 @@ void Server::Impl::start_threads() {
     worker->thread = std::thread([worker, w, log = log] {
       const std::string name = "dns-worker-" + std::to_string(w);
       pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+      try {
+        worker->ctx.handler.start_worker(worker->ctx.index, worker->ctx.io);
+      } catch (const std::exception& e) {
+        log->error("{}: starting the query handler: {}", name, e.what());
+      }
       for (;;) {
         try {
           worker->ctx.io.run();  // returns once stop() closed everything and the last answer is flushed
@@ -217,7 +230,7 @@ void Server::start() {
   threads = std::max(threads, 1u);
   try {
     for (unsigned i = 0; i < threads; ++i) {
-      s.workers.push_back(std::make_unique<Worker>(s.handler, s.log, s.options, s.tcp_open));
+      s.workers.push_back(std::make_unique<Worker>(i, s.handler, s.log, s.options, s.tcp_open));
     }
     for (const ListenAddress& address : s.options.listen) {
       s.bound.push_back({address.host, s.bind_address(address)});
@@ -268,6 +281,7 @@ ServerStats Server::stats() const {
     total.udp_send_errors += read(c.udp_send_errors);
     total.tcp_accepted += read(c.tcp_accepted);
     total.tcp_rejected += read(c.tcp_rejected);
+    total.deferred += read(c.deferred);
   }
   return total;
 }

@@ -42,6 +42,7 @@ struct ServerStats {
   uint64_t udp_send_errors = 0;  // answers the kernel refused (full send buffer, unreachable peer)
   uint64_t tcp_accepted = 0;     // connections accepted and served
   uint64_t tcp_rejected = 0;     // connections closed on accept because max_tcp_connections was reached
+  uint64_t deferred = 0;         // queries whose answer the handler sent later (forwarded)
 };
 
 // Owns the worker threads and every socket. The handler must outlive the Server.

@@ -18,11 +18,31 @@ constexpr size_t kMaxPending = size_t{256} * 1024;    // stop answering (and rea
 constexpr size_t kShrinkAbove = size_t{1024} * 1024;  // give back an AXFR-sized write buffer once it is sent
 constexpr auto kDrainTimeout = std::chrono::milliseconds(2000);  // stop(): bound on flushing answers
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+constexpr size_t kMaxQueued = 256;  // answers waiting behind deferred ones: stop reading beyond that
 
 bool is_resource_exhaustion(const boost::system::error_code& ec) {
   return ec == boost::asio::error::no_descriptors || ec == boost::asio::error::no_buffer_space ||
          ec == boost::asio::error::no_memory || ec.value() == ENFILE;
 }
+
+// A deferred answer's place in its connection's pipeline.
+class TcpPendingReply : public PendingReply {
+ public:
+  TcpPendingReply(std::shared_ptr<TcpConnection> connection, uint64_t seq)
+      : connection_(std::move(connection)), seq_(seq) {}
+  ~TcpPendingReply() override {
+    if (connection_) connection_->complete(seq_, {});  // dropped: later answers must not wait for it
+  }
+  void complete(std::span<const uint8_t> message) override {
+    if (!connection_) return;
+    auto connection = std::move(connection_);
+    connection->complete(seq_, message);
+  }
+
+ private:
+  std::shared_ptr<TcpConnection> connection_;
+  uint64_t seq_;
+};
 
 }  // namespace
 
@@ -87,18 +107,18 @@ void TcpConnection::pump() {
   if (closed_) return;
   answer_buffered();
   if (!writing_ && !pending_.empty()) start_write();
-  if ((!accepting_ || peer_done_) && !writing_ && pending_.empty()) {
+  if ((!accepting_ || peer_done_) && !writing_ && pending_.empty() && queued_.empty()) {
     close();
     return;
   }
-  if (!peer_done_ && !reading_ && pending_.size() < kMaxPending) start_read();
+  if (!peer_done_ && !reading_ && pending_.size() < kMaxPending && queued_.size() < kMaxQueued) start_read();
 }
 
 void TcpConnection::answer_buffered() {
   const std::span<uint8_t> scratch(worker_.tcp_scratch.get(), WorkerContext::kMaxMessage);
   uint64_t queries = 0;
   uint64_t dropped = 0;
-  while (accepting_ && pending_.size() < kMaxPending) {
+  while (accepting_ && pending_.size() < kMaxPending && queued_.size() < kMaxQueued) {
     const size_t available = in_end_ - in_begin_;
     if (available < 2) break;
     const size_t length = size_t{in_[in_begin_]} << 8 | in_[in_begin_ + 1];  // RFC 7766 §8
@@ -111,15 +131,24 @@ void TcpConnection::answer_buffered() {
     if (available < 2 + length) break;
     ++queries;
     touch();
-    const QueryContext ctx{Transport::Tcp, peer_.data(), static_cast<socklen_t>(peer_.size()), &stream_};
+    const QueryContext ctx{Transport::Tcp, peer_.data(), static_cast<socklen_t>(peer_.size()),
+                           &stream_,       this,         worker_.index};
+    current_seq_ = next_seq_++;
+    current_deferred_ = false;
+    if (!queued_.empty()) queued_.push_back(Slot{current_seq_, false, {}});  // behind a deferred answer
+    in_answer_ = true;
     const size_t answer = worker_.answer({in_.data() + in_begin_ + 2, length}, scratch, ctx);
+    in_answer_ = false;
     in_begin_ += 2 + length;
-    if (answer == 0) {
+    if (current_deferred_) continue;  // its PendingReply fills the slot defer() made
+    if (answer == 0 || answer == kDeferred) {
       ++dropped;
     } else {
       append_message(scratch.first(answer));
     }
+    if (!queued_.empty() && queued_.back().seq == current_seq_) queued_.back().done = true;
   }
+  flush_ready();
   // Rewind only while no read is writing behind in_end_.
   if (!reading_ && in_begin_ == in_end_) in_begin_ = in_end_ = 0;
   if (queries > 0) WorkerCounters::add(worker_.counters.tcp_queries, queries);
@@ -127,16 +156,59 @@ void TcpConnection::answer_buffered() {
 }
 
 void TcpConnection::append_message(std::span<const uint8_t> message) {
-  if (!accepting_) return;  // after an unframeable message nothing more of this answer may follow
+  if (output_closed_) return;  // after an unframeable message nothing more of this answer may follow
   if (message.size() > WorkerContext::kMaxMessage) {
     // Cannot be framed. Sending the rest of a transfer without it would be wrong, so end the connection.
     worker_.warn("query handler produced a {}-byte tcp message; closing the connection", message.size());
     accepting_ = false;
+    output_closed_ = true;
     return;
   }
+  std::vector<uint8_t>& out = output_for(current_seq_);
   const uint8_t prefix[2] = {static_cast<uint8_t>(message.size() >> 8), static_cast<uint8_t>(message.size())};
-  pending_.insert(pending_.end(), prefix, prefix + 2);
-  pending_.insert(pending_.end(), message.begin(), message.end());
+  out.insert(out.end(), prefix, prefix + 2);
+  out.insert(out.end(), message.begin(), message.end());
+}
+
+std::vector<uint8_t>& TcpConnection::output_for(uint64_t seq) {
+  if (queued_.empty() || seq < queued_.front().seq) return pending_;
+  const uint64_t at = seq - queued_.front().seq;
+  return at < queued_.size() ? queued_[at].framed : pending_;
+}
+
+void TcpConnection::flush_ready() {
+  while (!queued_.empty() && queued_.front().done) {
+    const std::vector<uint8_t>& framed = queued_.front().framed;
+    pending_.insert(pending_.end(), framed.begin(), framed.end());
+    queued_.pop_front();
+  }
+}
+
+std::unique_ptr<PendingReply> TcpConnection::defer() {
+  if (!current_deferred_) {
+    current_deferred_ = true;
+    WorkerCounters::add(worker_.counters.deferred, 1);
+    if (queued_.empty() || queued_.back().seq != current_seq_)
+      queued_.push_back(Slot{current_seq_, false, {}});
+  }
+  return std::make_unique<TcpPendingReply>(shared_from_this(), current_seq_);
+}
+
+void TcpConnection::complete(uint64_t seq, std::span<const uint8_t> message) {
+  if (closed_ || queued_.empty() || seq < queued_.front().seq) return;
+  const uint64_t at = seq - queued_.front().seq;
+  if (at >= queued_.size() || queued_[at].done) return;
+  if (message.empty()) {
+    WorkerCounters::add(worker_.counters.dropped, 1);
+  } else {
+    const uint64_t saved = current_seq_;
+    current_seq_ = seq;
+    append_message(message);
+    current_seq_ = saved;
+  }
+  queued_[at].done = true;
+  flush_ready();
+  if (!in_answer_) pump();
 }
 
 void TcpConnection::start_read() {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <span>
@@ -22,7 +23,8 @@ class TcpListener;
 
 // One client connection: reads 2-byte-framed queries, answers them in order (pipelining), writes every
 // answer produced so far in one write, closes when idle. Lives on its worker's thread only.
-class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
+// A deferred answer (forwarding) holds its place: answers behind it wait in `queued_` until it completes.
+class TcpConnection : public std::enable_shared_from_this<TcpConnection>, public Deferrer {
  public:
   TcpConnection(TcpListener& listener, boost::asio::ip::tcp::socket socket);
 
@@ -31,7 +33,21 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   void drain();
   void close();
 
+  // Deferrer, for the query being answered.
+  std::unique_ptr<PendingReply> defer() override;
+  // The deferred answer to query `seq` arrived (empty: dropped). Worker thread.
+  void complete(uint64_t seq, std::span<const uint8_t> message);
+
  private:
+  // An answer that must wait for a deferred one ahead of it, or the deferred one itself.
+  struct Slot {
+    uint64_t seq = 0;
+    bool done = false;
+    std::vector<uint8_t> framed;
+  };
+
+  std::vector<uint8_t>& output_for(uint64_t seq);  // the slot of `seq`, or pending_ when none waits
+  void flush_ready();                              // moves completed head slots to pending_
   void pump();  // answers complete messages, starts the write and the read that the state calls for
   void answer_buffered();
   void append_message(std::span<const uint8_t> message);
@@ -61,6 +77,12 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   bool accepting_ = true;   // false after a framing error or drain(): bytes read from now on are discarded
   bool peer_done_ = false;  // EOF or a read error: never read again
   bool closed_ = false;
+  bool output_closed_ = false;  // an answer could not be framed: nothing more may be sent
+  std::deque<Slot> queued_;     // from the oldest deferred answer not yet sent; empty on the fast path
+  uint64_t next_seq_ = 0;       // sequence number of the next query read
+  uint64_t current_seq_ = 0;    // the query whose answer() is running
+  bool current_deferred_ = false;
+  bool in_answer_ = false;  // inside answer_buffered(): complete() must not re-enter pump()
 };
 
 class TcpListener {

@@ -32,6 +32,57 @@ void pktinfo_to_source(msghdr& hdr) {
   }
 }
 
+// A UDP answer sent after its batch: peer and source address copied at defer() time.
+class UdpPendingReply : public PendingReply {
+ public:
+  UdpPendingReply(std::shared_ptr<UdpSendState> state, const sockaddr_storage& peer, socklen_t peer_len,
+                  const void* control, size_t control_len)
+      : state_(std::move(state)), peer_(peer), peer_len_(peer_len), control_len_(control_len) {
+    if (control_len_ > sizeof(control_)) control_len_ = 0;
+    if (control_len_ > 0) std::memcpy(control_, control, control_len_);
+  }
+  ~UdpPendingReply() override {
+    if (!done_ && state_->open) WorkerCounters::add(state_->worker->counters.dropped, 1);
+  }
+
+  void complete(std::span<const uint8_t> message) override {
+    if (done_) return;
+    done_ = true;
+    if (!state_->open) return;
+    WorkerCounters& counters = state_->worker->counters;
+    if (message.empty()) {
+      WorkerCounters::add(counters.dropped, 1);
+      return;
+    }
+    iovec iov{const_cast<uint8_t*>(message.data()), message.size()};
+    msghdr hdr{};
+    hdr.msg_name = &peer_;
+    hdr.msg_namelen = peer_len_;
+    hdr.msg_iov = &iov;
+    hdr.msg_iovlen = 1;
+    if (control_len_ > 0) {
+      hdr.msg_control = control_;
+      hdr.msg_controllen = control_len_;
+    }
+    ssize_t n = -1;
+    do {
+      n = sendmsg(state_->fd, &hdr, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      WorkerCounters::add(counters.udp_send_errors, 1);
+      state_->worker->warn("udp sendmsg (deferred answer): {}", std::strerror(errno));
+    }
+  }
+
+ private:
+  std::shared_ptr<UdpSendState> state_;
+  sockaddr_storage peer_;
+  socklen_t peer_len_;
+  alignas(cmsghdr) uint8_t control_[sizeof(UdpBatch::Control)];
+  size_t control_len_;
+  bool done_ = false;
+};
+
 }  // namespace
 
 UdpListener::UdpListener(WorkerContext& worker, UdpBatch& batch, boost::asio::ip::udp::socket socket,
@@ -41,7 +92,8 @@ UdpListener::UdpListener(WorkerContext& worker, UdpBatch& batch, boost::asio::ip
       socket_(std::move(socket)),
       retry_(worker.io),
       wildcard_(wildcard),
-      v6_(socket_.local_endpoint().address().is_v6()) {
+      v6_(socket_.local_endpoint().address().is_v6()),
+      send_state_(std::make_shared<UdpSendState>(UdpSendState{socket_.native_handle(), true, &worker})) {
   // Best effort (capped by net.core.rmem_max): absorbs bursts while this thread is descheduled; the
   // kernel default of ~208 KiB held only ~300 queries and overflowed under dnsperf on a busy host.
   const int receive_buffer = kReceiveBufferBytes;
@@ -63,6 +115,7 @@ void UdpListener::start() {
 
 void UdpListener::close() {
   closed_ = true;
+  send_state_->open = false;
   boost::system::error_code ignored;
   socket_.close(ignored);
   retry_.cancel();
@@ -142,10 +195,18 @@ UdpListener::Batch UdpListener::receive_and_answer() {
       ++dropped;
       continue;
     }
-    const QueryContext ctx{Transport::Udp, reinterpret_cast<const sockaddr*>(&b.peers[i]), in.msg_namelen,
-                           nullptr};
+    const QueryContext ctx{Transport::Udp, reinterpret_cast<const sockaddr*>(&b.peers[i]),
+                           in.msg_namelen, nullptr,
+                           this,           worker_.index};
+    current_slot_ = i;
+    current_deferred_ = false;
     const size_t length =
         worker_.answer({b.query(i), b.in[i].msg_len}, {b.answer(i), UdpBatch::kBufferSize}, ctx);
+    if (current_deferred_ || length == kDeferred) {
+      if (!current_deferred_) ++dropped;  // kDeferred without a PendingReply: nothing will answer
+      current_deferred_ = false;
+      continue;  // the PendingReply sends it (or counts it as dropped)
+    }
     if (length == 0) {
       ++dropped;
       continue;
@@ -170,6 +231,23 @@ UdpListener::Batch UdpListener::receive_and_answer() {
   send_answers(answers);
   // recvmmsg returns fewer than asked only when the next receive would block.
   return count == UdpBatch::kSlots ? Batch::Full : Batch::Drained;
+}
+
+std::unique_ptr<PendingReply> UdpListener::defer() {
+  UdpBatch& b = batch_;
+  msghdr& in = b.in[current_slot_].msg_hdr;
+  current_deferred_ = true;
+  WorkerCounters::add(worker_.counters.deferred, 1);
+  size_t control_len = 0;
+  if (wildcard_ && in.msg_controllen > 0 && (in.msg_flags & MSG_CTRUNC) == 0) {
+    msghdr out{};
+    out.msg_control = in.msg_control;
+    out.msg_controllen = in.msg_controllen;
+    pktinfo_to_source(out);  // in place: the batch is not sent from this slot
+    control_len = in.msg_controllen;
+  }
+  return std::make_unique<UdpPendingReply>(send_state_, b.peers[current_slot_], in.msg_namelen,
+                                           in.msg_control, control_len);
 }
 
 void UdpListener::send_answers(unsigned count) {

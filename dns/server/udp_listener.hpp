@@ -42,7 +42,14 @@ struct UdpBatch {
   std::array<Control, kSlots> control{};
 };
 
-class UdpListener {
+// What a deferred UDP answer needs of its listener: the socket, while it is open. Worker thread only.
+struct UdpSendState {
+  int fd = -1;
+  bool open = true;  // false once the listener closed: late answers are dropped
+  WorkerContext* worker = nullptr;
+};
+
+class UdpListener : public Deferrer {
  public:
   // `socket` is open, bound and non-blocking. With `wildcard` (0.0.0.0 or ::) the destination address of
   // each query is received (IP_PKTINFO) and used as the source of its answer, so a multi-homed host
@@ -51,6 +58,9 @@ class UdpListener {
 
   void start();  // arms the first wait; worker thread (or before the thread runs)
   void close();  // worker thread
+
+  // Deferrer, for the datagram being answered: copies its peer (and destination address) for later.
+  std::unique_ptr<PendingReply> defer() override;
 
  private:
   enum class Batch { Full, Drained, Failed };
@@ -69,6 +79,9 @@ class UdpListener {
   const bool wildcard_;
   const bool v6_;
   bool closed_ = false;
+  std::shared_ptr<UdpSendState> send_state_;
+  unsigned current_slot_ = 0;      // the datagram whose answer() is running
+  bool current_deferred_ = false;  // defer() was called for it
 };
 
 }  // namespace clusterdns::dns::detail

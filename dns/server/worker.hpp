@@ -24,6 +24,7 @@ struct alignas(64) WorkerCounters {
   std::atomic<uint64_t> udp_send_errors{0};
   std::atomic<uint64_t> tcp_accepted{0};
   std::atomic<uint64_t> tcp_rejected{0};
+  std::atomic<uint64_t> deferred{0};  // answers the handler promised for later (forwarded queries)
 
   // Single writer, so a plain load+store: no locked instruction on the packet path.
   static void add(std::atomic<uint64_t>& counter, uint64_t n) {
@@ -58,16 +59,17 @@ class LogLimiter {
 
 // State shared by the listeners of one worker; touched only on that worker's thread unless noted.
 struct WorkerContext {
-  WorkerContext(QueryHandler& h, std::shared_ptr<spdlog::logger> logger, std::chrono::milliseconds idle,
-                size_t max_tcp, std::atomic<size_t>& tcp_open_count)
-      : handler(h),
+  WorkerContext(unsigned worker_index, QueryHandler& h, std::shared_ptr<spdlog::logger> logger,
+                std::chrono::milliseconds idle, size_t max_tcp, std::atomic<size_t>& tcp_open_count)
+      : index(worker_index),
+        handler(h),
         log(std::move(logger)),
         tcp_idle_timeout(idle),
         max_tcp_connections(max_tcp),
         tcp_open(tcp_open_count) {}
 
   // Calls the handler, turning an exception or an impossible length into a drop: one bad query must not
-  // take the worker down.
+  // take the worker down. Returns kDeferred when the handler took a PendingReply.
   size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out, const QueryContext& ctx) {
     size_t n = 0;
     try {
@@ -76,6 +78,7 @@ struct WorkerContext {
       warn("query handler threw: {}", e.what());
       return 0;
     }
+    if (n == kDeferred) return n;
     if (n > out.size()) {
       warn("query handler returned {} bytes for a {}-byte buffer", n, out.size());
       return 0;
@@ -94,6 +97,7 @@ struct WorkerContext {
   static constexpr size_t kMaxMessage = 65535;
 
   WorkerCounters counters;        // read from any thread; first, as it is cache-line aligned
+  const unsigned index;           // QueryContext::worker
   boost::asio::io_context io{1};  // run by exactly one thread
   // TCP answers are written here, then copied behind their length prefix; shared by the worker's
   // connections because the handler runs for one of them at a time.

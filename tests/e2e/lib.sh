@@ -67,13 +67,17 @@ finish() {
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # start_server NAME [FLAGS...]: starts clusterdns on 127.0.0.1 with a kernel-chosen port (port 0), unless the
-# flags already carry a --listen. stdout/stderr go to $WORK/NAME.log. Sets SRV_PID, SRV_PORT, SRV_LOG and
-# waits (bounded: 10 s) until the log names the port and a SOA query answers. Dies if the server exits.
+# flags already carry a --listen, and with --upstream none unless they name upstreams. stdout/stderr go to
+# $WORK/NAME.log. Sets SRV_PID, SRV_PORT, SRV_LOG and waits (bounded: 10 s) until the log names the port and
+# a SOA query answers. Dies if the server exits.
 start_server() {
   local name=$1 i line
   shift
   local args=("$@")
   [[ " ${args[*]} " == *" --listen "* ]] || args+=(--listen 127.0.0.1:0)
+  # Nothing may be forwarded to the machine's resolver (the default upstreams come from /etc/resolv.conf).
+  [[ " ${args[*]} " == *" --upstream "* || " ${args[*]} " == *" --resolv-conf "* || " ${args[*]} " == *" --config "* ]] ||
+    args+=(--upstream none)
   SRV_LOG=$WORK/$name.log
   "$CLUSTERDNS" "${args[@]}" >"$SRV_LOG" 2>&1 &
   SRV_PID=$!

@@ -98,8 +98,8 @@ TEST(MakeSource, FileSchemeAndErrors) {
   std::string error;
   EXPECT_EQ(make_source("file:/nonexistent/clusterdns", error), nullptr);
   EXPECT_EQ(error, "file source: no such file or directory: /nonexistent/clusterdns");
-  EXPECT_EQ(make_source("consul:http://127.0.0.1:8500", error), nullptr);
-  EXPECT_EQ(error, "unknown --source 'consul:http://127.0.0.1:8500' (expected file:PATH)");
+  EXPECT_EQ(make_source("etcd:http://127.0.0.1:2379", error), nullptr);
+  EXPECT_EQ(error, "unknown --source 'etcd:http://127.0.0.1:2379' (expected file:PATH)");
   EXPECT_EQ(make_source("examples", error), nullptr);
   EXPECT_EQ(error, "unknown --source 'examples' (expected file:PATH)");
   error.clear();

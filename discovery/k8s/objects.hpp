@@ -1,0 +1,44 @@
+// Kubernetes API objects (JSON, as served) → the slim model, the moment they arrive (CoreDNS object/).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "discovery/model.hpp"
+
+namespace clusterdns::discovery::k8s {
+
+enum class Kind { Namespace, Service, EndpointSlice, Pod };
+
+// "Namespace", "Service", "EndpointSlice", "Pod".
+const char* kind_name(Kind kind);
+// "v1" or "discovery.k8s.io/v1".
+const char* api_version(Kind kind);
+
+// What the registry keeps of one object. A Namespace keeps only its name.
+using Slim = std::variant<std::string, Service, EndpointSet, Pod>;
+
+struct SlimResult {
+  std::string key;             // "ns/name", or "name" for a Namespace; "" when metadata has no name
+  std::optional<Slim> object;  // set when the object is kept
+  std::string error;           // rejected (the object breaks a field rule): reasons, "; "-joined
+  std::string note;            // kept or left out on purpose, with a reason worth a debug line
+};
+
+// The store key of an object: "ns/name" (namespace "default" when absent) or "name" for a Namespace.
+// "" when metadata.name is missing or not a string.
+std::string object_key(Kind kind, const nlohmann::json& object);
+
+// metadata.resourceVersion, or "" when absent.
+std::string resource_version(const nlohmann::json& object);
+
+// Slims one object. List items come without kind/apiVersion; both are taken from `kind`. The object is
+// consumed (its kept fields are moved out). The field rules are the manifest reader's (SPEC.md §2):
+// only the fields a DNS or environment-variable rule reads are copied, then parse_manifest_text
+// validates and converts them, so a file registry and the API agree on every object.
+SlimResult slim_object(Kind kind, nlohmann::json& object);
+
+}  // namespace clusterdns::discovery::k8s

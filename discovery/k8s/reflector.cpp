@@ -1,0 +1,396 @@
+// Reflector: paged list, watch from the list's resourceVersion, bookmarks, 410 → re-list, back-off.
+#include "discovery/k8s/reflector.hpp"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "discovery/k8s/log.hpp"
+#include "discovery/k8s/watch_stream.hpp"
+
+namespace clusterdns::discovery::k8s {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxPageBytes = 512u << 20;  // one list page; a bigger one is a broken server
+constexpr std::size_t kMaxEventBytes = 64u << 20;  // one watch event line
+constexpr int kMaxPages = 100000;                  // 50 million objects at 500 a page
+constexpr int kMaxListRestarts = 3;                // expired continue tokens in one list
+
+}  // namespace
+
+Reflector::Reflector(ResourceSpec spec, ApiClient& api, WatchTiming timing, std::function<void()> on_change)
+    : spec_(std::move(spec)),
+      api_(api),
+      timing_(timing),
+      on_change_(std::move(on_change)),
+      rng_(std::random_device{}()) {}
+
+Reflector::~Reflector() {
+  request_stop();
+  join();
+}
+
+void Reflector::start() {
+  thread_ = std::thread([this] {
+    run();
+    exited_.store(true, std::memory_order_release);
+  });
+}
+
+void Reflector::request_stop() {
+  {
+    std::lock_guard lock(wait_mutex_);
+    stop_.store(true, std::memory_order_release);
+  }
+  wait_cv_.notify_all();
+  cancel_.cancel();
+}
+
+void Reflector::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Reflector::read(const std::function<void(const Store&)>& fn) const {
+  std::lock_guard lock(store_mutex_);
+  fn(store_);
+}
+
+uint64_t Reflector::version() const {
+  std::lock_guard lock(store_mutex_);
+  return version_;
+}
+
+ReflectorStats Reflector::stats() const {
+  std::lock_guard lock(stats_mutex_);
+  return stats_;
+}
+
+std::string Reflector::query_suffix() const {
+  return spec_.label_selector.empty() ? "" : "&labelSelector=" + url_encode(spec_.label_selector);
+}
+
+void Reflector::run() {
+  bool need_list = true;
+  while (!stopping()) {
+    Next next = need_list ? list() : watch();
+    if (next == Next::Watch) need_list = false;
+    switch (next) {
+      case Next::Watch:
+        break;
+      case Next::Relist:
+        need_list = true;
+        if (++gone_streak_ > 1) wait_backoff();  // a server that answers every watch with 410
+        break;
+      case Next::Backoff:
+        wait_backoff();
+        break;
+      case Next::BackoffRelist:
+        need_list = true;
+        wait_backoff();
+        break;
+      case Next::Stop:
+        return;
+    }
+  }
+}
+
+void Reflector::wait_backoff() {
+  // 0.8 s, 1.6 s, 3.2 s … each with up to +50 % jitter, never over the cap (30 s); a Retry-After the
+  // server sent (429, 503) counts, up to the cap as well.
+  ++failures_;
+  const double cap = static_cast<double>(timing_.backoff_max.count());
+  double base = static_cast<double>(timing_.backoff_initial.count()) * (1u << std::min(failures_ - 1, 16));
+  double jittered = std::min(cap, base * (1.0 + 0.5 * std::uniform_real_distribution<double>(0, 1)(rng_)));
+  double wanted = std::min(cap, 1000.0 * retry_after_);
+  auto delay = std::chrono::milliseconds(static_cast<int64_t>(std::max(jittered, wanted)));
+  retry_after_ = 0;
+  std::unique_lock lock(wait_mutex_);
+  wait_cv_.wait_for(lock, delay, [this] { return stopping(); });
+}
+
+void Reflector::report(const std::string& problem) {
+  if (problem == problem_) return;
+  problem_ = problem;
+  const char* keeping = synced() ? "keeping the last good state" : "not synced yet";
+  logger()->warn("{} {}: {}; retrying with back-off, {}", api_.origin(), spec_.description, problem, keeping);
+}
+
+void Reflector::recovered() {
+  if (problem_.empty()) return;
+  logger()->info("{} {}: recovered", api_.origin(), spec_.description);
+  problem_.clear();
+}
+
+Reflector::Next Reflector::classify(const HttpResult& r, const std::string& what) {
+  if (stopping()) return Next::Stop;
+  if (r.status == 0 || (r.status == 200 && !r.transport_ok)) {
+    report(what + (r.status == 0 ? " " : " response cut: ") + r.describe());
+    return Next::Backoff;
+  }
+  int code = r.status;
+  if (code == 410) return Next::Relist;
+  if (code == 401) {
+    api_.token_rejected();
+    report(what + " unauthorized (401): the token was rejected; re-reading it before the next attempt");
+    return Next::Backoff;
+  }
+  retry_after_ = r.retry_after;
+  report(what + " " + r.describe());
+  return code == 429 || code >= 500 ? Next::Backoff : Next::BackoffRelist;
+}
+
+Reflector::Next Reflector::list() {
+  Store fresh;
+  std::string rv;
+  std::string cont;
+  int pages = 0;
+  int restarts = 0;
+  while (pages < kMaxPages) {
+    std::string next_cont;
+    bool gone = false;
+    Next n = list_page(cont, fresh, rv, next_cont, gone);
+    if (gone && !cont.empty() && restarts < kMaxListRestarts) {
+      // The continue token expired (410) mid-list: start over for a consistent snapshot.
+      ++restarts;
+      logger()->info("{} {}: list continuation expired; listing again from the start", api_.origin(),
+                     spec_.description);
+      fresh.clear();
+      cont.clear();
+      pages = 0;
+      continue;
+    }
+    if (gone) return Next::Backoff;
+    if (n != Next::Watch) return n;
+    ++pages;
+    if (next_cont.empty()) break;
+    cont = std::move(next_cont);
+  }
+  if (rv.empty()) {
+    report("list response has no metadata.resourceVersion");
+    return Next::Backoff;
+  }
+  std::size_t count = fresh.size();
+  {
+    std::lock_guard lock(store_mutex_);
+    store_.swap(fresh);
+    ++version_;
+  }
+  fresh.clear();  // the previous objects, freed outside the lock
+  bool first = !synced();
+  rv_ = rv;
+  synced_.store(true, std::memory_order_release);
+  {
+    std::lock_guard lock(stats_mutex_);
+    ++stats_.lists;
+  }
+  recovered();
+  logger()->info("{} {}: {} {} objects in {} page(s) at resourceVersion {}", api_.origin(), spec_.description,
+                 first ? "listed" : "re-listed", count, pages, rv);
+  on_change_();
+  return Next::Watch;
+}
+
+Reflector::Next Reflector::list_page(const std::string& cont_in, Store& fresh, std::string& rv,
+                                     std::string& cont_out, bool& gone) {
+  std::string path = spec_.path + "?limit=" + std::to_string(timing_.page_size) + query_suffix();
+  if (!cont_in.empty()) path += "&continue=" + url_encode(cont_in);
+  std::string body;
+  bool too_big = false;
+  HttpResult r = api_.get(
+      path, timing_.list_read_timeout,
+      [&](const char* d, std::size_t n) {
+        if (body.size() + n > kMaxPageBytes) return !(too_big = true);
+        body.append(d, n);
+        return true;
+      },
+      cancel_);
+  if (stopping()) return Next::Stop;
+  if (too_big) {
+    report("list page larger than 512 MiB");
+    return Next::Backoff;
+  }
+  if (r.status == 410) {
+    gone = true;
+    return Next::Backoff;
+  }
+  if (r.status != 200 || !r.transport_ok) return classify(r, "list");
+
+  bool in_items = false;
+  uint64_t malformed = 0;
+  json::parser_callback_t cb = [&](int depth, json::parse_event_t ev, json& parsed) {
+    if (depth == 1 && ev == json::parse_event_t::key) in_items = parsed == "items";
+    if (depth != 2 || !in_items || ev != json::parse_event_t::object_end) return true;
+    // One item complete: slim it now and drop the full object, so a page never exists as a tree.
+    SlimResult s = slim_object(spec_.kind, parsed);
+    if (s.object) {
+      fresh.insert_or_assign(s.key, std::move(*s.object));
+      bad_.erase(s.key);
+    } else if (!s.error.empty()) {
+      ++malformed;
+      auto [it, added] = bad_.emplace(s.key, s.error);
+      if (added || it->second != s.error) {
+        it->second = s.error;
+        logger()->warn("{} {}: skipped {} {}: {}", api_.origin(), spec_.description, kind_name(spec_.kind),
+                       s.key.empty() ? "(no name)" : s.key, s.error);
+      }
+    }
+    return false;
+  };
+  json doc = json::parse(body, cb, false);
+  body.clear();
+  body.shrink_to_fit();
+  if (malformed > 0) {
+    std::lock_guard lock(stats_mutex_);
+    stats_.malformed += malformed;
+  }
+  if (!doc.is_object() || !doc.contains("metadata") || !doc["metadata"].is_object()) {
+    report("list response is not a JSON list object");
+    return Next::Backoff;
+  }
+  const json& meta = doc["metadata"];
+  if (meta.contains("resourceVersion") && meta["resourceVersion"].is_string()) {
+    // Every page carries the first page's resourceVersion: the snapshot the continue token reads.
+    if (rv.empty()) rv = meta["resourceVersion"].get<std::string>();
+  }
+  if (meta.contains("continue") && meta["continue"].is_string())
+    cont_out = meta["continue"].get<std::string>();
+  return Next::Watch;
+}
+
+Reflector::Next Reflector::watch() {
+  std::uniform_int_distribution<int64_t> pick(
+      timing_.min_watch_timeout.count(),
+      std::max(timing_.min_watch_timeout, timing_.max_watch_timeout).count());
+  const std::chrono::seconds timeout(pick(rng_));
+  std::string path = spec_.path + "?watch=1&allowWatchBookmarks=true&resourceVersion=" + url_encode(rv_) +
+                     "&timeoutSeconds=" + std::to_string(timeout.count()) + query_suffix();
+  const auto started = std::chrono::steady_clock::now();
+  uint64_t events = 0;
+  Next next = Next::Watch;
+  LineSplitter lines(kMaxEventBytes);
+  HttpResult r = api_.get(
+      path, timeout + timing_.read_timeout_slack,
+      [&](const char* d, std::size_t n) {
+        bool changed = false;
+        bool go =
+            lines.feed(d, n, [&](std::string& line) { return handle_line(line, next, changed, events); });
+        if (changed) on_change_();
+        return go;
+      },
+      cancel_);
+  {
+    std::lock_guard lock(stats_mutex_);
+    ++stats_.watches;
+    if (lines.pending() > 0) ++stats_.partial_lines;
+    if (r.status == 410 || next == Next::Relist) ++stats_.gone;
+  }
+  if (stopping()) return Next::Stop;
+  if (r.status != 200) return classify(r, "watch");
+  if (lines.pending() > 0) {
+    // The stream was cut inside an event: what arrived of it is dropped, and the re-watch from the last
+    // complete event's resourceVersion delivers it whole.
+    logger()->debug("{} {}: stream cut mid-event; dropped {} bytes", api_.origin(), spec_.description,
+                    lines.pending());
+    lines.discard();
+  }
+  if (lines.overflowed()) {
+    report("watch event larger than 64 MiB");
+    return Next::BackoffRelist;
+  }
+  if (next != Next::Watch) return next;
+  if (events > 0 || std::chrono::steady_clock::now() - started >= std::chrono::seconds(1)) {
+    failures_ = 0;
+    gone_streak_ = 0;
+    recovered();
+    return Next::Watch;  // the server's timeout, or a cut: watch again from rv_ at once
+  }
+  report("watch ended at once without events (" + (r.transport_ok ? std::string("closed") : r.transport) +
+         ")");
+  return Next::Backoff;
+}
+
+bool Reflector::handle_line(std::string& line, Next& next, bool& changed, uint64_t& events) {
+  json ev = json::parse(line, nullptr, false);
+  if (!ev.is_object() || !ev.contains("type") || !ev["type"].is_string() || !ev.contains("object") ||
+      !ev["object"].is_object()) {
+    logger()->warn("{} {}: skipped a malformed watch event: {:.200}", api_.origin(), spec_.description, line);
+    std::lock_guard lock(stats_mutex_);
+    ++stats_.malformed;
+    return true;
+  }
+  const std::string type = ev["type"].get<std::string>();
+  json& object = ev["object"];
+  if (type == "ERROR") {
+    int code = object.contains("code") && object["code"].is_number_integer() ? object["code"].get<int>() : 0;
+    std::string message = object.contains("message") && object["message"].is_string()
+                              ? object["message"].get<std::string>()
+                              : std::string();
+    if (code == 410) {
+      logger()->info("{} {}: watch expired ({}); re-listing", api_.origin(), spec_.description, message);
+      next = Next::Relist;
+    } else {
+      report("watch ERROR event " + std::to_string(code) + ": " + message);
+      next = Next::BackoffRelist;
+    }
+    return false;
+  }
+  std::string rv = resource_version(object);
+  if (type == "BOOKMARK") {
+    if (!rv.empty()) rv_ = std::move(rv);
+    std::lock_guard lock(stats_mutex_);
+    ++stats_.bookmarks;
+    return true;
+  }
+  if (type != "ADDED" && type != "MODIFIED" && type != "DELETED") {
+    logger()->warn("{} {}: skipped a watch event of unknown type {}", api_.origin(), spec_.description, type);
+    return true;
+  }
+  apply_object(type, object, changed);
+  if (!rv.empty()) rv_ = std::move(rv);
+  ++events;
+  return true;
+}
+
+void Reflector::apply_object(const std::string& type, json& object, bool& changed) {
+  {
+    std::lock_guard lock(stats_mutex_);
+    ++stats_.events;
+  }
+  if (type == "DELETED") {
+    std::string key = object_key(spec_.kind, object);
+    bad_.erase(key);
+    std::lock_guard lock(store_mutex_);
+    if (store_.erase(key) > 0) {
+      changed = true;
+      ++version_;
+    }
+    return;
+  }
+  SlimResult s = slim_object(spec_.kind, object);
+  if (!s.error.empty()) {
+    // Malformed: logged with its key and skipped; whatever the store held for the key stays.
+    auto [it, added] = bad_.emplace(s.key, s.error);
+    if (added || it->second != s.error) {
+      it->second = s.error;
+      logger()->warn("{} {}: skipped {} {} {}: {}", api_.origin(), spec_.description, type,
+                     kind_name(spec_.kind), s.key.empty() ? "(no name)" : s.key, s.error);
+    }
+    std::lock_guard lock(stats_mutex_);
+    ++stats_.malformed;
+    return;
+  }
+  bad_.erase(s.key);
+  std::lock_guard lock(store_mutex_);
+  if (s.object) {
+    store_.insert_or_assign(s.key, std::move(*s.object));
+  } else if (store_.erase(s.key) == 0) {  // left out on purpose (e.g. an IP as externalName)
+    return;
+  }
+  changed = true;
+  ++version_;
+}
+
+}  // namespace clusterdns::discovery::k8s

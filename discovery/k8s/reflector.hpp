@@ -1,0 +1,122 @@
+// List-then-watch of one API collection into a store of slim objects (client-go's reflector.go).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "discovery/k8s/api_client.hpp"
+#include "discovery/k8s/objects.hpp"
+
+namespace clusterdns::discovery::k8s {
+
+struct WatchTiming {
+  int page_size = 500;                          // list ?limit=
+  std::chrono::seconds min_watch_timeout{300};  // watch ?timeoutSeconds= is random in [min, max]
+  std::chrono::seconds max_watch_timeout{600};
+  std::chrono::seconds read_timeout_slack{30};     // a silent watch dies after timeoutSeconds + this
+  std::chrono::seconds list_read_timeout{60};      // a silent list response dies after this
+  std::chrono::milliseconds backoff_initial{800};  // doubled per failure, jittered up to +50 %
+  std::chrono::milliseconds backoff_max{30000};
+};
+
+struct ResourceSpec {
+  Kind kind = Kind::Service;
+  std::string path;            // collection: "/api/v1/services", "/api/v1/namespaces/x/services", …
+  std::string label_selector;  // passed through as ?labelSelector=, "" for none
+  std::string description;     // for logs: "services", "services in namespace x"
+};
+
+// Counters, for logs and tests.
+struct ReflectorStats {
+  uint64_t lists = 0;    // complete lists (all pages)
+  uint64_t watches = 0;  // watch requests made
+  uint64_t gone = 0;     // 410s (HTTP status or in-stream ERROR) that forced a re-list
+  uint64_t bookmarks = 0;
+  uint64_t events = 0;         // ADDED/MODIFIED/DELETED applied
+  uint64_t partial_lines = 0;  // incomplete events dropped when a stream was cut
+  uint64_t malformed = 0;      // unreadable events or objects skipped
+};
+
+// Runs on its own thread. Failures never clear the store: it keeps the last good objects until a list
+// replaces them whole (so a half-listed state is never seen) or a watch event changes one.
+class Reflector {
+ public:
+  using Store = std::map<std::string, Slim>;  // keyed "ns/name" (or "name" for namespaces)
+
+  // on_change runs on the reflector thread after the store changed (a list, or a batch of events).
+  Reflector(ResourceSpec spec, ApiClient& api, WatchTiming timing, std::function<void()> on_change);
+  ~Reflector();
+  Reflector(const Reflector&) = delete;
+  Reflector& operator=(const Reflector&) = delete;
+
+  void start();
+  // Ends the request in flight and any back-off wait. Repeatable; join() afterwards.
+  void request_stop();
+  bool exited() const { return exited_.load(std::memory_order_acquire); }
+  void join();
+
+  bool synced() const { return synced_.load(std::memory_order_acquire); }
+  // Calls fn with the store, under its lock. Keep fn short: the reflector waits meanwhile.
+  void read(const std::function<void(const Store&)>& fn) const;
+  // Increments with every change to the store (a list, an applied event). Thread-safe.
+  uint64_t version() const;
+  ReflectorStats stats() const;
+  const ResourceSpec& spec() const { return spec_; }
+
+ private:
+  enum class Next { Watch, Relist, Backoff, BackoffRelist, Stop };
+
+  void run();
+  Next list();
+  // One page: GET, then slim every item into `fresh`. Sets rv and cont from the list's metadata.
+  Next list_page(const std::string& cont_in, Store& fresh, std::string& rv, std::string& cont_out,
+                 bool& gone);
+  Next watch();
+  bool handle_line(std::string& line, Next& next, bool& changed, uint64_t& events);
+  void apply_object(const std::string& type, nlohmann::json& object, bool& changed);
+  Next classify(const HttpResult& r, const std::string& what);
+  void wait_backoff();
+  void report(const std::string& problem);
+  void recovered();
+  bool stopping() const { return stop_.load(std::memory_order_acquire); }
+  std::string query_suffix() const;
+
+  const ResourceSpec spec_;
+  ApiClient& api_;
+  const WatchTiming timing_;
+  const std::function<void()> on_change_;
+  std::thread thread_;
+  Cancel cancel_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> exited_{false};
+  std::atomic<bool> synced_{false};
+  std::mutex wait_mutex_;
+  std::condition_variable wait_cv_;
+
+  mutable std::mutex store_mutex_;
+  Store store_;           // guarded by store_mutex_
+  uint64_t version_ = 0;  // guarded by store_mutex_
+  mutable std::mutex stats_mutex_;
+  ReflectorStats stats_;  // guarded by stats_mutex_
+
+  // Reflector thread only.
+  std::string rv_;  // last resourceVersion seen: list, event or bookmark
+  int failures_ = 0;
+  int gone_streak_ = 0;
+  int retry_after_ = 0;
+  std::string problem_;                     // last problem logged; "" when healthy
+  std::map<std::string, std::string> bad_;  // key -> reason of objects skipped (logged once each)
+  std::mt19937_64 rng_;
+};
+
+}  // namespace clusterdns::discovery::k8s

@@ -1,0 +1,86 @@
+// Forwarding of names outside the served zones: per-worker c-ares channels, random upstream IDs, a
+// per-worker packet cache, upstream health and loop detection. Cluster-agnostic: zones/ hands it the
+// queries it does not own (ResponderOptions::fallback).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "dns/forward/cache.hpp"
+#include "dns/forward/cares_channel.hpp"
+#include "dns/forward/routes.hpp"
+#include "dns/handler.hpp"
+
+namespace clusterdns::dns::forward {
+
+struct ForwarderOptions {
+  ChannelOptions channel;       // per-attempt timeout, --upstream-tcp
+  unsigned attempts = 2;        // upstream tries per query, each to the next usable server
+  size_t max_inflight = 10000;  // queries waiting for an upstream, server-wide; beyond: REFUSED
+  CacheOptions cache;           // capacity is the total, split between `workers`
+  unsigned workers = 1;         // the server's worker threads
+  uint32_t down_after = 2;      // consecutive timeouts/errors that mark an upstream down
+  std::chrono::milliseconds health_interval{1000};  // probes of down upstreams
+  std::chrono::seconds loop_recheck{30};            // probes of upstreams that looped
+};
+
+// Totals over the workers (relaxed reads: approximate while running).
+struct ForwarderStats {
+  uint64_t queries = 0;            // queries that reached the forwarder
+  uint64_t cache_hits = 0;         // answered from the cache, fresh
+  uint64_t stale_answers = 0;      // answered from the cache past expiry (RFC 8767)
+  uint64_t forwarded = 0;          // sent upstream (first attempts)
+  uint64_t retries = 0;            // further attempts at other upstreams
+  uint64_t upstream_failures = 0;  // timeouts and errors
+  uint64_t servfail = 0;           // no upstream answered and nothing stale: SERVFAIL
+  uint64_t refused_inflight = 0;   // over max_inflight
+  uint64_t refused_loop = 0;       // our own queries that came back
+  uint64_t prefetches = 0;
+  uint64_t inflight = 0;       // now
+  uint64_t cache_entries = 0;  // answers in the shared cache
+};
+
+namespace detail {
+class ForwardWorker;
+}
+
+class Forwarder : public QueryHandler {
+ public:
+  static constexpr unsigned kMaxWorkers = 256;
+
+  // `routes` and `health` must outlive the Forwarder; routes may be re-published at any time.
+  Forwarder(ForwarderOptions options, const RoutesHolder& routes, HealthRegistry& health);
+  ~Forwarder() override;
+
+  // Cache hits answer now; misses defer (ctx.deferrer) and answer when an upstream does. Queries outside
+  // every route group with servers (forwarding off) are REFUSED.
+  size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out, const QueryContext& ctx) override;
+  void start_worker(unsigned worker, boost::asio::io_context& io) override;
+  void stop_worker(unsigned worker) override;
+
+  ForwarderStats stats() const;
+  const ForwarderOptions& options() const { return options_; }
+
+ private:
+  friend class detail::ForwardWorker;
+  struct alignas(64) Counters {
+    std::atomic<uint64_t> queries{0}, cache_hits{0}, shared_hits{0}, stale_answers{0}, forwarded{0},
+        retries{0}, upstream_failures{0}, servfail{0}, refused_inflight{0}, refused_loop{0}, prefetches{0};
+  };
+  static void add(std::atomic<uint64_t>& c, uint64_t n = 1) {  // single writer per worker
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+
+  ForwarderOptions options_;
+  const RoutesHolder& routes_;
+  HealthRegistry& health_;
+  std::atomic<int64_t> inflight_{0};
+  SharedCache shared_;  // behind the workers' own caches
+  std::array<Counters, kMaxWorkers> counters_;
+  std::array<std::unique_ptr<detail::ForwardWorker>, kMaxWorkers> workers_;  // each touched by its thread
+};
+
+}  // namespace clusterdns::dns::forward

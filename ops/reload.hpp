@@ -1,0 +1,46 @@
+// What a reload changes in place (zones options, logging, query log, lameduck), and telling the operator
+// about the rest: a changed listen address, source or port needs a restart and is logged as such.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ops/config_file.hpp"
+#include "ops/query_metrics.hpp"
+#include "ops/snapshot_pipeline.hpp"
+#include "zones/builder.hpp"
+
+namespace clusterdns::ops {
+
+struct Settings {
+  zones::BuildConfig build;  // --domain, --ttl, --pods, --zone-file (read again at every reload)
+  std::string log_level = "info";
+  std::string log_format = "text";
+  double query_log_rate = 0;
+  std::chrono::milliseconds lameduck{5000};
+  std::vector<FlagArg> args;  // every effective flag, to tell what else changed
+};
+
+// True for the flags apply() changes without a restart.
+bool reloadable_flag(const std::string& name);
+
+class SettingsApplier {
+ public:
+  // `initial` is what the server started with (logging and the query log are applied here once).
+  SettingsApplier(Settings initial, SnapshotPipeline& pipeline, QueryMetrics& metrics);
+  // Rebuilds and publishes the snapshot with next.build (queries keep being answered from the old one
+  // meanwhile), applies logging, the query-log rate and the lameduck duration, and logs every other changed
+  // flag as needing a restart. Main thread.
+  void apply(Settings next);
+  std::chrono::milliseconds lameduck() const;
+
+ private:
+  mutable std::mutex mutex_;
+  Settings current_;  // reloadable fields as applied; args: non-reloadable values as running
+  SnapshotPipeline& pipeline_;
+  QueryMetrics& metrics_;
+};
+
+}  // namespace clusterdns::ops

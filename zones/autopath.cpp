@@ -1,0 +1,208 @@
+// --autopath: the search path walked server-side (CoreDNS's autopath, without its per-pod watch). A pod
+// with `search <ns>.svc.<zone> svc.<zone> <zone> ...` and ndots:5 asks X.<ns>.svc.<zone> first; when that
+// does not exist and the client is a pod of <ns>, we try X.svc.<zone>, X.<zone>, X.<node search...>, X
+// ourselves and answer `X.<ns>.svc.<zone> CNAME <first that exists>` plus its records: one round trip
+// instead of up to five per address family. Candidates outside our zones go to the fallback (the
+// forwarder), which may answer later: the walk then continues when it does.
+#include <cstring>
+#include <memory>
+
+#include "dns/wire/response.hpp"
+#include "dns/wire/rewrite.hpp"
+#include "dns/wire/types.hpp"
+#include "zones/responder.hpp"
+
+namespace clusterdns::zones {
+
+namespace wire = dns::wire;
+using wire::ParsedQuery;
+
+namespace {
+
+constexpr size_t kQueryMax = wire::kHeaderSize + wire::kMaxNameLength + 4 + wire::kOptRecordSize;
+
+// The candidate's query: the original ID and flags, the candidate as QNAME, the original type and class,
+// an OPT when the original had one (so a forwarded answer carries the same EDNS state).
+size_t make_query(std::span<const uint8_t> query, const ParsedQuery& q, std::string_view name, uint8_t* out) {
+  std::memcpy(out, query.data(), 4);
+  wire::store_u16(out + 4, 1);
+  wire::store_u16(out + 6, 0);
+  wire::store_u16(out + 8, 0);
+  wire::store_u16(out + 10, q.has_edns ? 1 : 0);
+  std::memcpy(out + wire::kHeaderSize, name.data(), name.size());
+  size_t n = wire::kHeaderSize + name.size();
+  wire::store_u16(out + n, q.qtype);
+  wire::store_u16(out + n + 2, q.qclass);
+  n += 4;
+  if (q.has_edns) {
+    wire::put_opt(out + n, 0, q.do_bit);
+    wire::store_u16(out + n + 3, q.udp_size);
+    n += wire::kOptRecordSize;
+  }
+  return n;
+}
+
+// A candidate ends the walk when it has data; the last one (the bare name) also when it exists without
+// data of this type, as CoreDNS does: the client would stop there too (glibc stops at ANCOUNT > 0).
+bool accepted(std::span<const uint8_t> msg, bool last) {
+  if (msg.size() < wire::kHeaderSize) return false;
+  const uint16_t flags = wire::load_u16(msg.data() + 2);
+  const uint16_t ancount = wire::load_u16(msg.data() + 6);
+  return (flags & 0x0F) == 0 && (ancount > 0 || last);
+}
+
+std::vector<uint8_t>& buffer(int which) {
+  thread_local std::vector<uint8_t> buffers[2] = {std::vector<uint8_t>(65535), std::vector<uint8_t>(65535)};
+  return buffers[which];
+}
+
+}  // namespace
+
+struct AutopathWalk : std::enable_shared_from_this<AutopathWalk> {
+  // A candidate's answer, coming back from the fallback; dropped counts as "not found".
+  struct Reply : dns::PendingReply {
+    explicit Reply(std::shared_ptr<AutopathWalk> w) : walk(std::move(w)) {}
+    ~Reply() override {
+      if (!done) walk->on_reply({});
+    }
+    void complete(std::span<const uint8_t> msg) override {
+      if (done) return;
+      done = true;
+      walk->on_reply(msg);
+    }
+    std::shared_ptr<AutopathWalk> walk;
+    bool done = false;
+  };
+  // Hands the fallback a PendingReply that continues this walk.
+  struct Hook : dns::Deferrer {
+    explicit Hook(AutopathWalk& w, dns::Deferrer* outer) : walk(w), outer_deferrer(outer) {}
+    std::unique_ptr<dns::PendingReply> defer() override {
+      deferred = true;
+      if (!walk.outer) walk.outer = outer_deferrer->defer();
+      return std::make_unique<Reply>(walk.shared_from_this());
+    }
+    AutopathWalk& walk;
+    dns::Deferrer* outer_deferrer;
+    bool deferred = false;
+  };
+
+  Responder& responder;
+  std::vector<uint8_t> query;  // the original
+  ParsedQuery q;
+  std::vector<std::string> candidates;
+  size_t next = 0;
+  uint32_t ttl = 30;
+  size_t limit = 512;
+  unsigned worker = 0;
+  std::vector<uint8_t> nx;  // the answer when nothing is found: the original NXDOMAIN
+  std::unique_ptr<dns::PendingReply> outer;
+  bool running = false;
+  bool early = false;  // a reply arrived while run() was still inside the fallback
+  std::vector<uint8_t> early_msg;
+
+  explicit AutopathWalk(Responder& r) : responder(r) {}
+
+  size_t finish(std::span<const uint8_t> msg, std::span<uint8_t> out) {
+    const size_t n = wire::write_cname_answer(query, q, candidates[next], ttl, msg, limit, out);
+    if (n > 0) return n;
+    std::memcpy(out.data(), nx.data(), nx.size());
+    return nx.size();
+  }
+
+  // Asks the candidates from `next` on. Returns the final answer's length in `out`, or kDeferred when a
+  // candidate's answer will come later (then on_reply() carries on).
+  size_t run(std::span<uint8_t> out, dns::Deferrer* outer_deferrer) {
+    std::vector<uint8_t>& scratch = buffer(0);
+    for (; next < candidates.size(); ++next) {
+      uint8_t cq[kQueryMax];
+      const size_t len = make_query(query, q, candidates[next], cq);
+      Hook hook(*this, outer_deferrer);
+      const bool can_defer = outer != nullptr || outer_deferrer != nullptr;
+      // TCP inside: candidates are never truncated; the final answer is fitted to the client's transport.
+      const dns::QueryContext ctx{dns::Transport::Tcp,         nullptr, 0, nullptr,
+                                  can_defer ? &hook : nullptr, worker};
+      early = false;
+      running = true;
+      const size_t n = responder.answer_query({cq, len}, scratch, ctx, false);
+      running = false;
+      std::span<const uint8_t> msg(scratch.data(), hook.deferred || n == dns::kDeferred ? 0 : n);
+      if (hook.deferred) {
+        if (!early) return dns::kDeferred;
+        msg = early_msg;
+      }
+      if (accepted(msg, next + 1 == candidates.size())) return finish(msg, out);
+    }
+    std::memcpy(out.data(), nx.data(), nx.size());
+    return nx.size();
+  }
+
+  void on_reply(std::span<const uint8_t> msg) {
+    if (running) {  // completed inside the fallback's answer(): run() picks it up
+      early_msg.assign(msg.begin(), msg.end());
+      early = true;
+      return;
+    }
+    if (!outer) return;
+    std::vector<uint8_t>& out = buffer(1);
+    size_t n = 0;
+    if (accepted(msg, next + 1 == candidates.size())) {
+      n = finish(msg, out);
+    } else {
+      ++next;
+      n = run(out, nullptr);
+      if (n == dns::kDeferred) return;
+    }
+    auto reply = std::move(outer);
+    reply->complete({out.data(), n});
+  }
+};
+
+size_t Responder::autopath(std::span<const uint8_t> query, const ParsedQuery& q, std::span<uint8_t> out,
+                           size_t nx_len, const Snapshot& snap, const dns::QueryContext& ctx) {
+  const std::string& zone = options_.autopath_zone;
+  const std::string_view qname(reinterpret_cast<const char*>(q.qname), q.qname_len);
+  // qname = X <ns> "svc" <zone>, X at least one label.
+  const size_t svc_zone = 4 + zone.size();
+  if (qname.size() <= svc_zone || qname.substr(qname.size() - zone.size()) != zone ||
+      qname.substr(qname.size() - svc_zone, 4) != std::string_view("\3svc", 4)) {
+    return nx_len;
+  }
+  const std::string_view rest = qname.substr(0, qname.size() - svc_zone);  // X <ns>, no root
+  size_t last = 0, pos = 0, labels = 0;
+  while (pos < rest.size()) {
+    last = pos;
+    pos += 1 + static_cast<uint8_t>(rest[pos]);
+    ++labels;
+  }
+  if (labels < 2 || pos != rest.size()) return nx_len;
+  const std::string_view ns = rest.substr(last);
+  if (snap.pod_namespace(ctx.peer) != ns) return nx_len;  // not a pod of <ns>: its search list is unknown
+
+  auto walk = std::make_shared<AutopathWalk>(*this);
+  const std::string_view x = rest.substr(0, last);
+  auto add = [&](std::string_view suffix) {
+    if (x.size() + suffix.size() <= wire::kMaxNameLength)
+      walk->candidates.push_back(std::string(x) += suffix);
+  };
+  add(std::string("\3svc", 4) + zone);
+  add(zone);
+  for (const auto& s : options_.autopath_search)
+    add(s);
+  add(std::string_view("\0", 1));
+  walk->query.assign(query.begin(), query.end());
+  walk->q = q;
+  walk->ttl = snap.ttl();
+  walk->limit = ctx.transport == dns::Transport::Udp ? wire::udp_limit(q) : out.size();
+  walk->worker = ctx.worker;
+  walk->nx.assign(out.begin(), out.begin() + static_cast<long>(nx_len));
+  // From here `snap` may be released by a nested lookup: it is not used again.
+  const size_t n = walk->run(out, ctx.deferrer);
+  if (n == dns::kDeferred || !walk->outer) return n;
+  // A candidate deferred, then completed before run() returned: defer() was called, so the answer must
+  // go through the PendingReply.
+  auto reply = std::move(walk->outer);
+  reply->complete(out.first(n));
+  return dns::kDeferred;
+}
+
+}  // namespace clusterdns::zones
