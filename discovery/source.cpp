@@ -51,7 +51,8 @@ std::unique_ptr<RegistrySource> make_source(const std::string& spec, std::string
       return nullptr;
     }
   }
-  error = "unknown --source '" + spec + "' (expected file:PATH)";
+  error = "unknown --source '" + spec +
+          "' (expected file:PATH, etcd:URL[,URL…], kubernetes or kubeconfig:PATH[#context])";
   return nullptr;
 }
 

@@ -98,10 +98,14 @@ TEST(MakeSource, FileSchemeAndErrors) {
   std::string error;
   EXPECT_EQ(make_source("file:/nonexistent/clusterdns", error), nullptr);
   EXPECT_EQ(error, "file source: no such file or directory: /nonexistent/clusterdns");
-  EXPECT_EQ(make_source("etcd:http://127.0.0.1:2379", error), nullptr);
-  EXPECT_EQ(error, "unknown --source 'etcd:http://127.0.0.1:2379' (expected file:PATH)");
+  EXPECT_EQ(make_source("consul:http://127.0.0.1:8500", error), nullptr);
+  EXPECT_EQ(error,
+            "unknown --source 'consul:http://127.0.0.1:8500' (expected file:PATH, etcd:URL[,URL…], "
+            "kubernetes or kubeconfig:PATH[#context])");
   EXPECT_EQ(make_source("examples", error), nullptr);
-  EXPECT_EQ(error, "unknown --source 'examples' (expected file:PATH)");
+  EXPECT_EQ(error,
+            "unknown --source 'examples' (expected file:PATH, etcd:URL[,URL…], kubernetes or "
+            "kubeconfig:PATH[#context])");
   error.clear();
   std::unique_ptr<RegistrySource> src = make_source("file:" CLUSTERDNS_SOURCE_DIR "/examples", error);
   ASSERT_NE(src, nullptr);
