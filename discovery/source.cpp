@@ -10,7 +10,8 @@
 
 namespace clusterdns::discovery {
 
-std::unique_ptr<RegistrySource> make_source(const std::string& spec, std::string& error) {
+std::unique_ptr<RegistrySource> make_source(const std::string& spec, std::string& error,
+                                            const SourceOptions& options) {
   const std::string file_scheme = "file:";
   if (spec.compare(0, file_scheme.size(), file_scheme) == 0) {
     std::string path = spec.substr(file_scheme.size());
@@ -34,7 +35,11 @@ std::unique_ptr<RegistrySource> make_source(const std::string& spec, std::string
     }
     if (!access) return nullptr;
     try {
-      return std::make_unique<KubeSource>(std::move(*access), KubeSourceOptions{});
+      KubeSourceOptions kube;
+      kube.watch_pods = options.pods;
+      kube.namespaces = options.namespaces;
+      kube.service_label_selector = options.label_selector;
+      return std::make_unique<KubeSource>(std::move(*access), std::move(kube));
     } catch (const std::exception& e) {
       error = spec + ": " + e.what();
       return nullptr;

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "discovery/model.hpp"
 
@@ -30,8 +31,17 @@ class RegistrySource {
   virtual std::string name() const = 0;
 };
 
-// Builds a source from a --source value ("file:PATH"; later "kubernetes", "kubeconfig:…", "etcd:…").
+// What the consumer needs from a source beyond its spec. File and etcd registries always carry pods and
+// every namespace (they are small); the Kubernetes API is where watching less matters.
+struct SourceOptions {
+  bool pods = false;                    // watch Pods (--pods verified, --autopath)
+  std::vector<std::string> namespaces;  // only these namespaces (empty = all); Kubernetes only
+  std::string label_selector;           // only services matching it ("" = all); Kubernetes only
+};
+
+// Builds a source from a --source value: "file:PATH", "etcd:URL[,…]", "kubernetes", "kubeconfig:PATH[#ctx]".
 // Returns null and sets error to a one-line reason when the value is not understood.
-std::unique_ptr<RegistrySource> make_source(const std::string& spec, std::string& error);
+std::unique_ptr<RegistrySource> make_source(const std::string& spec, std::string& error,
+                                            const SourceOptions& options = {});
 
 }  // namespace clusterdns::discovery

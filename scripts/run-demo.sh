@@ -3,6 +3,11 @@
 set -euo pipefail
 build=${1:-build}
 port=${2:-5353}
+# Forwarding is off unless asked for (UPSTREAM=1.1.1.1 make run): the demo never queries a resolver by surprise.
+upstream=${UPSTREAM:-none}
+upstream_note="forwarding off; UPSTREAM=ADDR make run forwards them"
+[ "$upstream" = none ] || upstream_note="forwarded to $upstream"
+http_port=${HTTP_PORT:-9153}
 cd "$(dirname "$0")/.."
 cat <<MSG
 
@@ -16,9 +21,10 @@ clusterdns is serving the demo cluster (examples/) on 127.0.0.1:$port, UDP and T
   nslookup -port=$port kube-dns.kube-system.svc.cluster.local 127.0.0.1
 
 Edit a file in examples/ and ask again: the answer follows within 100 ms. Ctrl-C stops the server.
+Names outside cluster.local: $upstream_note; metrics and probes: curl http://127.0.0.1:$http_port/metrics
 
 MSG
 listen=(--listen "127.0.0.1:$port")
 # IPv6 loopback too, where the machine has it.
 if ip -6 addr show dev lo 2>/dev/null | grep -q '::1'; then listen+=(--listen "[::1]:$port"); fi
-exec "$build/clusterdns" --source file:examples/ "${listen[@]}"
+exec "$build/clusterdns" --source file:examples/ "${listen[@]}" --upstream "$upstream" --http "127.0.0.1:$http_port"

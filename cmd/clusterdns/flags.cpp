@@ -20,8 +20,11 @@ constexpr const char* kUsage =
 
 Usage: clusterdns [flags]
 
-  --source SPEC          where services come from: file:PATH (a manifest file or directory)
-                         (default file:/etc/clusterdns/manifests)
+  --source SPEC          where services come from: file:PATH (a manifest file or directory),
+                         etcd:URL[,URL…][?prefix=…&cacert=…&cert=…&key=…], kubernetes (in-cluster),
+                         kubeconfig:PATH[#context], or none (default file:/etc/clusterdns/manifests)
+  --namespaces NS,…      kubernetes sources: watch only these namespaces (default: all)
+  --label-selector SEL   kubernetes sources: only services matching this label selector
   --listen ADDR:PORT     address to serve DNS on, UDP and TCP; repeatable; IPv6 as [::1]:53
                          (default 0.0.0.0:53 and [::]:53)
   --domain NAME          cluster domain (default cluster.local)
@@ -76,6 +79,21 @@ Flags parse_flags_or_throw(int argc, char** argv) {
   using Setter = std::function<void(const std::string&, const std::string&)>;
   std::map<std::string, Setter> setters = {
       {"--source", [&](auto&, auto& v) { f.source = v; }},
+      {"--namespaces",
+       [&](auto& n, auto& v) {
+         f.source_options.namespaces.clear();
+         size_t start = 0;
+         while (start <= v.size()) {
+           const size_t comma = std::min(v.find(',', start), v.size());
+           const std::string ns = v.substr(start, comma - start);
+           if (ns.empty() || ns.size() > 63 ||
+               ns.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos)
+             fail("invalid value '" + v + "' for " + n + ": expected namespace names separated by commas");
+           f.source_options.namespaces.push_back(ns);
+           start = comma + 1;
+         }
+       }},
+      {"--label-selector", [&](auto&, auto& v) { f.source_options.label_selector = v; }},
       {"--listen",
        [&](auto& n, auto& v) {
          std::string error;
@@ -192,6 +210,8 @@ Flags parse_flags_or_throw(int argc, char** argv) {
     }
   }
   if (std::string error = ops::check_ops_flags(f.ops); !error.empty()) fail(error);
+  // Pods are watched only when an answer depends on them: verified pod records, autopath's client lookup.
+  f.source_options.pods = f.cluster.pods == zones::PodMode::Verified || f.forward.autopath;
   const bool source_given =
       std::any_of(f.args.begin(), f.args.end(), [](const ops::FlagArg& a) { return a.name == "--source"; });
   if (!f.ops.node_local.empty() && !source_given) f.source = "none";  // node-local mode needs no registry

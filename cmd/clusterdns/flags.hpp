@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "discovery/source.hpp"
 #include "dns/forward/options.hpp"
 #include "dns/server/server.hpp"
 #include "ops/config_file.hpp"
@@ -16,6 +17,7 @@ namespace clusterdns {
 
 struct Flags {
   std::string source = "file:/etc/clusterdns/manifests";
+  discovery::SourceOptions source_options;  // --namespaces, --label-selector; pods follow --pods/--autopath
   std::vector<dns::ListenAddress> listen;
   zones::ClusterOptions cluster;
   unsigned threads = 0;

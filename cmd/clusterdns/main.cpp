@@ -50,6 +50,9 @@ ops::Settings settings_of(const Flags& flags) {
 
 int main(int argc, char** argv) {
   Flags flags = parse_flags(argc, argv);
+  // A peer that hangs up mid-write (an HTTP scrape, a registry connection's TLS close_notify) must be an
+  // error on that connection, not the end of the process.
+  signal(SIGPIPE, SIG_IGN);
   ops::setup_logging(flags.log_level, flags.ops.log_format);
   auto log = spdlog::get("main");
 
@@ -71,7 +74,7 @@ int main(int argc, char** argv) {
   if (flags.source == "none") {
     source = std::make_unique<ops::EmptySource>();
   } else {
-    source = discovery::make_source(flags.source, error);
+    source = discovery::make_source(flags.source, error, flags.source_options);
   }
   if (!source) {
     std::fprintf(stderr, "clusterdns: --source: %s\n", error.c_str());

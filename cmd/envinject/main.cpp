@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
+#include <csignal>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -259,6 +260,7 @@ int run_command(const std::vector<std::string>& command, const std::vector<envin
   for (const auto& a : command)
     args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  signal(SIGPIPE, SIG_DFL);  // a Kubernetes source ignored it; ignored dispositions survive exec
   execvp(args[0], args.data());
   const int err = errno;
   std::fprintf(stderr, "envinject: cannot run '%s': %s\n", command[0].c_str(), std::strerror(err));

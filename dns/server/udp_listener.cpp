@@ -114,6 +114,12 @@ void UdpListener::start() {
 }
 
 void UdpListener::close() {
+  if (closed_) return;
+  // Datagrams already queued were sent while we were serving: answer them instead of discarding them
+  // with the socket (bounded, so a flood cannot hold the shutdown).
+  for (unsigned i = 0; i < 4 * kMaxBatchesPerWakeup; ++i) {
+    if (receive_and_answer() != Batch::Full) break;
+  }
   closed_ = true;
   send_state_->open = false;
   boost::system::error_code ignored;

@@ -95,6 +95,23 @@ ctl "$API" apply "$(svc_json shop cut 10.96.0.53 80)" >/dev/null
 wait_for "cut answers" 250 0.02 answers cut.shop.svc.cluster.local A 10.96.0.53 && ok "stream cut mid-event: the event arrives after the re-watch" || bad "event lost after a cut"
 expect_eq "others unchanged after the cut" 10.96.0.52 "$(qs A api.shop.svc.cluster.local)"
 
+# Filters: --namespaces and --label-selector narrow what is watched; --pods verified adds the pod watch.
+ctl "$API" apply "$(svc_json other hidden 10.96.0.60 80)" >/dev/null
+ctl "$API" apply '{"apiVersion":"v1","kind":"Service","metadata":{"name":"tagged","namespace":"shop","labels":{"dns":"yes"}},"spec":{"type":"ClusterIP","clusterIP":"10.96.0.61","ports":[{"port":80}]}}' >/dev/null
+ctl "$API" apply '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p1","namespace":"shop"},"spec":{"containers":[{"name":"c","image":"x"}]},"status":{"phase":"Running","podIP":"10.1.0.7","podIPs":[{"ip":"10.1.0.7"}]}}' >/dev/null
+UNFILTERED_PID=$SRV_PID UNFILTERED_LOG=$SRV_LOG UNFILTERED_PORT=$SRV_PORT
+wait_for "hidden in the unfiltered server" 250 0.02 answers hidden.other.svc.cluster.local A 10.96.0.60 && ok "unfiltered: other/hidden answers" || bad "unfiltered: other/hidden missing"
+start_server filtered --source "kubeconfig:$WORK/kubeconfig#e2e" --namespaces shop --label-selector dns=yes --pods verified
+expect_eq "--label-selector dns=yes: tagged answers" 10.96.0.61 "$(qs A tagged.shop.svc.cluster.local)"
+expect_eq "--label-selector dns=yes: api (unlabelled) is NXDOMAIN" NXDOMAIN "$(dig_status "$(q A api.shop.svc.cluster.local)")"
+expect_eq "--namespaces shop: other/hidden is NXDOMAIN" NXDOMAIN "$(dig_status "$(q A hidden.other.svc.cluster.local)")"
+expect_eq "--pods verified: the pod's record answers" 10.1.0.7 "$(qs A 10-1-0-7.shop.pod.cluster.local)"
+expect_eq "--pods verified: no pod at that address, NXDOMAIN" NXDOMAIN "$(dig_status "$(q A 10-1-0-8.shop.pod.cluster.local)")"
+expect_match "--pods verified: pods are listed" 'pods in namespace shop: listed 1 objects' "$(cat "$SRV_LOG")"
+expect_nomatch "without --pods verified no pod watch" 'pods( in namespace [a-z]+)?: listed' "$(cat "$UNFILTERED_LOG")"
+stop_server "$SRV_PID"
+SRV_PID=$UNFILTERED_PID SRV_LOG=$UNFILTERED_LOG SRV_PORT=$UNFILTERED_PORT
+
 # The API server goes away: the last good zone keeps answering.
 stop_server "$API_PID"
 expect_eq "API server gone: last good answer still served" 10.96.0.52 "$(qs A api.shop.svc.cluster.local)"
