@@ -207,18 +207,7 @@ size_t Responder::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
 size_t Responder::answer_query(std::span<const uint8_t> query, std::span<uint8_t> out,
                                const dns::QueryContext& ctx, bool walk) {
   ParsedQuery q;
-  switch (wire::parse_query(query, q)) {
-    case wire::ParseStatus::Drop:
-      return 0;
-    case wire::ParseStatus::FormErr:
-      return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::FormErr), 0, out);
-    case wire::ParseStatus::NotImp:
-      return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::NotImp), 0, out);
-    case wire::ParseStatus::Ok:
-      break;
-  }
-  if (q.has_edns && q.edns_version > 0)
-    return wire::write_empty_response(query, q, wire::kRcodeBadVers, 0, out);
+  if (size_t written = 0; !wire::parse_answerable(query, q, out, written)) return written;
   if (q.qclass != wire::kClassIn) {
     return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::Refused), 0, out);
   }

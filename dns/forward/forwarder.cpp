@@ -224,18 +224,7 @@ void ForwardWorker::start_prefetch(std::span<const uint8_t> query, const wire::P
 size_t ForwardWorker::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
                              const QueryContext& ctx) {
   wire::ParsedQuery q;
-  switch (wire::parse_query(query, q)) {
-    case wire::ParseStatus::Drop:
-      return 0;
-    case wire::ParseStatus::FormErr:
-      return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::FormErr), 0, out);
-    case wire::ParseStatus::NotImp:
-      return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::NotImp), 0, out);
-    case wire::ParseStatus::Ok:
-      break;
-  }
-  if (q.has_edns && q.edns_version > 0)
-    return wire::write_empty_response(query, q, wire::kRcodeBadVers, 0, out);
+  if (size_t written = 0; !wire::parse_answerable(query, q, out, written)) return written;
   Forwarder::add(counters_.queries);
   const Routes* routes = current_routes();
   const std::string_view qname(reinterpret_cast<const char*>(q.qname), q.qname_len);

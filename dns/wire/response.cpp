@@ -39,4 +39,26 @@ size_t write_empty_response(std::span<const uint8_t> query, const ParsedQuery& q
   return total;
 }
 
+bool parse_answerable(std::span<const uint8_t> query, ParsedQuery& q, std::span<uint8_t> out,
+                      size_t& written) {
+  written = 0;
+  switch (parse_query(query, q)) {
+    case ParseStatus::Drop:
+      return false;
+    case ParseStatus::FormErr:
+      written = write_empty_response(query, q, static_cast<uint16_t>(Rcode::FormErr), 0, out);
+      return false;
+    case ParseStatus::NotImp:
+      written = write_empty_response(query, q, static_cast<uint16_t>(Rcode::NotImp), 0, out);
+      return false;
+    case ParseStatus::Ok:
+      break;
+  }
+  if (q.has_edns && q.edns_version > 0) {
+    written = write_empty_response(query, q, kRcodeBadVers, 0, out);
+    return false;
+  }
+  return true;
+}
+
 }  // namespace clusterdns::dns::wire

@@ -24,5 +24,9 @@ inline size_t udp_limit(const ParsedQuery& q) {
 // query had one. `rcode` may be kRcodeBadVers (RFC 6891 §6.1.3). Returns its length (0 if out is short).
 size_t write_empty_response(std::span<const uint8_t> query, const ParsedQuery& q, uint16_t rcode,
                             uint16_t flags, std::span<uint8_t> out);
+// Parses `query` into q. True when it is a standard query to answer; false when it is not, with `written`
+// set to the error answer's length (FORMERR, NOTIMP, BADVERS) or to 0 when it must be dropped.
+bool parse_answerable(std::span<const uint8_t> query, ParsedQuery& q, std::span<uint8_t> out,
+                      size_t& written);
 
 }  // namespace clusterdns::dns::wire
