@@ -116,7 +116,14 @@ void TestApiServer::serve_watch(const httplib::Request& req, httplib::Response& 
           finish = st->done;
         } else {
           auto lock = store_.lock();
-          store_.cv().wait_for(lock, kSlice);
+          // Wait only when nothing is pending: an event stored while the last chunk was being written has
+          // already notified, and waiting for the slice then would delay it by 100 ms.
+          store_.cv().wait_for(lock, kSlice, [&] {
+            std::vector<Event> pending;
+            store_.events_after(st->next_rv, st->type->plural, pending);
+            return !pending.empty() || stopping_.load() || control_.cut_generation != st->cut_generation ||
+                   control_.bookmark_generation != st->bookmark_generation;
+          });
           if (stopping_.load()) return false;
           if (control_.cut_generation != st->cut_generation) {
             st->cut_generation = control_.cut_generation;

@@ -104,10 +104,8 @@ TEST_F(K8sScale, FreshnessApplyToPublished) {
       "[k8s] freshness over %zu changes (1,001 services): p50 %.2f ms, p99 %.2f ms, max %.2f ms "
       "(target p99 < 50 ms)\n",
       ms.size(), p50, p99, ms.back());
-  // The target is 50 ms (Release: p99 ~8 ms); the hard limit leaves room for sanitizer builds and busy
-  // CI hosts. K8S_FRESHNESS_BUDGET_MS overrides it.
-  const char* budget = std::getenv("K8S_FRESHNESS_BUDGET_MS");
-  EXPECT_LT(p99, budget != nullptr ? std::atof(budget) : 500.0);
+  // A figure, not a pass mark (timings belong to benchmarks; Release here: p99 ~8 ms): what this test
+  // asserts is that each of the 200 changes was published, within 5 s.
 }
 
 // A watch with nothing to say for 30 s (no events, no bookmarks) stays connected: no new watch, no
