@@ -26,6 +26,8 @@ check() {
 }
 check dns/wire '^dns/wire/'
 check dns '^dns/'
+# Forwarding is a query handler like the responder: no transport, no zones.
+[ -d dns/forward ] && check dns/forward '^(dns/forward/|dns/wire/|dns/handler\.hpp$)'
 check discovery '^discovery/'
 check zones '^(zones/|dns/wire/|dns/handler\.hpp$|discovery/model\.hpp$)'
 check envinject '^(envinject/|discovery/model\.hpp$)'
