@@ -18,6 +18,7 @@ constexpr size_t kMaxPending = size_t{256} * 1024;    // stop answering (and rea
 constexpr size_t kShrinkAbove = size_t{1024} * 1024;  // give back an AXFR-sized write buffer once it is sent
 constexpr auto kDrainTimeout = std::chrono::milliseconds(2000);  // stop(): bound on flushing answers
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+constexpr unsigned kMaxAcceptedAtClose = 64;  // close(): backlog connections still answered
 constexpr size_t kMaxQueued = 256;  // answers waiting behind deferred ones: stop reading beyond that
 
 bool is_resource_exhaustion(const boost::system::error_code& ec) {
@@ -73,6 +74,14 @@ void TcpConnection::drain() {
   deadline_ = std::min(deadline_, drain_deadline_);
   timer_.cancel();  // its handler re-arms for the earlier deadline
   pump();
+}
+
+void TcpConnection::take_sent_bytes() {
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec);
+  if (ec) return;
+  const size_t n = socket_.read_some(boost::asio::buffer(in_.data() + in_end_, in_.size() - in_end_), ec);
+  if (!ec) in_end_ += n;
 }
 
 void TcpConnection::close() {
@@ -275,7 +284,26 @@ void TcpListener::start() {
 }
 
 void TcpListener::close() {
+  if (closed_) return;
   closed_ = true;
+  // Connections the kernel completed but we had not accepted yet came to a server that was serving: answer
+  // what their clients already sent instead of letting the close reset them (bounded).
+  boost::system::error_code ec;
+  acceptor_.non_blocking(true, ec);
+  for (unsigned i = 0; i < kMaxAcceptedAtClose && !ec; ++i) {
+    boost::asio::ip::tcp::socket socket(worker_.io);
+    acceptor_.accept(socket, ec);
+    if (ec) break;
+    if (worker_.tcp_open.fetch_add(1, std::memory_order_relaxed) >= worker_.max_tcp_connections) {
+      worker_.tcp_open.fetch_sub(1, std::memory_order_relaxed);
+      break;
+    }
+    WorkerCounters::add(worker_.counters.tcp_accepted, 1);
+    auto connection = std::make_shared<TcpConnection>(*this, std::move(socket));
+    connections_.insert(connection);
+    connection->take_sent_bytes();
+    connection->start();
+  }
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   backoff_.cancel();

@@ -31,6 +31,9 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection>, public
   void start();
   // Stop reading, finish answering what was already received, flush, then close (bounded by a deadline).
   void drain();
+  // Before start(), for a connection accepted while closing: takes the bytes its client already sent
+  // (without waiting) so that drain() answers them.
+  void take_sent_bytes();
   void close();
 
   // Deferrer, for the query being answered.

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <mutex>
+#include <condition_variable>
 #include <cstring>
 #include <optional>
 #include <set>
@@ -382,6 +384,63 @@ TEST(Server, StopFinishesAnswersAlreadyProduced) {
   reader.join();
   EXPECT_EQ(frames, EchoHandler::kBigMessages + 1);
   EXPECT_TRUE(eof);
+}
+
+// Holds the worker inside answer() for a query whose first byte is 0xbb until released; echoes otherwise.
+class GateHandler : public QueryHandler {
+ public:
+  size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out, const QueryContext& ctx) override {
+    if (!query.empty() && query[0] == 0xbb) {
+      std::unique_lock lock(m_);
+      held_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return released_; });
+    }
+    return echo_.answer(query, out, ctx);
+  }
+  bool wait_held() {
+    std::unique_lock lock(m_);
+    return cv_.wait_for(lock, 2s, [this] { return held_; });
+  }
+  void release() {
+    std::lock_guard lock(m_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  EchoHandler echo_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  bool held_ = false;
+  bool released_ = false;
+};
+
+TEST(Server, StopAnswersWhatArrivedBeforeTheClose) {
+  // One worker, held inside a query while more arrive: the datagrams wait in the UDP socket and the new
+  // connection in the TCP backlog. stop() is then already queued behind the held query; closing must
+  // answer them rather than discard them with the sockets.
+  GateHandler gate;
+  Server server(ServerOptions{{{"127.0.0.1", 0}}, 1, 10000ms, 1024}, gate);
+  server.start();
+  const uint16_t port = server.bound().at(0).port;
+  Socket holder = connect_to(SOCK_DGRAM, "127.0.0.1", port);
+  send_bytes(holder, make_query(0xbb00));
+  ASSERT_TRUE(gate.wait_held());
+  Socket udp = connect_to(SOCK_DGRAM, "127.0.0.1", port);
+  for (uint16_t id = 1; id <= 5; ++id)
+    send_bytes(udp, make_query(id));
+  Socket tcp = connect_to(SOCK_STREAM, "127.0.0.1", port);
+  send_bytes(tcp, framed(make_query(7)));
+  std::thread stopper([&] { server.stop(); });
+  std::this_thread::sleep_for(100ms);  // stop() has posted the shutdown behind the held query
+  gate.release();
+  EXPECT_EQ(recv_datagram(holder), expected_answer(make_query(0xbb00)));
+  for (uint16_t id = 1; id <= 5; ++id)
+    EXPECT_EQ(recv_datagram(udp), expected_answer(make_query(id))) << "queued datagram " << id;
+  EXPECT_EQ(read_frame(tcp), expected_answer(make_query(7))) << "connection from the accept backlog";
+  EXPECT_TRUE(closed_by_peer(tcp));
+  stopper.join();
 }
 
 TEST(Server, PortTakenWithoutReusePortGivesClearError) {
