@@ -24,10 +24,9 @@ expect_eq "server exit status" 0 "$?"
 end_ms=$(log_ms 'lameduck over') || { cat "$SRV_LOG"; die "no 'lameduck over' line"; }
 echo "     SIGTERM at +0 ms, lameduck over at +$((end_ms - sigterm_ms)) ms (log clock)"
 # The sockets close right after "lameduck over". dns::Server::stop() answers the datagrams still queued on a
-# UDP socket, but closes a TCP acceptor without accepting the connections in its backlog (the kernel resets
-# them), and a datagram can still arrive between that last read and the close: a query reaching the kernel in
-# the last instant can be lost (seen before the UDP drain: 0 or 1 per run at ~1,000 queries/s). So the strict
-# check covers queries sent up to CLOSE_MARGIN_MS before the close; the few in that window are reported.
+# UDP socket and the connections waiting in a TCP backlog, but a query can still reach the kernel between that
+# last read and the close (seen before the drain: 0 or 1 lost per run at ~1,000 queries/s). So the strict check
+# covers queries sent up to CLOSE_MARGIN_MS before the close; the few in that window are reported.
 CLOSE_MARGIN_MS=${CLOSE_MARGIN_MS:-50}
 strict_ms=$((end_ms - CLOSE_MARGIN_MS))
 total=$(wc -l <"$WORK/load.txt")
