@@ -289,6 +289,38 @@ for m in "${mutations[@]}"; do
 done
 echo "ok   invariant checker rejects ${#mutations[@]} mutations"
 
+# 2b. The ConfigMap's config.yaml is a file the real server accepts: clusterdns --config parses it (a typo is
+# exit 2 naming file, line and field); the command line only keeps it off the cluster (examples/, loopback, no
+# forwarding, no HTTP). SIGINT: no lameduck.
+CLUSTERDNS=$BUILD_DIR/clusterdns
+if [ -x "$CLUSTERDNS" ]; then
+  "$PYTHON" - "$WORK/all.yaml" >"$WORK/config.yaml" <<'PY'
+import sys, yaml
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if d and d.get("kind") == "ConfigMap" and d["metadata"]["name"] == "clusterdns":
+        sys.stdout.write(d["data"]["config.yaml"])
+PY
+  "$CLUSTERDNS" --config "$WORK/config.yaml" --source "file:$SOURCE_DIR/examples" --listen 127.0.0.1:0 \
+    --upstream none --http none >"$WORK/server.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do  # 100 x 50 ms
+    grep -q 'serving cluster.local' "$WORK/server.log" && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  if grep -q 'serving cluster.local' "$WORK/server.log"; then
+    echo "ok   clusterdns --config accepts the ConfigMap's config.yaml"
+    kill -INT "$pid"
+    wait "$pid"
+  else
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    cat "$WORK/server.log"
+    echo "FAIL: clusterdns --config rejects the ConfigMap's config.yaml"
+    exit 1
+  fi
+fi
+
 # 3. OpenAPI schema validation and Dockerfile lint (docker/validate, from npm) --------------------------------------
 if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
   echo "SKIP: node/npm not found: OpenAPI validation not run (everything else passed)"
