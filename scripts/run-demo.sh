@@ -8,6 +8,12 @@ upstream=${UPSTREAM:-none}
 upstream_note="forwarding off; UPSTREAM=ADDR make run forwards them"
 [ "$upstream" = none ] || upstream_note="forwarded to $upstream"
 http_port=${HTTP_PORT:-9153}
+http=(--http "127.0.0.1:$http_port")
+http_note="metrics and probes: curl http://127.0.0.1:$http_port/metrics"
+if command -v ss >/dev/null && [ -n "$(ss -Hltn "sport = :$http_port" 2>/dev/null)" ]; then
+  http=(--http none)
+  http_note="port $http_port is taken, so /metrics is off (HTTP_PORT=N make run picks another)"
+fi
 cd "$(dirname "$0")/.."
 cat <<MSG
 
@@ -21,10 +27,10 @@ clusterdns is serving the demo cluster (examples/) on 127.0.0.1:$port, UDP and T
   nslookup -port=$port kube-dns.kube-system.svc.cluster.local 127.0.0.1
 
 Edit a file in examples/ and ask again: the answer follows within 100 ms. Ctrl-C stops the server.
-Names outside cluster.local: $upstream_note; metrics and probes: curl http://127.0.0.1:$http_port/metrics
+Names outside cluster.local: $upstream_note; $http_note.
 
 MSG
 listen=(--listen "127.0.0.1:$port")
 # IPv6 loopback too, where the machine has it.
 if ip -6 addr show dev lo 2>/dev/null | grep -q '::1'; then listen+=(--listen "[::1]:$port"); fi
-exec "$build/clusterdns" --source file:examples/ "${listen[@]}" --upstream "$upstream" --http "127.0.0.1:$http_port"
+exec "$build/clusterdns" --source file:examples/ "${listen[@]}" --upstream "$upstream" "${http[@]}"
