@@ -1,0 +1,68 @@
+// The query path allocates nothing (design rule), measured through the handler the server really runs:
+// the metrics wrapper (per-thread counters, histograms) around the responder.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "discovery/files/manifest_parser.hpp"
+#include "ops/query_metrics.hpp"
+#include "tests/support/dns_test_util.hpp"
+#include "zones/builder.hpp"
+#include "zones/responder.hpp"
+
+namespace {
+thread_local bool counting = false;
+std::atomic<long> allocations{0};
+}  // namespace
+
+void* operator new(std::size_t size) {
+  if (counting) allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(size ? size : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+
+using namespace clusterdns;
+
+TEST(HotPath, MeasuredAnsweringAllocatesNothing) {
+  auto parsed =
+      discovery::parse_manifests(std::string(CLUSTERDNS_SOURCE_DIR) + "/tests/golden/fixtures/cluster.yaml");
+  ASSERT_TRUE(parsed.errors.empty());
+  zones::SnapshotHolder holder;
+  holder.publish(zones::build_snapshot(&parsed.state, zones::BuildConfig{}, 1));
+  zones::Responder responder(holder, {});
+  ops::QueryMetrics metrics;
+  ops::MetricsHandler measured(responder, metrics, ops::Plugin::Kubernetes);
+  const std::vector<testutil::QuerySpec> specs = {
+      {.name = "my-nginx.default.svc.cluster.local", .type = 1},
+      {.name = "my-nginx.default.svc.cluster.local", .type = 28, .edns_size = 1232},
+      {.name = "_http._tcp.web.default.svc.cluster.local", .type = 33},
+      {.name = "www.example.com.default.svc.cluster.local", .type = 1},  // NXDOMAIN
+      {.name = "149.162.0.10.in-addr.arpa", .type = 12},
+      {.name = "example.com", .type = 1},  // REFUSED
+  };
+  std::vector<std::vector<uint8_t>> queries;
+  for (const auto& s : specs)
+    queries.push_back(testutil::make_query(s));
+  std::vector<uint8_t> out(65535);
+  dns::QueryContext ctx;
+  for (const auto& q : queries)  // the thread's first queries take its snapshot and counter slots
+    measured.answer(q, out, ctx);
+  allocations = 0;
+  counting = true;
+  size_t answered = 0;
+  for (int round = 0; round < 100; ++round) {
+    for (const auto& q : queries)
+      answered += measured.answer(q, out, ctx) > 0;
+  }
+  counting = false;
+  EXPECT_EQ(answered, 100 * queries.size());
+  EXPECT_EQ(allocations.load(), 0);
+}
