@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <thread>
 
 #include "discovery/etcd/testing/fixtures.hpp"
 #include "discovery/etcd/testing/local_etcd.hpp"
@@ -98,6 +100,10 @@ TEST_F(EtcdSourceTest, RangesEveryPageAtOneRevisionThenWatches) {
   put(Resource::Service, "default", "late", service_json("default", "late", "10.96.1.1"));
   EXPECT_TRUE(wait_for_state(src, [](const RegistryState& s) { return ip_of(s, "late") == "10.96.1.1"; }));
   EXPECT_EQ(src.stats().full_ranges, 1u);
+  // "connected" means every watcher was created; an event can arrive on the first before the last is.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!src.stats().connected && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_TRUE(src.stats().connected);
 }
 
