@@ -1,4 +1,5 @@
 // build/clusterdns: the composition root — registry source → snapshot rebuilder → responder → server.
+#include <malloc.h>
 #include <signal.h>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -53,6 +54,11 @@ int main(int argc, char** argv) {
   // A peer that hangs up mid-write (an HTTP scrape, a registry connection's TLS close_notify) must be an
   // error on that connection, not the end of the process.
   signal(SIGPIPE, SIG_IGN);
+  // Every registry change compiles a new snapshot of the same size as the last: keep the freed one's memory
+  // for it instead of returning it to the kernel (trim, munmap) and faulting it back in, which cost a quarter
+  // of a 5,000-service rebuild.
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum on 64-bit
   ops::setup_logging(flags.log_level, flags.ops.log_format);
   auto log = spdlog::get("main");
 
