@@ -38,13 +38,16 @@ class Snapshot::Compiler {
  public:
   Compiler(const ZoneDraft& d, Snapshot& s) : d_(d), s_(s) {}
 
+  // `qname` and every name reached from it stay valid as long as the draft: views, not copies.
   Answer compile(std::string_view qname, uint16_t qtype) {
-    wire::CompressingWriter w(wire::kHeaderSize + qname.size() + 4);
+    wire::CompressingWriter& w = w_;
+    w.reset(wire::kHeaderSize + qname.size() + 4);
     w.add_known_name(qname, wire::kHeaderSize);
     ends_.clear();
     Answer a;
-    std::vector<std::string> targets;  // names whose addresses go to the additional section
-    std::string cur(qname);
+    std::vector<std::string_view>& targets = targets_;  // names whose addresses go to the additional section
+    targets.clear();
+    std::string_view cur = qname;
     const DraftNode* node = d_.find(cur);
     for (int hop = 0; hop <= kMaxChain && node; ++hop) {
       auto cname = node->rrsets.find(wire::rrtype::CNAME);
@@ -125,13 +128,14 @@ class Snapshot::Compiler {
   }
 
   size_t put_rrset(wire::CompressingWriter& w, std::string_view owner, uint16_t type, const RRset& set,
-                   std::vector<std::string>* targets) {
+                   std::vector<std::string_view>* targets) {
     for (const Rdata& rd : set.rdatas) {
       put_rr(w, owner, type, set.ttl, rd);
       if (!targets) continue;
-      if (type == wire::rrtype::SRV && rd.raw.size() > 6) targets->push_back(rd.raw.substr(6));
+      const std::string_view raw = rd.raw;
+      if (type == wire::rrtype::SRV && raw.size() > 6) targets->push_back(raw.substr(6));
       if ((type == wire::rrtype::NS || type == wire::rrtype::MX) && rd.name_at != Rdata::kNoName) {
-        targets->push_back(rd.raw.substr(rd.name_at));
+        targets->push_back(raw.substr(rd.name_at));
       }
     }
     return set.rdatas.size();
@@ -191,6 +195,8 @@ class Snapshot::Compiler {
   const ZoneDraft& d_;
   Snapshot& s_;
   std::vector<size_t> ends_;
+  wire::CompressingWriter w_{0};           // reused by every compile()
+  std::vector<std::string_view> targets_;  // likewise
 };
 
 namespace {
