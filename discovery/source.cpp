@@ -1,6 +1,8 @@
 // make_source: turns a --source value into a RegistrySource.
 #include "discovery/source.hpp"
 
+#include <signal.h>
+
 #include <filesystem>
 #include <system_error>
 
@@ -9,6 +11,11 @@
 #include "discovery/k8s/kube_source.hpp"
 
 namespace clusterdns::discovery {
+
+void ignore_sigpipe_unless_handled() {
+  struct sigaction current {};
+  if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) signal(SIGPIPE, SIG_IGN);
+}
 
 std::unique_ptr<RegistrySource> make_source(const std::string& spec, std::string& error,
                                             const SourceOptions& options) {

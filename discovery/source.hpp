@@ -39,6 +39,10 @@ struct SourceOptions {
   std::string label_selector;           // only services matching it ("" = all); Kubernetes only
 };
 
+// Network sources call this when they start: OpenSSL writes (a close_notify to a peer that hung up) raise
+// SIGPIPE, whose default action ends the process. Leaves a disposition the program chose alone.
+void ignore_sigpipe_unless_handled();
+
 // Builds a source from a --source value: "file:PATH", "etcd:URL[,…]", "kubernetes", "kubeconfig:PATH[#ctx]".
 // Returns null and sets error to a one-line reason when the value is not understood.
 std::unique_ptr<RegistrySource> make_source(const std::string& spec, std::string& error,

@@ -46,19 +46,23 @@ void put_rr(wire::CompressingWriter& w, std::string_view owner, uint16_t type, u
 }
 
 DraftNode* ZoneDraft::ensure(std::string_view owner) {
-  auto it = nodes_.find(owner);
-  if (it != nodes_.end()) return &it->second;
+  // One ordered lookup per name, its result reused as the insertion hint: string comparisons are most of
+  // what building a large draft costs.
+  auto it = nodes_.lower_bound(owner);
+  if (it != nodes_.end() && it->first == owner) return &it->second;
   const int z = zone_of(owner);
   if (z < 0) return nullptr;
+  DraftNode* node = &nodes_.emplace_hint(it, std::string(owner), DraftNode{})->second;
   // Ancestors up to the apex exist as empty non-terminals.
   const std::string& apex = zones_[static_cast<size_t>(z)].apex;
   std::string_view parent = owner;
   while (parent.size() > apex.size()) {
     parent = wire::strip_labels(parent, 1);
-    if (nodes_.find(parent) != nodes_.end()) break;
-    nodes_.emplace(std::string(parent), DraftNode{});
+    auto at = nodes_.lower_bound(parent);
+    if (at != nodes_.end() && at->first == parent) break;
+    nodes_.emplace_hint(at, std::string(parent), DraftNode{});
   }
-  return &nodes_.emplace(std::string(owner), DraftNode{}).first->second;
+  return node;
 }
 
 bool ZoneDraft::add(std::string_view owner, uint16_t type, uint32_t ttl, Rdata rdata) {

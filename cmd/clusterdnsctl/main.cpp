@@ -1,6 +1,7 @@
 // build/clusterdnsctl: apply, delete and list Kubernetes objects in etcd, laid out as kube-apiserver stores
 // them.
 #include <charconv>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -129,6 +130,7 @@ std::vector<std::string> split_urls(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);  // an etcd member hanging up mid-request is an error message, not a silent exit
   Args a;
   if (std::string problem = parse_args(argc, argv, a); !problem.empty()) return usage_error(problem);
   if (a.help) {

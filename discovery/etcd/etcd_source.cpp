@@ -36,6 +36,7 @@ EtcdSource::~EtcdSource() {
 void EtcdSource::start(Listener on_change) {
   std::lock_guard lock(lifecycle_mutex_);
   if (thread_.joinable() || finished_) return;
+  ignore_sigpipe_unless_handled();  // an etcd member dropping a connection must not end the process
   listener_ = std::move(on_change);
   thread_ = std::thread([this] { run(); });
 }

@@ -60,10 +60,7 @@ void KubeSource::start(Listener on_change) {
   std::lock_guard lock(lifecycle_mutex_);
   if (started_) return;
   started_ = true;
-  // OpenSSL writes (a close_notify to a peer that hung up) raise SIGPIPE, whose default action ends the
-  // process: a server must not die because the API server dropped a connection.
-  struct sigaction current {};
-  if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) signal(SIGPIPE, SIG_IGN);
+  ignore_sigpipe_unless_handled();  // the API server dropping a connection must not end the process
   listener_ = std::move(on_change);
   logger()->info("{}: listing and watching {} collections on {}", name(), reflectors_.size(), api_->server());
   publisher_ = std::thread([this] { publish_loop(); });

@@ -133,7 +133,7 @@ class TcpProxy {
 
   static bool write_all(int fd, const char* p, std::size_t n) {
     while (n > 0) {
-      ssize_t w = write(fd, p, n);
+      ssize_t w = send(fd, p, n, MSG_NOSIGNAL);  // a peer that hung up is an error here, not SIGPIPE
       if (w <= 0) return false;
       p += w;
       n -= static_cast<std::size_t>(w);
