@@ -25,15 +25,6 @@ constexpr int kMaxChain = 8;  // CNAME hops chased inside our zones
 constexpr uint16_t kNoType = 0;
 }  // namespace
 
-uint32_t hash_name(std::string_view w) {
-  uint32_t h = 2166136261u;  // FNV-1a
-  for (char c : w) {
-    h ^= static_cast<uint8_t>(c);
-    h *= 16777619u;
-  }
-  return h;
-}
-
 class Snapshot::Compiler {
  public:
   Compiler(const ZoneDraft& d, Snapshot& s) : d_(d), s_(s) {}
@@ -229,7 +220,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const ZoneDraft>
     n.name_len = static_cast<uint16_t>(name.size());
     s->arena_.insert(s->arena_.end(), name.begin(), name.end());
     n.zone = static_cast<uint16_t>(std::max(0, d.zone_of(name)));
-    n.hash = hash_name(name);
+    n.hash = wire::hash_name(name);
     n.insecure_pod_parent = dn.insecure_pod_parent;
     // Typed answers: each type the node owns, and for a CNAME each type its in-zone target chain owns.
     std::vector<uint16_t> types;
@@ -332,7 +323,7 @@ int Snapshot::zone_of(std::string_view name) const {
 
 Lookup Snapshot::find(std::string_view qname, uint16_t qtype) const {
   Lookup r;
-  if (const Node* n = find_node(qname, hash_name(qname))) {
+  if (const Node* n = find_node(qname, wire::hash_name(qname))) {
     r.zone = &zones_[n->zone];
     if (!synced_ && r.zone->registry_backed) {
       r.kind = LookupKind::NotSynced;
@@ -359,7 +350,7 @@ Lookup Snapshot::find(std::string_view qname, uint16_t qtype) const {
   // `pods insecure`: <dashed-ip>.<ns>.pod.<zone> exists for any valid address (SPEC.md §6).
   const std::string_view parent = wire::strip_labels(qname, 1);
   if (!qname.empty() && !parent.empty()) {
-    const Node* p = find_node(parent, hash_name(parent));
+    const Node* p = find_node(parent, wire::hash_name(parent));
     const std::string_view first(reinterpret_cast<const char*>(qname.data()) + 1,
                                  static_cast<uint8_t>(qname[0]));
     if (p && p->insecure_pod_parent && parse_dashed_ip_raw(first, r.address, r.address_v6)) {

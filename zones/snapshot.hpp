@@ -108,6 +108,4 @@ class Snapshot {
   std::vector<PodEntry> pods_;  // sorted by address
 };
 
-uint32_t hash_name(std::string_view wire);
-
 }  // namespace clusterdns::zones

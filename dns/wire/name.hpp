@@ -21,6 +21,15 @@ inline uint8_t ascii_lower(uint8_t c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c + 32) : c;
 }
 std::string lowercase(std::string_view s);
+// FNV-1a of the bytes: the hash of the snapshot's name table and of the writer's compression targets.
+inline uint32_t hash_name(std::string_view wire) {
+  uint32_t h = 2166136261u;
+  for (char c : wire) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 16777619u;
+  }
+  return h;
+}
 
 // Number of labels, not counting the root.
 size_t label_count(std::string_view wire);

@@ -3,18 +3,9 @@
 
 #include <cstring>
 
-namespace clusterdns::dns::wire {
+#include "dns/wire/name.hpp"
 
-namespace {
-uint32_t suffix_hash(std::string_view s) {
-  uint32_t h = 2166136261u;  // FNV-1a
-  for (char c : s) {
-    h ^= static_cast<uint8_t>(c);
-    h *= 16777619u;
-  }
-  return h;
-}
-}  // namespace
+namespace clusterdns::dns::wire {
 
 void CompressingWriter::reset(size_t base) {
   base_ = base;
@@ -27,7 +18,7 @@ void CompressingWriter::reset(size_t base) {
 
 int CompressingWriter::find_target(std::string_view suffix) const {
   if (table_.empty()) return -1;
-  const uint32_t h = suffix_hash(suffix);
+  const uint32_t h = hash_name(suffix);
   const size_t mask = table_.size() - 1;
   for (size_t slot = h & mask; table_[slot] != 0; slot = (slot + 1) & mask) {
     const Target& t = targets_[table_[slot] - 1];
@@ -54,7 +45,7 @@ void CompressingWriter::grow_table() {
 void CompressingWriter::add_target(std::string_view suffix, size_t offset) {
   if (find_target(suffix) >= 0) return;
   if ((targets_.size() + 1) * 2 > table_.size()) grow_table();
-  const uint32_t h = suffix_hash(suffix);
+  const uint32_t h = hash_name(suffix);
   const size_t mask = table_.size() - 1;
   size_t slot = h & mask;
   while (table_[slot] != 0)

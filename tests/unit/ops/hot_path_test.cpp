@@ -2,32 +2,12 @@
 // the metrics wrapper (per-thread counters, histograms) around the responder.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
 #include "discovery/files/manifest_parser.hpp"
 #include "ops/query_metrics.hpp"
+#include "tests/support/allocation_counter.hpp"
 #include "tests/support/dns_test_util.hpp"
 #include "zones/builder.hpp"
 #include "zones/responder.hpp"
-
-namespace {
-thread_local bool counting = false;
-std::atomic<long> allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (counting) allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size ? size : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 using namespace clusterdns;
 
@@ -55,14 +35,16 @@ TEST(HotPath, MeasuredAnsweringAllocatesNothing) {
   dns::QueryContext ctx;
   for (const auto& q : queries)  // the thread's first queries take its snapshot and counter slots
     measured.answer(q, out, ctx);
-  allocations = 0;
-  counting = true;
   size_t answered = 0;
-  for (int round = 0; round < 100; ++round) {
-    for (const auto& q : queries)
-      answered += measured.answer(q, out, ctx) > 0;
+  long allocated = 0;
+  {
+    testutil::CountedScope counted;
+    for (int round = 0; round < 100; ++round) {
+      for (const auto& q : queries)
+        answered += measured.answer(q, out, ctx) > 0;
+    }
+    allocated = testutil::allocations.load();
   }
-  counting = false;
   EXPECT_EQ(answered, 100 * queries.size());
-  EXPECT_EQ(allocations.load(), 0);
+  EXPECT_EQ(allocated, 0);
 }

@@ -1,31 +1,11 @@
 // The query path allocates nothing (design rule): every heap allocation made while answering is counted.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
 #include "discovery/files/manifest_parser.hpp"
+#include "tests/support/allocation_counter.hpp"
 #include "tests/support/dns_test_util.hpp"
 #include "zones/builder.hpp"
 #include "zones/responder.hpp"
-
-namespace {
-thread_local bool counting = false;
-std::atomic<long> allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (counting) allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size ? size : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 using namespace clusterdns;
 
@@ -53,14 +33,16 @@ TEST(HotPath, AnsweringAllocatesNothing) {
   std::vector<uint8_t> out(65535);
   dns::QueryContext ctx;
   responder.answer(queries[0], out, ctx);  // the thread's first query takes its snapshot reference
-  allocations = 0;
-  counting = true;
   size_t answered = 0;
-  for (int round = 0; round < 100; ++round) {
-    for (const auto& q : queries)
-      answered += responder.answer(q, out, ctx) > 0;
+  long allocated = 0;
+  {
+    testutil::CountedScope counted;
+    for (int round = 0; round < 100; ++round) {
+      for (const auto& q : queries)
+        answered += responder.answer(q, out, ctx) > 0;
+    }
+    allocated = testutil::allocations.load();
   }
-  counting = false;
   EXPECT_EQ(answered, 100 * queries.size());
-  EXPECT_EQ(allocations.load(), 0);
+  EXPECT_EQ(allocated, 0);
 }
