@@ -3,8 +3,12 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
+#include <vector>
+
+#include "dns/handler.hpp"
 
 namespace clusterdns::testutil {
 inline thread_local bool counting_allocations = false;
@@ -20,6 +24,29 @@ struct CountedScope {
   CountedScope(const CountedScope&) = delete;
   CountedScope& operator=(const CountedScope&) = delete;
 };
+
+struct CountedAnswers {
+  size_t answered = 0;  // queries that got a response
+  long allocated = 0;   // heap allocations made while answering
+};
+
+// Answers every query `rounds` times through `handler` (after one warm-up round, which may take per-thread
+// state), counting the allocations of the measured rounds.
+inline CountedAnswers answer_counting(dns::QueryHandler& handler,
+                                      const std::vector<std::vector<uint8_t>>& queries, int rounds) {
+  std::vector<uint8_t> out(65535);
+  dns::QueryContext ctx;
+  for (const auto& q : queries)
+    handler.answer(q, out, ctx);
+  CountedAnswers result;
+  CountedScope counted;
+  for (int round = 0; round < rounds; ++round) {
+    for (const auto& q : queries)
+      result.answered += handler.answer(q, out, ctx) > 0;
+  }
+  result.allocated = allocations.load();
+  return result;
+}
 }  // namespace clusterdns::testutil
 
 void* operator new(std::size_t size) {

@@ -31,20 +31,7 @@ TEST(HotPath, MeasuredAnsweringAllocatesNothing) {
   std::vector<std::vector<uint8_t>> queries;
   for (const auto& s : specs)
     queries.push_back(testutil::make_query(s));
-  std::vector<uint8_t> out(65535);
-  dns::QueryContext ctx;
-  for (const auto& q : queries)  // the thread's first queries take its snapshot and counter slots
-    measured.answer(q, out, ctx);
-  size_t answered = 0;
-  long allocated = 0;
-  {
-    testutil::CountedScope counted;
-    for (int round = 0; round < 100; ++round) {
-      for (const auto& q : queries)
-        answered += measured.answer(q, out, ctx) > 0;
-    }
-    allocated = testutil::allocations.load();
-  }
-  EXPECT_EQ(answered, 100 * queries.size());
-  EXPECT_EQ(allocated, 0);
+  const testutil::CountedAnswers counted = testutil::answer_counting(measured, queries, 100);
+  EXPECT_EQ(counted.answered, 100 * queries.size());
+  EXPECT_EQ(counted.allocated, 0);
 }

@@ -30,19 +30,7 @@ TEST(HotPath, AnsweringAllocatesNothing) {
   std::vector<std::vector<uint8_t>> queries;
   for (const auto& s : specs)
     queries.push_back(testutil::make_query(s));
-  std::vector<uint8_t> out(65535);
-  dns::QueryContext ctx;
-  responder.answer(queries[0], out, ctx);  // the thread's first query takes its snapshot reference
-  size_t answered = 0;
-  long allocated = 0;
-  {
-    testutil::CountedScope counted;
-    for (int round = 0; round < 100; ++round) {
-      for (const auto& q : queries)
-        answered += responder.answer(q, out, ctx) > 0;
-    }
-    allocated = testutil::allocations.load();
-  }
-  EXPECT_EQ(answered, 100 * queries.size());
-  EXPECT_EQ(allocated, 0);
+  const testutil::CountedAnswers counted = testutil::answer_counting(responder, queries, 100);
+  EXPECT_EQ(counted.answered, 100 * queries.size());
+  EXPECT_EQ(counted.allocated, 0);
 }
