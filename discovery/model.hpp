@@ -57,6 +57,9 @@ struct EndpointSet {
   std::string service_name;  // kubernetes.io/service-name label, or the Endpoints object's name
   std::vector<Endpoint> endpoints;
   std::vector<EndpointPort> ports;
+  // endpoints.kubernetes.io/last-change-trigger-time in ms since the epoch (0: not set): when the change
+  // this object carries happened, for coredns_kubernetes_dns_programming_duration_seconds.
+  int64_t trigger_time_ms = 0;
 };
 
 struct ContainerPort {

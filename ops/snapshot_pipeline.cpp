@@ -4,8 +4,11 @@
 namespace clusterdns::ops {
 
 SnapshotPipeline::SnapshotPipeline(zones::SnapshotHolder& holder, zones::BuildConfig config,
-                                   zones::Rebuilder::StateFn state)
-    : holder_(holder), state_(std::move(state)), config_(std::move(config)) {}
+                                   zones::Rebuilder::StateFn state, zones::Rebuilder::PublishedFn published)
+    : holder_(holder),
+      state_(std::move(state)),
+      published_(std::move(published)),
+      config_(std::move(config)) {}
 
 SnapshotPipeline::~SnapshotPipeline() {
   stop();
@@ -20,7 +23,7 @@ void SnapshotPipeline::start() {
   std::lock_guard lock(lifecycle_);
   if (started_) return;
   started_ = true;
-  auto first = std::make_shared<zones::Rebuilder>(holder_, config_, state_);
+  auto first = std::make_shared<zones::Rebuilder>(holder_, config_, state_, published_);
   first->start();
   std::lock_guard plock(pointer_);
   current_ = std::move(first);
@@ -40,7 +43,7 @@ void SnapshotPipeline::reconfigure(zones::BuildConfig config) {
   auto old = current();
   old->stop();
   const uint64_t seen = notifies_.load(std::memory_order_acquire);
-  auto next = std::make_shared<zones::Rebuilder>(holder_, config_, state_);
+  auto next = std::make_shared<zones::Rebuilder>(holder_, config_, state_, published_);
   next->start();  // reads the newest registry state: covers every change announced before `seen`
   {
     std::lock_guard plock(pointer_);

@@ -14,7 +14,8 @@ namespace clusterdns::ops {
 // answering from the published snapshot throughout: the new one replaces it atomically when built.
 class SnapshotPipeline {
  public:
-  SnapshotPipeline(zones::SnapshotHolder& holder, zones::BuildConfig config, zones::Rebuilder::StateFn state);
+  SnapshotPipeline(zones::SnapshotHolder& holder, zones::BuildConfig config, zones::Rebuilder::StateFn state,
+                   zones::Rebuilder::PublishedFn published = {});
   ~SnapshotPipeline();
   // Builds once (published before it returns), then follows notify(). Call once.
   void start();
@@ -32,6 +33,7 @@ class SnapshotPipeline {
  private:
   zones::SnapshotHolder& holder_;
   const zones::Rebuilder::StateFn state_;
+  const zones::Rebuilder::PublishedFn published_;
   std::shared_ptr<zones::Rebuilder> current() const;
 
   mutable std::mutex lifecycle_;  // start/reconfigure/stop; held through a build

@@ -48,8 +48,11 @@ std::shared_ptr<const Snapshot> build_snapshot(const discovery::RegistryState* s
   return Snapshot::build(draft, state != nullptr, config.cluster.ttl, config.keep_transfer_data, pods);
 }
 
-Rebuilder::Rebuilder(SnapshotHolder& holder, BuildConfig config, StateFn state)
-    : holder_(holder), config_(std::move(config)), state_(std::move(state)) {}
+Rebuilder::Rebuilder(SnapshotHolder& holder, BuildConfig config, StateFn state, PublishedFn published)
+    : holder_(holder),
+      config_(std::move(config)),
+      state_(std::move(state)),
+      published_(std::move(published)) {}
 
 Rebuilder::~Rebuilder() {
   stop();
@@ -96,10 +99,9 @@ void Rebuilder::build_now() {
   auto snap = build_snapshot(state.get(), config_, serial_);
   const size_t nodes = snap->node_count(), bytes = snap->memory_bytes();
   holder_.publish(std::move(snap));
+  if (published_ && state) published_(*state);
   const bool synced = state != nullptr;
   state.reset();
-  // The draft and the previous snapshot were just freed: give the pages back (glibc keeps them otherwise).
-  malloc_trim(0);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -114,13 +116,25 @@ void Rebuilder::build_now() {
 
 void Rebuilder::run() {
   std::unique_lock<std::mutex> lock(mutex_);
+  bool trimmed = true;
   while (true) {
+    // The draft and the previous snapshot freed by a build are kept while changes keep coming (the next
+    // build reuses those pages instead of faulting new ones in: a quarter of a large rebuild), and given
+    // back to the kernel once the registry has been quiet for a second.
+    if (!trimmed && !cv_.wait_for(lock, std::chrono::seconds(1), [this] { return dirty_ || stopping_; })) {
+      lock.unlock();
+      malloc_trim(0);
+      lock.lock();
+      trimmed = true;
+      continue;
+    }
     cv_.wait(lock, [this] { return dirty_ || stopping_; });
     if (stopping_) return;
     dirty_ = false;  // events arriving during the build mark it dirty again: one more build covers them all
     lock.unlock();
     build_now();
     lock.lock();
+    trimmed = false;
   }
 }
 

@@ -36,7 +36,9 @@ struct BuildStats {
 class Rebuilder {
  public:
   using StateFn = std::function<std::shared_ptr<const discovery::RegistryState>()>;
-  Rebuilder(SnapshotHolder& holder, BuildConfig config, StateFn state);
+  // Called on the rebuilder's thread right after a snapshot built from `state` was published.
+  using PublishedFn = std::function<void(const discovery::RegistryState& state)>;
+  Rebuilder(SnapshotHolder& holder, BuildConfig config, StateFn state, PublishedFn published = {});
   ~Rebuilder();
   // Builds once synchronously (so the server starts with a snapshot), then starts the thread.
   void start();
@@ -51,6 +53,7 @@ class Rebuilder {
   SnapshotHolder& holder_;
   BuildConfig config_;
   StateFn state_;
+  PublishedFn published_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   bool dirty_ = false, stopping_ = false;

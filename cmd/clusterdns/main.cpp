@@ -20,6 +20,7 @@
 #include "ops/logging.hpp"
 #include "ops/node_local.hpp"
 #include "ops/probe.hpp"
+#include "ops/programming_latency.hpp"
 #include "ops/reload.hpp"
 #include "zones/builder.hpp"
 #include "zones/responder.hpp"
@@ -87,7 +88,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   zones::SnapshotHolder holder;
-  ops::SnapshotPipeline rebuilder(holder, settings.build, [&source] { return source->state(); });
+  ops::ProgrammingLatency
+      programming;  // endpoint change -> published answer (coredns_kubernetes_dns_programming_*)
+  ops::SnapshotPipeline rebuilder(
+      holder, settings.build, [&source] { return source->state(); },
+      [&programming](const discovery::RegistryState& state) { programming.published(state); });
   ops::Sources sources;
   sources.add(*source);
   source->start(sources.listener(0, [&rebuilder] { rebuilder.notify(); }));
@@ -150,6 +155,7 @@ int main(int argc, char** argv) {
   page.add(ops::query_collector(metrics, ops::server_label(server.bound())));
   page.add(ops::server_collector(server));
   page.add(ops::snapshot_collector(rebuilder));
+  page.add(programming.collector());
   page.add(ops::source_collector(sources));
   page.add(ops::reload_collector(reload_stats));
   page.add(ops::lameduck_collector(readiness));

@@ -1,6 +1,9 @@
 // Reads the object kinds DNS needs (Service, EndpointSlice, Endpoints, Pod) into the slim model (SPEC.md §2).
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <ctime>
+#include <optional>
 #include <set>
 
 #include "discovery/files/manifest_reader.hpp"
@@ -8,6 +11,49 @@
 namespace clusterdns::discovery::files {
 
 namespace {
+
+// RFC 3339 with optional fraction ("2026-12-01T18:00:00.123456Z", "...+01:00") -> ms since the epoch.
+std::optional<int64_t> rfc3339_ms(const std::string& s) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, n = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19)
+    return std::nullopt;
+  std::size_t i = 19;
+  int64_t ms = 0;
+  if (i < s.size() && s[i] == '.') {
+    int digits = 0;
+    for (++i; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i, ++digits) {
+      if (digits < 3) ms = ms * 10 + (s[i] - '0');
+    }
+    if (digits == 0) return std::nullopt;
+    for (; digits < 3; ++digits)
+      ms *= 10;
+  }
+  int64_t offset_s = 0;
+  if (i + 1 == s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i + 6 == s.size() && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+    int oh = 0, om = 0;
+    if (std::sscanf(s.c_str() + i + 1, "%2d:%2d", &oh, &om) != 2) return std::nullopt;
+    offset_s = (s[i] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+    i += 6;
+  }
+  if (i != s.size() || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+    return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  return (static_cast<int64_t>(timegm(&tm)) - offset_s) * 1000 + ms;
+}
+
+// The endpoints controllers' last-change-trigger-time; 0 when absent or unreadable (it only feeds a metric).
+int64_t trigger_time_ms(const ObjectMeta& m) {
+  auto it = m.annotations.find("endpoints.kubernetes.io/last-change-trigger-time");
+  return it == m.annotations.end() ? 0 : rfc3339_ms(it->second).value_or(0);
+}
 
 std::string idx(const std::string& path, std::size_t i) {
   return path + "[" + std::to_string(i) + "]";
@@ -208,6 +254,7 @@ void ManifestReader::read_endpoint_slice(const YAML::Node& doc, Fields& f, const
   EndpointSet set;
   set.ns = m.ns;
   set.name = m.name;
+  set.trigger_time_ms = trigger_time_ms(m);
   auto label = m.labels.find("kubernetes.io/service-name");
   YAML::Node meta = child(doc, "metadata");
   if (label == m.labels.end() || label->second.empty()) {
@@ -279,7 +326,7 @@ void ManifestReader::read_endpoints(const YAML::Node& doc, Fields& f, const Obje
       continue;
     }
     // Each subset has its own ports, so each becomes one EndpointSet of the same service.
-    EndpointSet set{m.ns, m.name, m.name, {}, {}};
+    EndpointSet set{m.ns, m.name, m.name, {}, {}, trigger_time_ms(m)};
     for (bool ready : {true, false}) {
       std::string key = ready ? "addresses" : "notReadyAddresses";
       YAML::Node addrs = f.seq(s, key, at + "." + key);

@@ -56,8 +56,11 @@ json slim_service(json& object) {
 }
 
 json slim_slice(json& object) {
-  json meta = slim_metadata(object, {"name", "namespace", "labels"});
+  json meta = slim_metadata(object, {"name", "namespace", "labels", "annotations"});
   if (json* labels = member(meta, "labels")) *labels = pick(labels, {"kubernetes.io/service-name"});
+  if (json* ann = member(meta, "annotations")) {
+    *ann = pick(ann, {"endpoints.kubernetes.io/last-change-trigger-time"});
+  }
   json out{{"metadata", std::move(meta)}};
   if (json* v = member(object, "addressType")) out["addressType"] = std::move(*v);
   if (json* v = member(object, "endpoints")) out["endpoints"] = std::move(*v);

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # /metrics after a known set of dig queries: coredns_dns_* counts by type, rcode and proto; promtool check
 # metrics; /health, /ready, kube-dns's /readiness and /healthcheck/kubedns; /v1/env equal to the envinject CLI;
-# the sampled query log in JSON. Loopback only; --upstream none, so nothing is forwarded.
+# the sampled query log in JSON; coredns_kubernetes_dns_programming_duration_seconds for a slice stamped by
+# its "endpoints controller" (the last-change-trigger-time annotation). Loopback only; --upstream none, so nothing is forwarded.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init
 source "$(dirname "${BASH_SOURCE[0]}")/ops_lib.sh"
 
-ops_start metrics --source "file:$EXAMPLES" --query-log 1 --log-format json
+cp -r "$EXAMPLES" "$WORK/registry"  # a copy: the programming-latency check below adds a file
+ops_start metrics --source "file:$WORK/registry" --query-log 1 --log-format json
 # Wait for the registry: the probes must be 200 before the known queries start.
 ready() { http_get /ready; [ "$HTTP_CODE" = 200 ]; }
 wait_for "/ready 200" 50 0.1 ready || { cat "$SRV_LOG"; die "never ready"; }
@@ -92,4 +94,27 @@ if python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1]) if l.s
 else
   bad "log lines are not all JSON"
 fi
+
+# DNS programming latency: a new EndpointSlice of my-nginx whose change the controller stamped just now.
+programmed() { metric '^coredns_kubernetes_dns_programming_duration_seconds_count\{service_kind="cluster_ip"\}$'; }
+expect_eq "programming latency: nothing observed at start" 0 "$(programmed)"
+cat >"$WORK/registry/zz-programming.yaml" <<YAML
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: my-nginx-stamped
+  namespace: default
+  labels: {kubernetes.io/service-name: my-nginx}
+  annotations: {endpoints.kubernetes.io/last-change-trigger-time: "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)"}
+addressType: IPv4
+endpoints: [{addresses: [10.244.9.9]}]
+YAML
+programmed_once() { [ "$(programmed)" = 1 ]; }
+if wait_for "programming latency observed" 50 0.1 programmed_once; then
+  ok "programming latency: the stamped slice observed once (cluster_ip)"
+else
+  bad "programming latency: count $(programmed), want 1"
+fi
+under_a_second=$(metric '^coredns_kubernetes_dns_programming_duration_seconds_bucket\{service_kind="cluster_ip",le="1\.024"\}$')
+expect_eq "programming latency: under a second" 1 "$under_a_second"
 finish

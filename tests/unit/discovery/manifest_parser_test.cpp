@@ -218,6 +218,29 @@ ports:
   EXPECT_THAT(r.state.namespaces, ElementsAre("prod"));
 }
 
+TEST(ManifestParser, LastChangeTriggerTimeIsReadForTheProgrammingLatencyMetric) {
+  const auto slice = [](const std::string& name, const std::string& annotation) {
+    return "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: " + name +
+           "\n  namespace: prod\n  labels: {kubernetes.io/service-name: web}\n" + annotation +
+           "addressType: IPv4\nendpoints: [{addresses: [10.244.1.10]}]\n---\n";
+  };
+  const auto trigger = [](const std::string& value) {
+    return "  annotations: {endpoints.kubernetes.io/last-change-trigger-time: \"" + value + "\"}\n";
+  };
+  ParseResult r = parse_ok(slice("a", trigger("2026-12-01T18:00:00Z")) +
+                           slice("b", trigger("2026-12-01T18:00:00.123456789Z")) +
+                           slice("c", trigger("2026-12-01T19:00:00.5+01:00")) + slice("d", "") +
+                           slice("e", trigger("yesterday")) + slice("f", trigger("2026-13-01T18:00:00Z")));
+  ASSERT_EQ(r.state.endpoint_sets.size(), 6u);
+  const int64_t at = 1796148000000;  // 2026-12-01T18:00:00Z in ms since the epoch
+  EXPECT_EQ(r.state.endpoint_sets[0].trigger_time_ms, at);
+  EXPECT_EQ(r.state.endpoint_sets[1].trigger_time_ms, at + 123);
+  EXPECT_EQ(r.state.endpoint_sets[2].trigger_time_ms, at + 500);
+  EXPECT_EQ(r.state.endpoint_sets[3].trigger_time_ms, 0);  // none: no observation
+  EXPECT_EQ(r.state.endpoint_sets[4].trigger_time_ms, 0);  // unreadable: it only feeds a metric
+  EXPECT_EQ(r.state.endpoint_sets[5].trigger_time_ms, 0);
+}
+
 TEST(ManifestParser, EndpointSliceIpv6AndFqdn) {
   ParseResult r = parse_ok(R"(apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice

@@ -1,0 +1,83 @@
+// DNS programming latency: endpoint objects' trigger times against snapshot publication.
+#include "ops/programming_latency.hpp"
+
+#include <algorithm>
+
+namespace clusterdns::ops {
+
+namespace {
+
+const std::array<double, ProgrammingLatency::kBounds>& bounds() {
+  static const std::array<double, ProgrammingLatency::kBounds> b = [] {
+    std::array<double, ProgrammingLatency::kBounds> out{};
+    double v = 0.001;
+    for (double& x : out) {
+      x = v;
+      v *= 2;
+    }
+    return out;
+  }();
+  return b;
+}
+
+constexpr const char* kKindLabels[] = {"cluster_ip", "headless_with_selector", "headless_without_selector"};
+
+}  // namespace
+
+void ProgrammingLatency::published(const discovery::RegistryState& state,
+                                   std::chrono::system_clock::time_point now) {
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::map<std::string, const discovery::Service*> services;
+  std::map<std::string, int64_t> seen;
+  std::lock_guard lock(mutex_);
+  for (const discovery::EndpointSet& set : state.endpoint_sets) {
+    if (set.trigger_time_ms == 0) continue;
+    const std::string key = set.ns + "/" + set.name;
+    seen[key] = set.trigger_time_ms;
+    auto before = seen_.find(key);
+    if (!primed_ || (before != seen_.end() && before->second == set.trigger_time_ms)) continue;
+    if (services.empty()) {
+      for (const discovery::Service& svc : state.services)
+        services.emplace(svc.ns + "/" + svc.name, &svc);
+    }
+    auto svc = services.find(set.ns + "/" + set.service_name);
+    if (svc == services.end()) continue;  // as CoreDNS: no backing service known, no observation
+    Kind kind = ClusterIp;
+    if (svc->second->kind == discovery::ServiceKind::ExternalName) continue;
+    if (svc->second->kind == discovery::ServiceKind::Headless)
+      kind = svc->second->selector.empty() ? HeadlessWithoutSelector : HeadlessWithSelector;
+    const double seconds = std::max<int64_t>(0, now_ms - set.trigger_time_ms) / 1000.0;
+    Histogram& h = histograms_[kind];
+    const auto& b = bounds();
+    const std::size_t bucket =
+        static_cast<std::size_t>(std::lower_bound(b.begin(), b.end(), seconds) - b.begin());
+    ++h.counts[bucket];
+    h.sum += seconds;
+  }
+  seen_ = std::move(seen);
+  primed_ = true;
+}
+
+uint64_t ProgrammingLatency::count(Kind kind) const {
+  std::lock_guard lock(mutex_);
+  uint64_t n = 0;
+  for (uint64_t c : histograms_[kind].counts)
+    n += c;
+  return n;
+}
+
+MetricsPage::Collector ProgrammingLatency::collector() const {
+  return [this](PromWriter& w) {
+    std::lock_guard lock(mutex_);
+    w.family("coredns_kubernetes_dns_programming_duration_seconds", "histogram",
+             "Histogram of the time (in seconds) it took to program a dns instance.");
+    for (int k = 0; k < kKinds; ++k) {
+      const Histogram& h = histograms_[static_cast<std::size_t>(k)];
+      w.histogram("coredns_kubernetes_dns_programming_duration_seconds", {{"service_kind", kKindLabels[k]}},
+                  bounds(), h.counts, h.sum);
+    }
+  };
+}
+
+}  // namespace clusterdns::ops
