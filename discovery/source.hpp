@@ -29,6 +29,13 @@ class RegistrySource {
   virtual uint64_t generation() const = 0;
   // For logs and /ready: "file:examples/", "etcd:http://…".
   virtual std::string name() const = 0;
+
+  // For /metrics: how often the source had to start over. Thread-safe.
+  struct Restarts {
+    uint64_t watches = 0;  // watch streams started (a new one after every failure, timeout or compaction)
+    uint64_t relists = 0;  // complete re-reads after the first (410 Gone, compaction, a re-sync)
+  };
+  virtual Restarts restarts() const { return {}; }
 };
 
 // What the consumer needs from a source beyond its spec. File and etcd registries always carry pods and

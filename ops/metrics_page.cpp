@@ -204,6 +204,15 @@ MetricsPage::Collector source_collector(const Sources& sources) {
       if (s.seconds_since_event >= 0)
         w.sample("clusterdns_source_last_event_age_seconds", {{"source", s.name}}, s.seconds_since_event);
     }
+    w.family(
+        "clusterdns_source_watches_total", "counter",
+        "Watch streams the registry source started: one more after every failure, timeout or compaction.");
+    for (const auto& s : status)
+      w.sample("clusterdns_source_watches_total", {{"source", s.name}}, s.restarts.watches);
+    w.family("clusterdns_source_relists_total", "counter",
+             "Complete re-reads of the registry after the first (410 Gone, compaction).");
+    for (const auto& s : status)
+      w.sample("clusterdns_source_relists_total", {{"source", s.name}}, s.restarts.relists);
     w.family("clusterdns_registry_objects", "gauge",
              "Objects in the registry the server answers from, by kind.");
     if (auto state = sources.state()) {

@@ -74,6 +74,11 @@ std::string EtcdSource::name() const {
   return "etcd:" + client_->endpoints_text();
 }
 
+RegistrySource::Restarts EtcdSource::restarts() const {
+  const Stats s = stats();
+  return {s.watches_started, s.full_ranges > 0 ? s.full_ranges - 1 : 0};
+}
+
 EtcdSource::Stats EtcdSource::stats() const {
   std::lock_guard lock(state_mutex_);
   return stats_;

@@ -62,6 +62,7 @@ class EtcdSource final : public RegistrySource {
   std::shared_ptr<const RegistryState> state() const override;
   uint64_t generation() const override;
   std::string name() const override;  // "etcd:URL[,URL…]"
+  Restarts restarts() const override;
 
   struct Stats {
     uint64_t full_ranges = 0;       // complete re-reads (1 after the first sync)

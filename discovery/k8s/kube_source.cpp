@@ -108,6 +108,12 @@ std::string KubeSource::name() const {
   return "kubernetes:" + api_->origin();
 }
 
+RegistrySource::Restarts KubeSource::restarts() const {
+  const k8s::ReflectorStats s = stats();
+  return {s.watches,
+          s.lists > reflectors_.size() ? s.lists - reflectors_.size() : 0};  // one list each to start
+}
+
 k8s::ReflectorStats KubeSource::stats() const {
   k8s::ReflectorStats sum;
   for (const auto& r : reflectors_) {

@@ -50,7 +50,8 @@ class KubeSource final : public RegistrySource {
   bool has_synced() const override;
   std::shared_ptr<const RegistryState> state() const override;
   uint64_t generation() const override;
-  std::string name() const override;  // "kubernetes:in-cluster" / "kubernetes:kubeconfig:PATH#ctx"
+  std::string name() const override;
+  Restarts restarts() const override;  // "kubernetes:in-cluster" / "kubernetes:kubeconfig:PATH#ctx"
 
   // Sum over every collection. Thread-safe.
   k8s::ReflectorStats stats() const;

@@ -71,6 +71,13 @@ TEST_F(K8sWatch, GoneAsHttpStatusRelists) {
   }));
   EXPECT_GE(source->stats().gone, 2u);  // services and endpointslices at least
   EXPECT_EQ(lists_of("services"), 2u);
+  // What /metrics reports as clusterdns_source_{watches,relists}_total: services and endpointslices were
+  // re-listed, and watches beyond the first one of each of the three collections were made.
+  EXPECT_GE(source->restarts().relists, 2u);
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (source->restarts().watches <= 3 && Clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_GT(source->restarts().watches, 3u);
 }
 
 TEST_F(K8sWatch, GoneAsInStreamErrorEventRelists) {
