@@ -119,16 +119,14 @@ class LocalEtcd {
   bool start() {
     const std::string client = url();
     const std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
-    std::vector<std::string> args = {
-        "etcd",
-        "--name=test",
-        "--data-dir=" + dir_ + "/data",
-        "--listen-client-urls=" + client,
-        "--advertise-client-urls=" + client,
-        "--listen-peer-urls=" + peer,
-        "--initial-advertise-peer-urls=" + peer,
-        "--initial-cluster=test=" + peer,
-        "--listen-metrics-urls=http://127.0.0.1:" + std::to_string(metrics_port_)};
+    std::vector<std::string> args;
+    // etcd dies with the test process, even one that crashes (setpriv execs etcd with PR_SET_PDEATHSIG).
+    if (access("/usr/bin/setpriv", X_OK) == 0) args = {"/usr/bin/setpriv", "--pdeathsig", "KILL", "--"};
+    args.insert(args.end(),
+                {"etcd", "--name=test", "--data-dir=" + dir_ + "/data", "--listen-client-urls=" + client,
+                 "--advertise-client-urls=" + client, "--listen-peer-urls=" + peer,
+                 "--initial-advertise-peer-urls=" + peer, "--initial-cluster=test=" + peer,
+                 "--listen-metrics-urls=http://127.0.0.1:" + std::to_string(metrics_port_)});
     args.insert(args.end(), extra_.begin(), extra_.end());
     std::vector<char*> argv;
     for (std::string& a : args)
@@ -138,7 +136,7 @@ class LocalEtcd {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 1, log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    int rc = posix_spawnp(&pid_, "etcd", &actions, nullptr, argv.data(), environ);
+    int rc = posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) throw std::runtime_error("cannot start etcd (is etcd-server installed?)");
     // Healthy = the metrics listener's /health answers true (plain HTTP even when clients use TLS).
