@@ -58,16 +58,15 @@ void EtcdSource::stop() {
 }
 
 bool EtcdSource::has_synced() const {
-  return synced_.load(std::memory_order_acquire);
+  return published_.synced();
 }
 
 std::shared_ptr<const RegistryState> EtcdSource::state() const {
-  std::lock_guard lock(state_mutex_);
-  return state_;
+  return published_.state();
 }
 
 uint64_t EtcdSource::generation() const {
-  return generation_.load(std::memory_order_acquire);
+  return published_.generation();
 }
 
 std::string EtcdSource::name() const {
@@ -303,11 +302,9 @@ void EtcdSource::publish() {
   auto next = std::make_shared<const RegistryState>(etcd::build_state(objects_));
   {
     std::lock_guard lock(state_mutex_);
-    state_ = next;
     stats_.revision = *std::min_element(progress_.begin(), progress_.end());
   }
-  generation_.fetch_add(1, std::memory_order_acq_rel);
-  synced_.store(true, std::memory_order_release);
+  published_.publish(std::move(next));
   if (!listener_) return;
   try {
     listener_();

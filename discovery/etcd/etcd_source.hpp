@@ -16,6 +16,7 @@
 
 #include "discovery/etcd/etcd_client.hpp"
 #include "discovery/etcd/etcd_objects.hpp"
+#include "discovery/published_state.hpp"
 #include "discovery/source.hpp"
 
 namespace clusterdns::discovery {
@@ -115,11 +116,9 @@ class EtcdSource final : public RegistrySource {
   std::string last_failure_;
   std::mt19937 rng_{std::random_device{}()};
 
+  PublishedState published_;
   mutable std::mutex state_mutex_;
-  std::shared_ptr<const RegistryState> state_;  // guarded by state_mutex_
-  Stats stats_;                                 // guarded by state_mutex_
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<bool> synced_{false};
+  Stats stats_;  // guarded by state_mutex_
 };
 
 }  // namespace clusterdns::discovery

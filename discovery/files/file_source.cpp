@@ -103,16 +103,15 @@ void FileSource::stop() {
 }
 
 bool FileSource::has_synced() const {
-  return synced_.load(std::memory_order_acquire);
+  return published_.synced();
 }
 
 std::shared_ptr<const RegistryState> FileSource::state() const {
-  std::lock_guard lock(state_mutex_);
-  return state_;
+  return published_.state();
 }
 
 uint64_t FileSource::generation() const {
-  return generation_.load(std::memory_order_acquire);
+  return published_.generation();
 }
 
 std::string FileSource::name() const {
@@ -252,11 +251,9 @@ bool FileSource::reload() {
   auto next = std::make_shared<const RegistryState>(std::move(result.state));
   {
     std::lock_guard lock(state_mutex_);
-    state_ = next;
     errors_.clear();
   }
-  uint64_t gen = generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
-  synced_.store(true, std::memory_order_release);
+  const uint64_t gen = published_.publish(next);
   logger()->info("{}: loaded {} files: {} namespaces, {} services, {} endpoint sets, {} pods (generation {})",
                  name(), files.size(), next->namespaces.size(), next->services.size(),
                  next->endpoint_sets.size(), next->pods.size(), gen);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "discovery/files/manifest_parser.hpp"
+#include "discovery/published_state.hpp"
 #include "discovery/source.hpp"
 
 namespace clusterdns::discovery {
@@ -71,11 +72,9 @@ class FileSource final : public RegistrySource {
   std::vector<std::string> last_read_errors_;
   std::vector<std::string> last_logged_;
 
+  PublishedState published_;
   mutable std::mutex state_mutex_;
-  std::shared_ptr<const RegistryState> state_;  // guarded by state_mutex_
-  std::vector<ManifestError> errors_;           // guarded by state_mutex_
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<bool> synced_{false};
+  std::vector<ManifestError> errors_;  // guarded by state_mutex_
 };
 
 }  // namespace clusterdns::discovery

@@ -92,16 +92,15 @@ void KubeSource::stop() {
 }
 
 bool KubeSource::has_synced() const {
-  return synced_.load(std::memory_order_acquire);
+  return published_.synced();
 }
 
 std::shared_ptr<const RegistryState> KubeSource::state() const {
-  std::lock_guard lock(state_mutex_);
-  return state_;
+  return published_.state();
 }
 
 uint64_t KubeSource::generation() const {
-  return generation_.load(std::memory_order_acquire);
+  return published_.generation();
 }
 
 std::string KubeSource::name() const {
@@ -155,12 +154,8 @@ void KubeSource::publish_loop() {
     if (versions == built_versions_) continue;
     built_versions_ = std::move(versions);
     std::shared_ptr<const RegistryState> next = build();
-    {
-      std::lock_guard lock(state_mutex_);
-      state_ = next;
-    }
-    uint64_t gen = generation_.fetch_add(1, std::memory_order_acq_rel) + 1;
-    if (!synced_.exchange(true, std::memory_order_acq_rel)) {
+    const uint64_t gen = published_.publish(next);
+    if (gen == 1) {
       logger()->info("{}: synced: {} namespaces, {} services, {} endpoint sets, {} pods (generation {})",
                      name(), next->namespaces.size(), next->services.size(), next->endpoint_sets.size(),
                      next->pods.size(), gen);

@@ -12,6 +12,7 @@
 
 #include "discovery/k8s/cluster_access.hpp"
 #include "discovery/k8s/reflector.hpp"
+#include "discovery/published_state.hpp"
 #include "discovery/source.hpp"
 
 namespace clusterdns::discovery {
@@ -76,10 +77,7 @@ class KubeSource final : public RegistrySource {
   bool dirty_ = false;     // guarded by dirty_mutex_
   bool stopping_ = false;  // guarded by dirty_mutex_
 
-  mutable std::mutex state_mutex_;
-  std::shared_ptr<const RegistryState> state_;  // guarded by state_mutex_
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<bool> synced_{false};
+  PublishedState published_;
 };
 
 }  // namespace clusterdns::discovery
