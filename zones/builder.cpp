@@ -22,7 +22,8 @@ std::shared_ptr<spdlog::logger> logger() {
 }  // namespace
 
 std::shared_ptr<const Snapshot> build_snapshot(const discovery::RegistryState* state,
-                                               const BuildConfig& config, uint32_t serial) {
+                                               const BuildConfig& config, uint32_t serial,
+                                               const Snapshot* previous) {
   auto draft = std::make_shared<ZoneDraft>();
   add_cluster_zones(*draft, config.cluster, serial);
   const std::string cluster_apex = draft->zones().front().apex;
@@ -45,7 +46,8 @@ std::shared_ptr<const Snapshot> build_snapshot(const discovery::RegistryState* s
       }
     }
   }
-  return Snapshot::build(draft, state != nullptr, config.cluster.ttl, config.keep_transfer_data, pods);
+  return Snapshot::build(draft, state != nullptr, config.cluster.ttl, config.keep_transfer_data, pods,
+                         previous);
 }
 
 Rebuilder::Rebuilder(SnapshotHolder& holder, BuildConfig config, StateFn state, PublishedFn published)
@@ -96,8 +98,8 @@ void Rebuilder::build_now() {
   const auto now = static_cast<uint32_t>(std::time(nullptr));
   serial_ = std::max(serial_ + 1, now);
   auto state = state_();
-  auto snap = build_snapshot(state.get(), config_, serial_);
-  const size_t nodes = snap->node_count(), bytes = snap->memory_bytes();
+  auto snap = build_snapshot(state.get(), config_, serial_, holder_.load().get());
+  const size_t nodes = snap->node_count(), bytes = snap->memory_bytes(), reused = snap->reused_count();
   holder_.publish(std::move(snap));
   if (published_ && state) published_(*state);
   const bool synced = state != nullptr;
@@ -108,10 +110,12 @@ void Rebuilder::build_now() {
     ++stats_.builds;
     stats_.last_build_seconds = secs;
     stats_.last_nodes = nodes;
+    stats_.last_reused = reused;
     stats_.last_bytes = bytes;
   }
-  logger()->info("snapshot {}: {} names, {} KiB, built in {:.1f} ms{}", serial_, nodes, bytes / 1024,
-                 secs * 1000, synced ? "" : " (registry not synced: cluster names answer SERVFAIL)");
+  logger()->info("snapshot {}: {} names ({} compiled, {} unchanged), {} KiB, built in {:.1f} ms{}", serial_,
+                 nodes, nodes - reused, reused, bytes / 1024, secs * 1000,
+                 synced ? "" : " (registry not synced: cluster names answer SERVFAIL)");
 }
 
 void Rebuilder::run() {

@@ -23,13 +23,16 @@ struct BuildConfig {
 };
 
 // Null `state` means the registry has not synced: cluster names answer SERVFAIL, static zones serve.
+// `previous`, the snapshot this one replaces, lends every answer the change did not touch.
 std::shared_ptr<const Snapshot> build_snapshot(const discovery::RegistryState* state,
-                                               const BuildConfig& config, uint32_t serial);
+                                               const BuildConfig& config, uint32_t serial,
+                                               const Snapshot* previous = nullptr);
 
 struct BuildStats {
   uint64_t builds = 0;
   double last_build_seconds = 0;
   size_t last_nodes = 0;
+  size_t last_reused = 0;  // names whose answers the last build copied from the snapshot before
   size_t last_bytes = 0;
 };
 

@@ -11,6 +11,7 @@
 #include "dns/wire/name.hpp"
 #include "dns/wire/types.hpp"
 #include "dns/wire/writer.hpp"
+#include "zones/answer_fingerprint.hpp"
 #include "zones/names.hpp"
 
 namespace clusterdns::zones {
@@ -21,7 +22,7 @@ using wire::rrtype::ANY;
 namespace {
 // Largest body that still fits a 65535-byte message with the longest question and an OPT.
 constexpr size_t kMaxBody = 65535 - wire::kHeaderSize - wire::kMaxNameLength - 4 - wire::kOptRecordSize;
-constexpr int kMaxChain = 8;  // CNAME hops chased inside our zones
+constexpr int kMaxChain = kMaxCnameHops;
 constexpr uint16_t kNoType = 0;
 }  // namespace
 
@@ -35,6 +36,7 @@ class Snapshot::Compiler {
     w.reset(wire::kHeaderSize + qname.size() + 4);
     w.add_known_name(qname, wire::kHeaderSize);
     ends_.clear();
+    serials_at_.clear();
     Answer a;
     std::vector<std::string_view>& targets = targets_;  // names whose addresses go to the additional section
     targets.clear();
@@ -150,6 +152,7 @@ class Snapshot::Compiler {
     w.put_u16(0);
     w.put_name(z.mname);
     w.put_name(z.rname);
+    serials_at_.push_back({static_cast<uint32_t>(w.size()), static_cast<uint16_t>(zone)});
     for (uint32_t v : {z.serial, z.refresh, z.retry, z.expire, z.minimum})
       w.put_u32(v);
     w.patch_u16(len_at, static_cast<uint16_t>(w.size() - len_at - 2));
@@ -180,12 +183,16 @@ class Snapshot::Compiler {
     a.rr_ends = static_cast<uint32_t>(s_.rr_ends_.size());
     for (size_t i = 0; i < kept; ++i)
       s_.rr_ends_.push_back(static_cast<uint16_t>(ends_[i]));
+    for (const SerialAt& at : serials_at_) {
+      if (at.at + 4 <= len) s_.serials_.push_back({a.body + at.at, at.zone});
+    }
     return a;
   }
 
   const ZoneDraft& d_;
   Snapshot& s_;
   std::vector<size_t> ends_;
+  std::vector<SerialAt> serials_at_;       // in the writer, for the answer being compiled
   wire::CompressingWriter w_{0};           // reused by every compile()
   std::vector<std::string_view> targets_;  // likewise
 };
@@ -201,7 +208,8 @@ bool address_key(const std::string& ip, uint8_t (&out)[16]) {
 
 std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const ZoneDraft> draft, bool synced,
                                                 uint32_t ttl, bool keep_draft,
-                                                const std::vector<PodAddress>& pods) {
+                                                const std::vector<PodAddress>& pods,
+                                                const Snapshot* previous) {
   auto s = std::make_shared<Snapshot>();
   s->ttl_ = ttl;
   s->synced_ = synced;
@@ -212,9 +220,24 @@ std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const ZoneDraft>
     zone.soa_tail = c.soa_tail(z, zone.soa_patches);
     s->zones_.push_back(std::move(zone));
   }
+  s->zones_fingerprint_ = zones_fingerprint(d);
+  if (previous && previous->zones_fingerprint_ != s->zones_fingerprint_) previous = nullptr;
+  if (previous) {  // about the same size again: no regrowing (and copying) the arena on the way
+    s->arena_.reserve(previous->arena_.size() + previous->arena_.size() / 8);
+    s->rr_ends_.reserve(previous->rr_ends_.size() + previous->rr_ends_.size() / 8);
+    s->typed_.reserve(previous->typed_.size() + previous->typed_.size() / 8);
+    s->serials_.reserve(previous->serials_.size() + previous->serials_.size() / 8);
+  }
 
   s->nodes_.reserve(d.nodes().size());
+  s->fingerprints_.reserve(d.nodes().size());
   for (const auto& [name, dn] : d.nodes()) {
+    const uint64_t fingerprint = answer_fingerprint(d, name, dn);
+    s->fingerprints_.push_back(fingerprint);
+    if (previous && s->reuse_node(*previous, name, fingerprint, d)) {
+      ++s->reused_;
+      continue;
+    }
     Node n;
     n.name = static_cast<uint32_t>(s->arena_.size());
     n.name_len = static_cast<uint16_t>(name.size());
@@ -283,6 +306,46 @@ std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const ZoneDraft>
   }
   s->pods_ = std::move(unique);
   return s;
+}
+
+bool Snapshot::reuse_node(const Snapshot& prev, std::string_view name, uint64_t fingerprint,
+                          const ZoneDraft& draft) {
+  const Node* p = prev.find_node(name, wire::hash_name(name));
+  if (!p || prev.fingerprints_[static_cast<size_t>(p - prev.nodes_.data())] != fingerprint) return false;
+  // A node's name and answers were appended in one run (typed answers, then the fallback): one copy each.
+  const Answer& last = p->fallback;
+  const Answer& first = p->typed_begin < p->typed_end ? prev.typed_[p->typed_begin].answer : last;
+  const uint32_t from = p->name, to = last.body + last.body_len;
+  const uint32_t rr_from = first.rr_ends, rr_to = last.rr_ends + last.ancount + last.nscount + last.arcount;
+  const auto moved = [](uint32_t offset, uint32_t old_base, size_t new_base) {
+    return static_cast<uint32_t>(offset - old_base + new_base);
+  };
+  const size_t base = arena_.size(), rr_base = rr_ends_.size();
+  arena_.insert(arena_.end(), prev.arena_.begin() + from, prev.arena_.begin() + to);
+  rr_ends_.insert(rr_ends_.end(), prev.rr_ends_.begin() + rr_from, prev.rr_ends_.begin() + rr_to);
+  const auto rebase = [&](Answer a) {
+    a.body = moved(a.body, from, base);
+    a.rr_ends = moved(a.rr_ends, rr_from, rr_base);
+    return a;
+  };
+  Node n = *p;
+  n.name = static_cast<uint32_t>(base);
+  n.typed_begin = static_cast<uint32_t>(typed_.size());
+  for (uint32_t i = p->typed_begin; i < p->typed_end; ++i)
+    typed_.push_back(Typed{prev.typed_[i].qtype, rebase(prev.typed_[i].answer)});
+  n.typed_end = static_cast<uint32_t>(typed_.size());
+  n.fallback = rebase(p->fallback);
+  nodes_.push_back(n);
+  // The one thing that moves between equal answers: the SOA serial in negative ones.
+  auto it = std::lower_bound(prev.serials_.begin(), prev.serials_.end(), from,
+                             [](const SerialAt& a, uint32_t at) { return a.at < at; });
+  for (; it != prev.serials_.end() && it->at < to; ++it) {
+    const uint32_t at = moved(it->at, from, base);
+    const uint32_t serial = htonl(draft.zones()[it->zone].serial);
+    std::memcpy(arena_.data() + at, &serial, 4);
+    serials_.push_back({at, it->zone});
+  }
+  return true;
 }
 
 std::string_view Snapshot::pod_namespace(const sockaddr* peer) const {

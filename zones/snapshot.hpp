@@ -52,9 +52,12 @@ class Snapshot {
  public:
   // Compiles every answer. Runs on the builder thread; allocates freely.
   // `keep_draft` keeps the draft for zone transfers (only when transfers are allowed: it costs memory).
+  // `previous` (the snapshot being replaced, if any) lends the answers of every name whose inputs did not
+  // change: a registry change recompiles only the names it touches.
   static std::shared_ptr<const Snapshot> build(std::shared_ptr<const ZoneDraft> draft, bool synced,
                                                uint32_t ttl, bool keep_draft,
-                                               const std::vector<PodAddress>& pods = {});
+                                               const std::vector<PodAddress>& pods = {},
+                                               const Snapshot* previous = nullptr);
   // The namespace of the pod at `peer` as one wire label (length byte first), or "" when the address is
   // no pod's, or pods of several namespaces' (hostNetwork pods share their node's). Hot path: no allocation.
   std::string_view pod_namespace(const sockaddr* peer) const;
@@ -68,6 +71,8 @@ class Snapshot {
   }
   uint32_t ttl() const { return ttl_; }
   size_t node_count() const { return nodes_.size(); }
+  // Names whose answers were copied from the previous snapshot rather than compiled.
+  size_t reused_count() const { return reused_; }
   size_t memory_bytes() const;
   const std::vector<Zone>& zones() const { return zones_; }
   // Zone transfer data (SPEC.md §10): every RRset of the zone's nodes, built on demand off the hot path.
@@ -91,6 +96,8 @@ class Snapshot {
 
   const Node* find_node(std::string_view name, uint32_t hash) const;
   int zone_of(std::string_view name) const;
+  // Appends `name`'s node copied from `prev` when its fingerprint there is `fingerprint`; false otherwise.
+  bool reuse_node(const Snapshot& prev, std::string_view name, uint64_t fingerprint, const ZoneDraft& draft);
 
   std::vector<uint8_t> arena_;
   std::vector<uint16_t> rr_ends_;
@@ -106,6 +113,16 @@ class Snapshot {
     uint32_t ns = 0;   // arena offset of the namespace label
   };
   std::vector<PodEntry> pods_;  // sorted by address
+
+  // Read by the next build only, never by queries.
+  struct SerialAt {
+    uint32_t at;  // arena offset of an SOA serial field inside an answer
+    uint16_t zone;
+  };
+  std::vector<uint64_t> fingerprints_;  // per node: answer_fingerprint()
+  std::vector<SerialAt> serials_;       // ascending
+  uint64_t zones_fingerprint_ = 0;
+  size_t reused_ = 0;
 };
 
 }  // namespace clusterdns::zones
