@@ -46,7 +46,7 @@ t0=$(date +%s%N)
 PID=$!
 PIDS+=("$PID")
 for _ in $(seq 1 1200); do  # 1200 x 50 ms = 60 s: the first snapshot built from a synced registry
-  grep -q 'snapshot [0-9]*: [0-9]* names .* built in [0-9.]* ms$' "$TMP/clusterdns.log" && break
+  grep -a 'snapshot [0-9]*: [0-9]* names .* built in' "$TMP/clusterdns.log" | grep -qv 'not synced' && break
   kill -0 "$PID" 2>/dev/null || { cat "$TMP/clusterdns.log"; exit 1; }
   sleep 0.05
 done

@@ -47,7 +47,7 @@ class Hasher {
 };
 
 // The additional-section targets of a node's RRsets (Snapshot's compiler adds their addresses).
-void add_targets(Hasher& h, const ZoneDraft& draft, const DraftNode& n) {
+void add_targets(Hasher& h, const ZoneDraft& draft, std::string_view name, const DraftNode& n) {
   for (const auto& [type, set] : n.rrsets) {
     const bool srv = type == wire::rrtype::SRV;
     if (!srv && type != wire::rrtype::NS && type != wire::rrtype::MX) continue;
@@ -55,13 +55,11 @@ void add_targets(Hasher& h, const ZoneDraft& draft, const DraftNode& n) {
       std::string_view target;
       if (srv && rd.raw.size() > 6) target = std::string_view(rd.raw).substr(6);
       if (!srv && rd.name_at != Rdata::kNoName) target = std::string_view(rd.raw).substr(rd.name_at);
-      if (target.empty()) continue;
-      h.add(target);
-      const DraftNode* t = draft.find(target);
-      if (!t) {
-        h.add(0xDEADu);  // absent: no addresses
-        continue;
-      }
+      if (target.empty()) continue;  // the target's name is in the RDATA, hashed already
+      // A service's own SRV records name the service itself: no lookup for those.
+      const DraftNode* t = target == name ? &n : draft.find(target);
+      h.add(t ? 1u : 0u);
+      if (!t) continue;
       for (uint16_t at : {wire::rrtype::A, wire::rrtype::AAAA}) {
         auto it = t->rrsets.find(at);
         h.add(it == t->rrsets.end() ? 0u : 1u);
@@ -75,25 +73,23 @@ void add_targets(Hasher& h, const ZoneDraft& draft, const DraftNode& n) {
 
 uint64_t answer_fingerprint(const ZoneDraft& draft, std::string_view name, const DraftNode& node) {
   Hasher h;
-  h.add(name);
   h.add_node(node);
-  add_targets(h, draft, node);
+  add_targets(h, draft, name, node);
   const DraftNode* at = &node;
   for (int hop = 0; hop <= kMaxCnameHops + 1; ++hop) {  // one more than the compiler ever follows
     auto cname = at->rrsets.find(wire::rrtype::CNAME);
     if (cname == at->rrsets.end() || cname->second.rdatas.empty()) break;
-    const std::string_view target = cname->second.rdatas.front().raw;
-    h.add(target);
+    const std::string_view target = cname->second.rdatas.front().raw;  // hashed with the RRset already
     at = draft.find(target);
+    h.add(at ? 1u : 0u);
     if (!at) {
       h.add(static_cast<uint64_t>(draft.zone_of(target) + 2));  // NXDOMAIN from that zone's SOA, or none
       break;
     }
     h.add_node(*at);
-    add_targets(h, draft, *at);
+    add_targets(h, draft, target, *at);
   }
-  h.add(static_cast<uint64_t>(draft.zone_of(name) + 2));
-  return h.value();
+  return h.value();  // the zone a name falls in follows from the name and the zones' fingerprint
 }
 
 uint64_t zones_fingerprint(const ZoneDraft& draft) {

@@ -23,7 +23,8 @@ std::shared_ptr<spdlog::logger> logger() {
 
 std::shared_ptr<const Snapshot> build_snapshot(const discovery::RegistryState* state,
                                                const BuildConfig& config, uint32_t serial,
-                                               const Snapshot* previous) {
+                                               const Snapshot* previous,
+                                               std::shared_ptr<const ZoneDraft>* spent) {
   auto draft = std::make_shared<ZoneDraft>();
   add_cluster_zones(*draft, config.cluster, serial);
   const std::string cluster_apex = draft->zones().front().apex;
@@ -46,6 +47,7 @@ std::shared_ptr<const Snapshot> build_snapshot(const discovery::RegistryState* s
       }
     }
   }
+  if (spent) *spent = draft;
   return Snapshot::build(draft, state != nullptr, config.cluster.ttl, config.keep_transfer_data, pods,
                          previous);
 }
@@ -98,9 +100,12 @@ void Rebuilder::build_now() {
   const auto now = static_cast<uint32_t>(std::time(nullptr));
   serial_ = std::max(serial_ + 1, now);
   auto state = state_();
-  auto snap = build_snapshot(state.get(), config_, serial_, holder_.load().get());
+  std::shared_ptr<const ZoneDraft> draft;
+  auto snap = build_snapshot(state.get(), config_, serial_, holder_.load().get(), &draft);
   const size_t nodes = snap->node_count(), bytes = snap->memory_bytes(), reused = snap->reused_count();
   holder_.publish(std::move(snap));
+  const double publish_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  draft.reset();
   if (published_ && state) published_(*state);
   const bool synced = state != nullptr;
   state.reset();
@@ -108,14 +113,16 @@ void Rebuilder::build_now() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     ++stats_.builds;
-    stats_.last_build_seconds = secs;
+    stats_.last_build_seconds = publish_secs;
     stats_.last_nodes = nodes;
     stats_.last_reused = reused;
     stats_.last_bytes = bytes;
   }
-  logger()->info("snapshot {}: {} names ({} compiled, {} unchanged), {} KiB, built in {:.1f} ms{}", serial_,
-                 nodes, nodes - reused, reused, bytes / 1024, secs * 1000,
-                 synced ? "" : " (registry not synced: cluster names answer SERVFAIL)");
+  logger()->info(
+      "snapshot {}: {} names ({} compiled, {} unchanged), {} KiB, built in {:.1f} ms (draft freed "
+      "{:.1f} ms later){}",
+      serial_, nodes, nodes - reused, reused, bytes / 1024, publish_secs * 1000, (secs - publish_secs) * 1000,
+      synced ? "" : " (registry not synced: cluster names answer SERVFAIL)");
 }
 
 void Rebuilder::run() {

@@ -1,10 +1,12 @@
 // The mutable zone model a snapshot is compiled from: owner names → RRsets, built on the builder thread.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace clusterdns::dns::wire {
@@ -28,8 +30,36 @@ struct RRset {
   std::vector<Rdata> rdatas;
 };
 
+// A node's RRsets by type: a sorted vector, since a name owns one to three types and a large draft has
+// tens of thousands of names (a std::map per name costs an allocation per type and a pointer chase per step).
+class RRsetMap {
+ public:
+  using value_type = std::pair<uint16_t, RRset>;
+  using const_iterator = std::vector<value_type>::const_iterator;
+  const_iterator begin() const { return sets_.begin(); }
+  const_iterator end() const { return sets_.end(); }
+  size_t size() const { return sets_.size(); }
+  bool empty() const { return sets_.empty(); }
+  const_iterator find(uint16_t type) const {
+    auto it = lower(type);
+    return it != sets_.end() && it->first == type ? it : sets_.end();
+  }
+  RRset& operator[](uint16_t type) {
+    auto it = sets_.begin() + (lower(type) - sets_.cbegin());
+    if (it == sets_.end() || it->first != type) it = sets_.insert(it, value_type{type, RRset{}});
+    return it->second;
+  }
+
+ private:
+  const_iterator lower(uint16_t type) const {
+    return std::lower_bound(sets_.begin(), sets_.end(), type,
+                            [](const value_type& v, uint16_t t) { return v.first < t; });
+  }
+  std::vector<value_type> sets_;
+};
+
 struct DraftNode {
-  std::map<uint16_t, RRset> rrsets;  // empty: an empty non-terminal, which exists (RFC 8020)
+  RRsetMap rrsets;                   // empty: an empty non-terminal, which exists (RFC 8020)
   bool insecure_pod_parent = false;  // <ns>.pod.<zone> in `pods insecure` mode: children are synthesized
 };
 

@@ -112,7 +112,7 @@ class Snapshot::Compiler {
  private:
   static uint32_t negative_ttl(const DraftZone& z) { return std::min(z.soa_ttl, z.minimum); }  // RFC 2308 §3
 
-  std::map<uint16_t, RRset>::const_iterator minimal_any(const DraftNode& node) {
+  RRsetMap::const_iterator minimal_any(const DraftNode& node) {
     for (uint16_t pref : {wire::rrtype::A, wire::rrtype::AAAA}) {
       auto it = node.rrsets.find(pref);
       if (it != node.rrsets.end()) return it;
@@ -231,12 +231,20 @@ std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const ZoneDraft>
 
   s->nodes_.reserve(d.nodes().size());
   s->fingerprints_.reserve(d.nodes().size());
+  size_t cursor = 0;  // into previous->nodes_: both walk names in the draft's (byte-wise) order
   for (const auto& [name, dn] : d.nodes()) {
     const uint64_t fingerprint = answer_fingerprint(d, name, dn);
     s->fingerprints_.push_back(fingerprint);
-    if (previous && s->reuse_node(*previous, name, fingerprint, d)) {
-      ++s->reused_;
-      continue;
+    if (previous) {
+      const auto& old = previous->nodes_;
+      while (cursor < old.size() && previous->node_name(old[cursor]) < std::string_view(name))
+        ++cursor;
+      if (cursor < old.size() && previous->node_name(old[cursor]) == std::string_view(name) &&
+          previous->fingerprints_[cursor] == fingerprint) {
+        s->reuse_node(*previous, old[cursor], d);
+        ++s->reused_;
+        continue;
+      }
     }
     Node n;
     n.name = static_cast<uint32_t>(s->arena_.size());
@@ -308,10 +316,8 @@ std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const ZoneDraft>
   return s;
 }
 
-bool Snapshot::reuse_node(const Snapshot& prev, std::string_view name, uint64_t fingerprint,
-                          const ZoneDraft& draft) {
-  const Node* p = prev.find_node(name, wire::hash_name(name));
-  if (!p || prev.fingerprints_[static_cast<size_t>(p - prev.nodes_.data())] != fingerprint) return false;
+void Snapshot::reuse_node(const Snapshot& prev, const Node& from_node, const ZoneDraft& draft) {
+  const Node* p = &from_node;
   // A node's name and answers were appended in one run (typed answers, then the fallback): one copy each.
   const Answer& last = p->fallback;
   const Answer& first = p->typed_begin < p->typed_end ? prev.typed_[p->typed_begin].answer : last;
@@ -345,7 +351,6 @@ bool Snapshot::reuse_node(const Snapshot& prev, std::string_view name, uint64_t 
     std::memcpy(arena_.data() + at, &serial, 4);
     serials_.push_back({at, it->zone});
   }
-  return true;
 }
 
 std::string_view Snapshot::pod_namespace(const sockaddr* peer) const {

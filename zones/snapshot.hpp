@@ -96,8 +96,11 @@ class Snapshot {
 
   const Node* find_node(std::string_view name, uint32_t hash) const;
   int zone_of(std::string_view name) const;
-  // Appends `name`'s node copied from `prev` when its fingerprint there is `fingerprint`; false otherwise.
-  bool reuse_node(const Snapshot& prev, std::string_view name, uint64_t fingerprint, const ZoneDraft& draft);
+  std::string_view node_name(const Node& n) const {
+    return {reinterpret_cast<const char*>(arena_.data()) + n.name, n.name_len};
+  }
+  // Appends a copy of `prev`'s node `from` with its answers, their SOA serials set to the draft's.
+  void reuse_node(const Snapshot& prev, const Node& from, const ZoneDraft& draft);
 
   std::vector<uint8_t> arena_;
   std::vector<uint16_t> rr_ends_;
