@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <tuple>
 
 #include "dns/wire/name.hpp"
 #include "dns/wire/types.hpp"
@@ -52,7 +53,10 @@ DraftNode* ZoneDraft::ensure(std::string_view owner) {
   if (it != nodes_.end() && it->first == owner) return &it->second;
   const int z = zone_of(owner);
   if (z < 0) return nullptr;
-  DraftNode* node = &nodes_.emplace_hint(it, std::string(owner), DraftNode{})->second;
+  DraftNode* node = &nodes_
+                         .emplace_hint(it, std::piecewise_construct, std::forward_as_tuple(owner),
+                                       std::forward_as_tuple(memory_.get()))
+                         ->second;
   // Ancestors up to the apex exist as empty non-terminals.
   const std::string& apex = zones_[static_cast<size_t>(z)].apex;
   std::string_view parent = owner;
@@ -60,7 +64,8 @@ DraftNode* ZoneDraft::ensure(std::string_view owner) {
     parent = wire::strip_labels(parent, 1);
     auto at = nodes_.lower_bound(parent);
     if (at != nodes_.end() && at->first == parent) break;
-    nodes_.emplace_hint(at, std::string(parent), DraftNode{});
+    nodes_.emplace_hint(at, std::piecewise_construct, std::forward_as_tuple(parent),
+                        std::forward_as_tuple(memory_.get()));
   }
   return node;
 }
@@ -72,7 +77,7 @@ bool ZoneDraft::add(std::string_view owner, uint16_t type, uint32_t ttl, Rdata r
   if (set.rdatas.empty()) set.ttl = ttl;
   set.ttl = std::min(set.ttl, ttl);  // RFC 2181 §5.2: one TTL per RRset
   if (std::find(set.rdatas.begin(), set.rdatas.end(), rdata) == set.rdatas.end()) {
-    set.rdatas.push_back(std::move(rdata));
+    set.rdatas.push_back(Rdata{std::pmr::string(rdata.raw, memory_.get()), rdata.name_at});
   }
   return true;
 }
@@ -92,23 +97,23 @@ const DraftNode* ZoneDraft::find(std::string_view owner) const {
 }
 
 Rdata rdata_a(const uint8_t (&ip)[4]) {
-  return Rdata{std::string(reinterpret_cast<const char*>(ip), 4)};
+  return Rdata{std::pmr::string(reinterpret_cast<const char*>(ip), 4)};
 }
 
 Rdata rdata_aaaa(const uint8_t (&ip)[16]) {
-  return Rdata{std::string(reinterpret_cast<const char*>(ip), 16)};
+  return Rdata{std::pmr::string(reinterpret_cast<const char*>(ip), 16)};
 }
 
 Rdata rdata_name(std::string_view wire_name) {
-  return Rdata{std::string(wire_name), 0};
+  return Rdata{std::pmr::string(wire_name), 0};
 }
 
-static void append_u16(std::string& s, uint16_t v) {
+static void append_u16(std::pmr::string& s, uint16_t v) {
   s.push_back(static_cast<char>(v >> 8));
   s.push_back(static_cast<char>(v & 0xFF));
 }
 
-static void append_u32(std::string& s, uint32_t v) {
+static void append_u32(std::pmr::string& s, uint32_t v) {
   append_u16(s, static_cast<uint16_t>(v >> 16));
   append_u16(s, static_cast<uint16_t>(v & 0xFFFF));
 }
@@ -131,7 +136,7 @@ Rdata rdata_txt(std::string_view text) {
 
 Rdata rdata_soa(const DraftZone& zone) {
   Rdata r;
-  r.raw = zone.mname + zone.rname;
+  r.raw.assign(zone.mname).append(zone.rname);
   append_u32(r.raw, zone.serial);
   append_u32(r.raw, zone.refresh);
   append_u32(r.raw, zone.retry);

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <memory_resource>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,14 +22,14 @@ bool apex_contains(std::string_view apex, std::string_view name);
 // Uncompressed RDATA; a compressible name (RFC 3597 §4: NS, CNAME, PTR, MX) runs from name_at to the end.
 struct Rdata {
   static constexpr uint16_t kNoName = 0xFFFF;
-  std::string raw;
+  std::pmr::string raw;  // in the draft's memory once added to a draft
   uint16_t name_at = kNoName;
   bool operator==(const Rdata&) const = default;
 };
 
 struct RRset {
   uint32_t ttl = 0;
-  std::vector<Rdata> rdatas;
+  std::pmr::vector<Rdata> rdatas;
 };
 
 // A node's RRsets by type: a sorted vector, since a name owns one to three types and a large draft has
@@ -35,7 +37,8 @@ struct RRset {
 class RRsetMap {
  public:
   using value_type = std::pair<uint16_t, RRset>;
-  using const_iterator = std::vector<value_type>::const_iterator;
+  using const_iterator = std::pmr::vector<value_type>::const_iterator;
+  explicit RRsetMap(std::pmr::memory_resource* memory = std::pmr::get_default_resource()) : sets_(memory) {}
   const_iterator begin() const { return sets_.begin(); }
   const_iterator end() const { return sets_.end(); }
   size_t size() const { return sets_.size(); }
@@ -46,7 +49,9 @@ class RRsetMap {
   }
   RRset& operator[](uint16_t type) {
     auto it = sets_.begin() + (lower(type) - sets_.cbegin());
-    if (it == sets_.end() || it->first != type) it = sets_.insert(it, value_type{type, RRset{}});
+    if (it == sets_.end() || it->first != type) {
+      it = sets_.insert(it, value_type{type, RRset{0, std::pmr::vector<Rdata>(sets_.get_allocator())}});
+    }
     return it->second;
   }
 
@@ -55,10 +60,11 @@ class RRsetMap {
     return std::lower_bound(sets_.begin(), sets_.end(), type,
                             [](const value_type& v, uint16_t t) { return v.first < t; });
   }
-  std::vector<value_type> sets_;
+  std::pmr::vector<value_type> sets_;
 };
 
 struct DraftNode {
+  explicit DraftNode(std::pmr::memory_resource* memory = std::pmr::get_default_resource()) : rrsets(memory) {}
   RRsetMap rrsets;                   // empty: an empty non-terminal, which exists (RFC 8020)
   bool insecure_pod_parent = false;  // <ns>.pod.<zone> in `pods insecure` mode: children are synthesized
 };
@@ -85,12 +91,17 @@ class ZoneDraft {
   // Index of the zone holding `name` (longest apex), or -1.
   int zone_of(std::string_view name) const;
 
-  const std::map<std::string, DraftNode, std::less<>>& nodes() const { return nodes_; }
+  using Nodes = std::pmr::map<std::pmr::string, DraftNode, std::less<>>;
+  const Nodes& nodes() const { return nodes_; }
   const std::vector<DraftZone>& zones() const { return zones_; }
 
  private:
   DraftNode* ensure(std::string_view owner);
-  std::map<std::string, DraftNode, std::less<>> nodes_;
+  // Every name, RRset and RDATA of a draft lives in one arena, released at once with the draft: a large
+  // draft is a hundred thousand small allocations, which malloc made a third of a rebuild.
+  std::unique_ptr<std::pmr::monotonic_buffer_resource> memory_ =
+      std::make_unique<std::pmr::monotonic_buffer_resource>(size_t{64} << 10);
+  Nodes nodes_{memory_.get()};
   std::vector<DraftZone> zones_;
 };
 
