@@ -115,6 +115,14 @@ if wait_for "programming latency observed" 50 0.1 programmed_once; then
 else
   bad "programming latency: count $(programmed), want 1"
 fi
+# That change rebuilt the snapshot: only the names it touched were compiled again.
+names=$(metric '^clusterdns_snapshot_names$')
+compiled=$(metric '^clusterdns_snapshot_names_compiled$')
+if [ "${compiled:-0}" -gt 0 ] && [ "$compiled" -lt "${names:-0}" ]; then
+  ok "the rebuild compiled $compiled of $names names, borrowing the rest"
+else
+  bad "snapshot names compiled: '$compiled' of '$names'"
+fi
 under_a_second=$(metric '^coredns_kubernetes_dns_programming_duration_seconds_bucket\{service_kind="cluster_ip",le="1\.024"\}$')
 expect_eq "programming latency: under a second" 1 "$under_a_second"
 finish
