@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "build_revision.hpp"  // generated: CLUSTERDNS_REVISION
 #include "cmd/clusterdns/flags.hpp"
 #include "discovery/source.hpp"
 #include "dns/forward/options.hpp"
