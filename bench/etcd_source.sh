@@ -16,6 +16,7 @@ CHANGES=${ETCD_BENCH_CHANGES:-200}
 CLUSTERDNS=$BUILD_DIR/clusterdns
 CTL=$BUILD_DIR/clusterdnsctl
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$HERE/source_lib.sh"
 for b in "$CLUSTERDNS" "$CTL"; do [ -x "$b" ] || { echo "$b not built" >&2; exit 1; }; done
 command -v etcd >/dev/null || { echo "etcd not installed (scripts/install-deps.sh installs etcd-server)" >&2; exit 1; }
 TMP=$(mktemp -d)
@@ -55,56 +56,6 @@ t0=$(date +%s%N)
 "$CTL" --etcd "$ETCD" apply -f "$TMP/cluster/manifests" -f "$TMP/fresh.yaml" >/dev/null
 echo "etcd: $N services (+1) written with clusterdnsctl in $((($(date +%s%N) - t0) / 1000000)) ms"
 
-t0=$(date +%s%N)
-"$CLUSTERDNS" --source "etcd:$ETCD" --listen 127.0.0.1:0 --upstream none --http none --threads 1 \
-  >"$TMP/clusterdns.log" 2>&1 &
-PID=$!
-PIDS+=("$PID")
-for _ in $(seq 1 1200); do  # 1200 x 50 ms = 60 s: the first snapshot built from a synced registry
-  grep -a 'snapshot [0-9]*: [0-9]* names .* built in' "$TMP/clusterdns.log" | grep -qv 'not synced' && break
-  kill -0 "$PID" 2>/dev/null || { cat "$TMP/clusterdns.log"; exit 1; }
-  sleep 0.05
-done
-ready_ms=$((($(date +%s%N) - t0) / 1000000))
-grep -a 'snapshot [0-9]*: [0-9]* names .* built in' "$TMP/clusterdns.log" | grep -qv 'not synced' ||
-  { cat "$TMP/clusterdns.log"; echo "not synced in 60 s" >&2; exit 1; }
-PORT=$(grep -aEo 'serving [^ ]+ on 127\.0\.0\.1:[0-9]+' "$TMP/clusterdns.log" | head -1 | sed 's/.*://')
-hwm=$(awk '/VmHWM/ {print $2}' "/proc/$PID/status")
-rss=$(awk '/VmRSS/ {print $2}' "/proc/$PID/status")
-echo "etcd source: $N services (+1) read and compiled $ready_ms ms after the process started"
-grep -aE 'read [0-9]+ objects|snapshot .* names' "$TMP/clusterdns.log" | sed 's/^/  log: /' | head -4
-echo "clusterdns peak RSS (VmHWM) $((hwm / 1024)) MiB, RSS after sync $((rss / 1024)) MiB"
-
-python3 - "$ETCD_PORT" "$PORT" "$CHANGES" <<'PY'
-import base64, json, socket, struct, sys, time, urllib.request
-etcd_port, port, changes = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-def b64(s): return base64.b64encode(s.encode()).decode()
-def put(key, value):
-    body = json.dumps({"key": b64(key), "value": b64(value)}).encode()
-    urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{etcd_port}/v3/kv/put", body), timeout=5).read()
-sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); sock.settimeout(1.0)
-qname = b"".join(bytes([len(l)]) + l.encode() for l in "fresh.bench.svc.cluster.local".split(".")) + b"\0"
-def answer(qid):
-    sock.sendto(struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + qname + struct.pack(">HH", 1, 1), ("127.0.0.1", port))
-    try:
-        data = sock.recv(512)
-    except socket.timeout:
-        return None
-    if struct.unpack(">H", data[6:8])[0] == 0: return None
-    rr = 12 + len(qname) + 4
-    return socket.inet_ntoa(data[rr + 12:rr + 16])
-ms = []
-for i in range(changes):
-    ip = f"10.99.{1 + i // 250}.{i % 250 + 1}"
-    obj = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "fresh", "namespace": "bench"},
-           "spec": {"type": "ClusterIP", "clusterIP": ip, "clusterIPs": [ip], "ports": [{"port": 80, "protocol": "TCP"}]}}
-    t0 = time.perf_counter()
-    put("/registry/services/specs/bench/fresh", json.dumps(obj))
-    while answer(i & 0xffff) != ip:
-        if time.perf_counter() - t0 > 5: sys.exit(f"change {i} not answered within 5 s")
-        time.sleep(0.0005)
-    ms.append((time.perf_counter() - t0) * 1000)
-ms.sort()
-print(f"freshness over {changes} changes (etcd put sent -> DNS answer changed): "
-      f"p50 {ms[len(ms) // 2]:.1f} ms, p99 {ms[len(ms) * 99 // 100]:.1f} ms, max {ms[-1]:.1f} ms")
-PY
+start_clusterdns "etcd source" "etcd:$ETCD"
+out=$(python3 "$HERE/freshness.py" etcd "$ETCD_PORT" "$PORT" "$CHANGES" bench) || { echo "$out" >&2; exit 1; }
+echo "freshness over $CHANGES changes (etcd put sent -> DNS answer changed): $out"

@@ -22,7 +22,6 @@ using wire::rrtype::ANY;
 namespace {
 // Largest body that still fits a 65535-byte message with the longest question and an OPT.
 constexpr size_t kMaxBody = 65535 - wire::kHeaderSize - wire::kMaxNameLength - 4 - wire::kOptRecordSize;
-constexpr int kMaxChain = kMaxCnameHops;
 constexpr uint16_t kNoType = 0;
 }  // namespace
 
@@ -42,7 +41,7 @@ class Snapshot::Compiler {
     targets.clear();
     std::string_view cur = qname;
     const DraftNode* node = d_.find(cur);
-    for (int hop = 0; hop <= kMaxChain && node; ++hop) {
+    for (int hop = 0; hop <= kMaxCnameHops && node; ++hop) {
       auto cname = node->rrsets.find(wire::rrtype::CNAME);
       auto it = node->rrsets.find(qtype);
       if (qtype == ANY) it = minimal_any(*node);  // RFC 8482 §4.1: one RRset, never everything
@@ -258,7 +257,7 @@ std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const ZoneDraft>
     for (const auto& [type, set] : dn.rrsets)
       types.push_back(type);
     const DraftNode* t = &dn;
-    for (int hop = 0; hop < kMaxChain && t; ++hop) {
+    for (int hop = 0; hop < kMaxCnameHops && t; ++hop) {
       auto cn = t->rrsets.find(wire::rrtype::CNAME);
       if (cn == t->rrsets.end()) break;
       t = d.find(cn->second.rdatas.front().raw);

@@ -168,45 +168,12 @@ expect_eq "compaction: deleted service gone" NXDOMAIN "$(dig_status "$(q after.e
 if grep -q "compacted up to revision" "$SRV_LOG"; then echo "     (the watcher resumed at a compacted revision and re-read everything)"
 else echo "     (the watcher resumed before the compaction; the compaction path is covered by etcd_resilience_test)"; fi
 
-# --- freshness: etcd put sent -> the DNS answer changed, 200 changes, measured in one process (python3: one HTTP
-# put to the gateway, then UDP queries every 0.5 ms until the new address answers), so no dig start-up counts ---
-if command -v python3 >/dev/null; then
-  out=$(python3 - "$ETCD_PORT" "$SRV_PORT" <<'PY'
-import base64, json, socket, struct, sys, time, urllib.request
-etcd_port, dns_port = int(sys.argv[1]), int(sys.argv[2])
-def b64(s): return base64.b64encode(s.encode()).decode()
-def put(key, value):
-    body = json.dumps({"key": b64(key), "value": b64(value)}).encode()
-    urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{etcd_port}/v3/kv/put", body), timeout=5).read()
-sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); sock.settimeout(1.0)
-qname = b"".join(bytes([len(l)]) + l.encode() for l in "fresh.e2e.svc.cluster.local".split(".")) + b"\0"
-def answer(qid):
-    sock.sendto(struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + qname + struct.pack(">HH", 1, 1), ("127.0.0.1", dns_port))
-    try:
-        data = sock.recv(512)
-    except socket.timeout:
-        return None
-    if struct.unpack(">H", data[6:8])[0] == 0: return None
-    rr = 12 + len(qname) + 4                      # the first answer: compressed name (2), type, class, ttl, rdlength
-    return socket.inet_ntoa(data[rr + 12:rr + 16])
-ms = []
-for i in range(200):
-    ip = f"10.0.{204 + i // 250}.{i % 250 + 1}"
-    obj = {"kind": "Service", "apiVersion": "v1", "metadata": {"name": "fresh", "namespace": "e2e"}, "spec": {"clusterIP": ip}}
-    t0 = time.perf_counter()
-    put("/registry/services/specs/e2e/fresh", json.dumps(obj))
-    while answer(i) != ip:
-        if time.perf_counter() - t0 > 5: print(f"FAIL change {i} not seen in 5 s"); sys.exit(1)
-        time.sleep(0.0005)
-    ms.append((time.perf_counter() - t0) * 1000)
-ms.sort()
-print(f"p50 {ms[len(ms) // 2]:.1f} ms, p99 {ms[len(ms) * 99 // 100]:.1f} ms, max {ms[-1]:.1f} ms")
-PY
-  )
-  rc=$?
-  expect_eq "freshness run: every change seen" 0 "$rc"
-  echo "     freshness over 200 etcd puts (put sent -> DNS answer changed): $out"
-fi
+# --- freshness: etcd put sent -> the DNS answer changed, 200 changes, measured in one process by the benchmark's
+# own helper (one HTTP put to the gateway, then UDP queries every 0.5 ms until the new address answers) ---
+out=$(python3 "$SOURCE_DIR/bench/freshness.py" etcd "$ETCD_PORT" "$SRV_PORT" 200 e2e)
+rc=$?
+expect_eq "freshness run: every change seen" 0 "$rc"
+echo "     freshness over 200 etcd puts (put sent -> DNS answer changed): $out"
 
 # --- delete -f removes what apply stored ---
 expect_match "delete -f" "service default/my-nginx deleted" "$(ctl delete -f "$EXAMPLES" 2>&1)"
