@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "discovery/object_table.hpp"
+
 namespace clusterdns::discovery {
 
 enum class Protocol { Tcp, Udp, Sctp };
@@ -83,12 +85,13 @@ struct Pod {
   std::vector<ContainerPort> container_ports;
 };
 
-// Everything a registry knows at one moment. Value type: sources build a new one per change.
+// Everything a registry knows at one moment. A value whose copies share their objects: a source keeps one,
+// applies each event to it (upsert/erase) and publishes a copy, in O(what changed + chunks).
 struct RegistryState {
-  std::vector<std::string> namespaces;  // every namespace that exists (named by an object or a Namespace)
-  std::vector<Service> services;
-  std::vector<EndpointSet> endpoint_sets;
-  std::vector<Pod> pods;
+  ObjectTable<std::string> namespaces;  // every namespace that exists (named by an object or a Namespace)
+  ObjectTable<Service> services;
+  ObjectTable<EndpointSet> endpoint_sets;  // keyed by (ns, object name)
+  ObjectTable<Pod> pods;
 };
 
 // Canonical text of an IP address (inet_ntop form, lower case), or nullopt when text is not an IP.

@@ -40,7 +40,7 @@ bool same_ports(const std::vector<EndpointPort>& a, const std::vector<EndpointPo
   });
 }
 
-void add_service_endpoints(const Service& svc, const std::vector<Pod>& pods, std::vector<EndpointSet>& out) {
+void add_service_endpoints(const Service& svc, const ObjectTable<Pod>& pods, std::vector<EndpointSet>& out) {
   bool want_v4 = true;
   bool want_v6 = true;
   if (svc.kind == ServiceKind::ClusterIp && !svc.cluster_ips.empty()) {
@@ -74,7 +74,9 @@ void add_service_endpoints(const Service& svc, const std::vector<Pod>& pods, std
     auto group = std::find_if(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
                               [&](const EndpointSet& set) { return same_ports(set.ports, ports); });
     if (group == out.end()) {
-      out.push_back(EndpointSet{svc.ns, svc.name, svc.name, {}, std::move(ports)});
+      // Named as no API object can be ('/' is not allowed): one set per port group, never a slice's key.
+      std::string set_name = svc.name + "/selector/" + std::to_string(out.size() - first);
+      out.push_back(EndpointSet{svc.ns, std::move(set_name), svc.name, {}, std::move(ports)});
       group = out.end() - 1;
     }
     group->endpoints.push_back(std::move(ep));
@@ -94,7 +96,7 @@ void compute_selector_endpoints(RegistryState& state) {
     add_service_endpoints(svc, state.pods, added);
   }
   for (EndpointSet& set : added)
-    state.endpoint_sets.push_back(std::move(set));
+    state.endpoint_sets.upsert(std::move(set));
 }
 
 }  // namespace clusterdns::discovery

@@ -66,7 +66,7 @@ std::vector<EnvVar> missing_variables(const json& env, const std::vector<EnvVar>
   return out;
 }
 
-PodPatch build_pod_patch(const json& pod, const std::vector<discovery::Service>& services,
+PodPatch build_pod_patch(const json& pod, const discovery::ObjectTable<discovery::Service>& services,
                          const std::string& fallback_namespace) {
   PodPatch result;
   result.pod = pod;

@@ -28,7 +28,8 @@ struct PodPatch {
 // container's $(VAR) references against exactly these values. A container with no `env` gets one "add" of the
 // whole list; otherwise one "add" per variable at increasing indices. Everything else is left untouched.
 // Pure: no I/O, any thread.
-PodPatch build_pod_patch(const nlohmann::json& pod, const std::vector<discovery::Service>& services,
+PodPatch build_pod_patch(const nlohmann::json& pod,
+                         const discovery::ObjectTable<discovery::Service>& services,
                          const std::string& fallback_namespace = "");
 
 // The container-level step alone: the variables of `vars` that `env` (a container's env array) does not name.

@@ -117,20 +117,27 @@ std::vector<EnvVar> variables_for_service(const Service& service, std::vector<Sk
 }
 
 std::vector<EnvVar> service_env(const std::string& pod_namespace, bool enable_service_links,
-                                const std::vector<Service>& services, std::vector<SkipNote>* skipped) {
+                                const discovery::ObjectTable<Service>& services,
+                                std::vector<SkipNote>* skipped) {
   const std::string& ns = namespace_or_default(pod_namespace);
   // getServiceEnvVarMap: the master's "kubernetes" never replaces a same-named service of the pod's
   // namespace; a pod-namespace service always replaces it. Services without an IP never enter the map.
   std::map<std::string, const Service*> selected;  // by name: also the deterministic processing order
-  for (const auto& s : services) {
-    if (!has_cluster_ip(s)) continue;
+  const auto consider = [&](const Service& s) {
+    if (!has_cluster_ip(s)) return;
     const std::string& sns = namespace_or_default(s.ns);
     if (sns == kMasterServiceNamespace && s.name == "kubernetes") {
       selected.try_emplace(s.name, &s);
     } else if (sns == ns && enable_service_links) {
       selected[s.name] = &s;
     }
+  };
+  // Only the pod's namespace and the master service are read: O(namespace), not O(cluster).
+  for (const std::string_view master_ns : {std::string_view(kMasterServiceNamespace), std::string_view()}) {
+    if (const Service* master = services.find({master_ns, "kubernetes"})) consider(*master);
   }
+  services.for_each_in(ns, consider);
+  if (ns == kMasterServiceNamespace) services.for_each_in("", consider);  // no namespace means "default"
 
   struct Tagged {
     EnvVar var;

@@ -37,7 +37,7 @@ inline constexpr const char* kMasterServiceNamespace = "default";
 // kubelet's winner depends on Go map order; here the service first in name order wins and the loser is noted.
 // Result sorted by variable name (byte order), names unique. Pure: no I/O, any thread.
 std::vector<EnvVar> service_env(const std::string& pod_namespace, bool enable_service_links,
-                                const std::vector<discovery::Service>& services,
+                                const discovery::ObjectTable<discovery::Service>& services,
                                 std::vector<SkipNote>* skipped = nullptr);
 
 // The variables of one service in the kubelet's own order (envvars.FromServices), without any namespace

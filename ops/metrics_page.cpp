@@ -186,7 +186,7 @@ MetricsPage::Collector snapshot_collector(const SnapshotPipeline& pipeline) {
     w.family("clusterdns_snapshot_names_compiled", "gauge",
              "Names whose answers the last build compiled; the others were unchanged and copied from the "
              "snapshot before.");
-    w.sample("clusterdns_snapshot_names_compiled", {}, static_cast<uint64_t>(s.last_nodes - s.last_reused));
+    w.sample("clusterdns_snapshot_names_compiled", {}, static_cast<uint64_t>(s.last_compiled));
     w.family("clusterdns_snapshot_generation", "gauge",
              "Generation of the published snapshot (moves on every publish).");
     w.sample("clusterdns_snapshot_generation", {}, pipeline.generation());

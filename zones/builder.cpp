@@ -8,6 +8,7 @@
 #include <chrono>
 #include <ctime>
 
+#include "dns/wire/name.hpp"
 #include "dns/wire/types.hpp"
 
 namespace clusterdns::zones {
@@ -21,40 +22,175 @@ std::shared_ptr<spdlog::logger> logger() {
 }
 }  // namespace
 
-std::shared_ptr<const Snapshot> build_snapshot(const discovery::RegistryState* state,
-                                               const BuildConfig& config, uint32_t serial,
-                                               const Snapshot* previous,
-                                               std::shared_ptr<const ZoneDraft>* spent) {
-  auto draft = std::make_shared<ZoneDraft>();
-  add_cluster_zones(*draft, config.cluster, serial);
-  const std::string cluster_apex = draft->zones().front().apex;
-  for (const auto& zf : config.static_zones) {
+ZoneBuilder::ZoneBuilder(BuildConfig config)
+    : config_(std::move(config)),
+      records_(config_.cluster),
+      compiler_(wire::name_from_text("svc." + config_.cluster.domain).value_or(std::string())) {
+  add_cluster_zones(draft_, config_.cluster);
+  const std::string cluster_apex = draft_.zones().front().apex;
+  for (const auto& zf : config_.static_zones) {
     // A file for the cluster zone itself adds records beside the registry's ("what no Service describes").
-    if (zf.zone.apex != cluster_apex) draft->add_zone(zf.zone);
+    if (zf.zone.apex != cluster_apex) draft_.add_zone(zf.zone);
     for (const auto& r : zf.records) {
       if (zf.zone.apex == cluster_apex && r.owner == cluster_apex && r.type == wire::rrtype::NS) continue;
-      draft->add(r.owner, r.type, r.ttl, r.rdata);
+      if (r.type == wire::rrtype::SOA) continue;  // the zone's own, written by add_zone
+      draft_.add(r.owner, r.type, r.ttl, r.rdata);
     }
   }
-  if (state) add_cluster_records(*draft, *state, config.cluster);
+  RecordSink sink(draft_, true);
+  records_.fixed(draft_.zones(), sink);
+}
+
+std::string ZoneBuilder::set_key(std::string_view ns, std::string_view service) {
+  std::string key(ns);
+  key += '/';
+  key += service;
+  return key;
+}
+
+void ZoneBuilder::write_service(const discovery::RegistryState& state, discovery::ObjectKey key,
+                                bool adding) {
+  const discovery::Service* svc = state.services.find(key);
+  if (!svc || !state.namespaces.find({{}, key.first})) return;
+  std::vector<const discovery::EndpointSet*> sets;
+  if (auto it = sets_.find(set_key(key.first, key.second)); it != sets_.end()) {
+    for (const auto& set : it->second)
+      sets.push_back(set.get());
+  }
+  RecordSink sink(draft_, adding);
+  records_.service(*svc, sets, sink);
+}
+
+void ZoneBuilder::write_namespace(const discovery::RegistryState& state, const std::string& ns, bool adding) {
+  if (!state.namespaces.find({{}, ns})) return;
+  RecordSink sink(draft_, adding);
+  records_.name_space(ns, sink);
+}
+
+void ZoneBuilder::write_pod(const discovery::RegistryState& state, discovery::ObjectKey key, bool adding) {
+  const discovery::Pod* pod = state.pods.find(key);
+  if (!pod || !state.namespaces.find({{}, key.first})) return;
+  RecordSink sink(draft_, adding);
+  records_.pod(*pod, sink);
+}
+
+std::vector<PodAddress> ZoneBuilder::pod_addresses(const discovery::RegistryState& state) const {
   std::vector<PodAddress> pods;  // for --autopath: the namespace behind a client address
-  if (state) {
-    for (const auto& pod : state->pods) {
-      if (pod.terminating || pod.phase == "Succeeded" || pod.phase == "Failed") continue;
-      if (!pod.ip.empty()) pods.push_back({pod.ip, pod.ns});
-      for (const auto& ip : pod.ips) {
-        if (ip != pod.ip) pods.push_back({ip, pod.ns});
+  for (const auto& pod : state.pods) {
+    if (pod.terminating || pod.phase == "Succeeded" || pod.phase == "Failed") continue;
+    if (!pod.ip.empty()) pods.push_back({pod.ip, pod.ns});
+    for (const auto& ip : pod.ips) {
+      if (ip != pod.ip) pods.push_back({ip, pod.ns});
+    }
+  }
+  return pods;
+}
+
+std::shared_ptr<const Snapshot> ZoneBuilder::update(std::shared_ptr<const discovery::RegistryState> state,
+                                                    uint32_t serial) {
+  static const discovery::RegistryState kEmpty;
+  const discovery::RegistryState& before = last_ ? *last_ : kEmpty;
+  const discovery::RegistryState& after = state ? *state : kEmpty;
+  using Key = std::pair<std::string, std::string>;
+  std::vector<Key> services, pods;
+  std::vector<std::string> namespaces;
+  const auto key_of = [](const auto* was, const auto* now) {
+    const auto& o = was ? *was : *now;
+    return Key{o.ns, o.name};
+  };
+  // What moved: objects, and the services whose endpoint sets or namespace moved.
+  discovery::ObjectTable<std::string>::diff(
+      before.namespaces, after.namespaces,
+      [&](const std::string* was, const std::string* now) { namespaces.push_back(was ? *was : *now); });
+  const auto in_namespace = [&](const auto& table, const std::string& ns, std::vector<Key>& out) {
+    table.for_each_in(ns, [&](const auto& o) { out.push_back({o.ns, o.name}); });
+  };
+  for (const std::string& ns : namespaces) {
+    for (const auto* st : {&before, &after}) {
+      in_namespace(st->services, ns, services);
+      in_namespace(st->pods, ns, pods);
+    }
+  }
+  discovery::ObjectTable<discovery::Service>::diff(
+      before.services, after.services, [&](const discovery::Service* was, const discovery::Service* now) {
+        services.push_back(key_of(was, now));
+      });
+  std::vector<std::pair<const discovery::EndpointSet*, const discovery::EndpointSet*>> set_changes;
+  discovery::ObjectTable<discovery::EndpointSet>::diff(
+      before.endpoint_sets, after.endpoint_sets,
+      [&](const discovery::EndpointSet* was, const discovery::EndpointSet* now) {
+        set_changes.emplace_back(was, now);
+        if (was) services.push_back({was->ns, was->service_name});
+        if (now) services.push_back({now->ns, now->service_name});
+      });
+  bool pods_moved = false;
+  discovery::ObjectTable<discovery::Pod>::diff(before.pods, after.pods,
+                                               [&](const discovery::Pod* was, const discovery::Pod* now) {
+                                                 pods.push_back(key_of(was, now));
+                                                 pods_moved = true;
+                                               });
+  for (auto* keys : {&services, &pods}) {
+    std::sort(keys->begin(), keys->end());
+    keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
+  }
+
+  // Out with the old records (as the last state wrote them), then in with the new.
+  for (const std::string& ns : namespaces)
+    write_namespace(before, ns, false);
+  for (const Key& k : services)
+    write_service(before, {k.first, k.second}, false);
+  for (const Key& k : pods)
+    write_pod(before, {k.first, k.second}, false);
+  for (const auto& [was, now] : set_changes) {
+    if (was) {
+      auto it = sets_.find(set_key(was->ns, was->service_name));
+      if (it != sets_.end()) {
+        std::erase_if(it->second, [&](const auto& p) { return p.get() == was; });
+        if (it->second.empty()) sets_.erase(it);
       }
     }
+    if (now) {
+      sets_[set_key(now->ns, now->service_name)].push_back(
+          after.endpoint_sets.find_ptr({now->ns, now->name}));
+    }
   }
-  if (spent) *spent = draft;
-  return Snapshot::build(draft, state != nullptr, config.cluster.ttl, config.keep_transfer_data, pods,
-                         previous);
+  for (const std::string& ns : namespaces)
+    write_namespace(after, ns, true);
+  for (const Key& k : services)
+    write_service(after, {k.first, k.second}, true);
+  for (const Key& k : pods)
+    write_pod(after, {k.first, k.second}, true);
+  last_ = state;
+
+  const bool synced = state != nullptr;
+  const std::vector<PodAddress> addresses =
+      pods_moved || first_ ? pod_addresses(after) : std::vector<PodAddress>{};
+  const std::vector<PodAddress>* pod_index = pods_moved || first_ ? &addresses : nullptr;
+  std::shared_ptr<const Snapshot> snap;
+  if (first_) {
+    draft_.take_touched();
+    snap = compiler_.build_all(draft_, synced, config_.cluster.ttl, serial, config_.keep_transfer_data,
+                               pod_index);
+    first_ = false;
+  } else {
+    snap = compiler_.update(draft_, draft_.take_touched(), synced, config_.cluster.ttl, serial,
+                            config_.keep_transfer_data, pod_index);
+  }
+  return snap;
+}
+
+std::shared_ptr<const Snapshot> build_snapshot(const discovery::RegistryState* state,
+                                               const BuildConfig& config, uint32_t serial) {
+  ZoneBuilder builder(config);
+  std::shared_ptr<const discovery::RegistryState> shared;
+  if (state) shared = std::make_shared<const discovery::RegistryState>(*state);
+  return builder.update(shared, serial);
 }
 
 Rebuilder::Rebuilder(SnapshotHolder& holder, BuildConfig config, StateFn state, PublishedFn published)
     : holder_(holder),
       config_(std::move(config)),
+      builder_(config_),
       state_(std::move(state)),
       published_(std::move(published)) {}
 
@@ -100,12 +236,10 @@ void Rebuilder::build_now() {
   const auto now = static_cast<uint32_t>(std::time(nullptr));
   serial_ = std::max(serial_ + 1, now);
   auto state = state_();
-  std::shared_ptr<const ZoneDraft> draft;
-  auto snap = build_snapshot(state.get(), config_, serial_, holder_.load().get(), &draft);
-  const size_t nodes = snap->node_count(), bytes = snap->memory_bytes(), reused = snap->reused_count();
+  auto snap = builder_.update(state, serial_);
+  const size_t nodes = snap->node_count(), bytes = snap->memory_bytes(), compiled = snap->compiled_count();
   holder_.publish(std::move(snap));
   const double publish_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  draft.reset();
   if (published_ && state) published_(*state);
   const bool synced = state != nullptr;
   state.reset();
@@ -115,13 +249,12 @@ void Rebuilder::build_now() {
     ++stats_.builds;
     stats_.last_build_seconds = publish_secs;
     stats_.last_nodes = nodes;
-    stats_.last_reused = reused;
+    stats_.last_compiled = compiled;
     stats_.last_bytes = bytes;
   }
   logger()->info(
-      "snapshot {}: {} names ({} compiled, {} unchanged), {} KiB, built in {:.1f} ms (draft freed "
-      "{:.1f} ms later){}",
-      serial_, nodes, nodes - reused, reused, bytes / 1024, publish_secs * 1000, (secs - publish_secs) * 1000,
+      "snapshot {}: {} names ({} compiled), {} KiB, built in {:.1f} ms ({:.1f} ms after publishing){}",
+      serial_, nodes, compiled, bytes / 1024, publish_secs * 1000, (secs - publish_secs) * 1000,
       synced ? "" : " (registry not synced: cluster names answer SERVFAIL)");
 }
 

@@ -6,7 +6,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "discovery/model.hpp"
@@ -22,20 +24,44 @@ struct BuildConfig {
   bool keep_transfer_data = false;  // --allow-transfer given
 };
 
-// Null `state` means the registry has not synced: cluster names answer SERVFAIL, static zones serve.
-// `previous`, the snapshot this one replaces, lends every answer the change did not touch. `spent`, when
-// given, receives the draft the snapshot was compiled from, for the caller to free once it has published:
-// freeing a large draft is a sixth of a rebuild, and no query needs to wait for it.
+// The registry compiled into snapshots, one change at a time (builder thread only). Keeps the draft and the
+// registry state of the last update: the next update diffs the new state against it (ObjectTable::diff
+// skips every chunk the two share), rewrites the records of the objects that changed, and compiles the
+// names whose records changed. A change costs what it touched, not the size of the cluster.
+class ZoneBuilder {
+ public:
+  explicit ZoneBuilder(BuildConfig config);
+  // Null `state`: the registry has not synced; cluster names answer SERVFAIL, static zones serve.
+  std::shared_ptr<const Snapshot> update(std::shared_ptr<const discovery::RegistryState> state,
+                                         uint32_t serial);
+
+ private:
+  using Sets = std::vector<std::shared_ptr<const discovery::EndpointSet>>;
+  // Writes (adding) or erases (removing) the records of one service, pod or namespace as `state` has it.
+  void write_service(const discovery::RegistryState& state, discovery::ObjectKey key, bool adding);
+  void write_namespace(const discovery::RegistryState& state, const std::string& ns, bool adding);
+  void write_pod(const discovery::RegistryState& state, discovery::ObjectKey key, bool adding);
+  static std::string set_key(std::string_view ns, std::string_view service);
+  std::vector<PodAddress> pod_addresses(const discovery::RegistryState& state) const;
+
+  BuildConfig config_;
+  ClusterRecords records_;
+  ZoneDraft draft_;
+  SnapshotCompiler compiler_;
+  std::shared_ptr<const discovery::RegistryState> last_;  // what the draft holds
+  std::unordered_map<std::string, Sets> sets_;            // "ns/service" -> the endpoint sets naming it
+  bool first_ = true;
+};
+
+// A snapshot built from nothing (tests, tools): ZoneBuilder(config).update(state, serial).
 std::shared_ptr<const Snapshot> build_snapshot(const discovery::RegistryState* state,
-                                               const BuildConfig& config, uint32_t serial,
-                                               const Snapshot* previous = nullptr,
-                                               std::shared_ptr<const ZoneDraft>* spent = nullptr);
+                                               const BuildConfig& config, uint32_t serial);
 
 struct BuildStats {
   uint64_t builds = 0;
   double last_build_seconds = 0;
   size_t last_nodes = 0;
-  size_t last_reused = 0;  // names whose answers the last build copied from the snapshot before
+  size_t last_compiled = 0;  // names the last build compiled (the rest it shared with the snapshot before)
   size_t last_bytes = 0;
 };
 
@@ -58,6 +84,7 @@ class Rebuilder {
   void run();
   SnapshotHolder& holder_;
   BuildConfig config_;
+  ZoneBuilder builder_;
   StateFn state_;
   PublishedFn published_;
   mutable std::mutex mutex_;

@@ -2,7 +2,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <set>
 #include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
 
 #include "discovery/model.hpp"
 #include "zones/draft.hpp"
@@ -19,9 +24,62 @@ struct ClusterOptions {
 
 inline constexpr uint32_t kDnsVersionTtl = 28800;  // CoreDNS's TTL for dns-version.<zone>
 
-// The cluster zone and the two reverse zones, with their SOAs (SPEC.md §5). `serial` moves per change.
-void add_cluster_zones(ZoneDraft& draft, const ClusterOptions& opts, uint32_t serial);
-// Every record the registry implies. Call after add_cluster_zones (and after static zones, if any).
-void add_cluster_records(ZoneDraft& draft, const discovery::RegistryState& state, const ClusterOptions& opts);
+// Where record synthesis writes one object's records: into a draft (adding), or out of it (removing exactly
+// what adding the same object wrote), so a registry change costs the records of the objects it touched.
+class RecordSink {
+ public:
+  RecordSink(ZoneDraft& draft, bool adding) : draft_(draft), adding_(adding) {}
+  void record(std::string_view owner, uint16_t type, uint32_t ttl, Rdata rdata) {
+    if (adding_) {
+      draft_.add(owner, type, ttl, std::move(rdata));
+    } else {
+      draft_.remove(owner, type, ttl, rdata);
+    }
+  }
+  void exists(std::string_view owner) {
+    adding_ ? void(draft_.add_empty(owner)) : draft_.remove_empty(owner);
+  }
+  void insecure_pod_parent(std::string_view owner) { draft_.set_insecure_pod_parent(owner, adding_); }
+
+ private:
+  ZoneDraft& draft_;
+  bool adding_;
+};
+
+// One SRV target: (priority/weight computed later) port, target name.
+struct SrvTarget {
+  uint16_t port;
+  std::string target;
+  bool operator<(const SrvTarget& o) const { return std::tie(port, target) < std::tie(o.port, o.target); }
+};
+
+// The records each registry object implies (Kubernetes DNS specification 1.1.0), one object at a time.
+// A service's or pod's records are written only while its namespace exists: the caller asks for them when
+// the namespace does, and again when it comes or goes.
+class ClusterRecords {
+ public:
+  explicit ClusterRecords(const ClusterOptions& opts);
+  // Records no object owns: svc./pod. names, dns-version, the apexes' NS.
+  void fixed(const std::vector<DraftZone>& zones, RecordSink& out) const;
+  void name_space(const std::string& ns, RecordSink& out) const;
+  // A service with the endpoint sets that name it (its kubernetes.io/service-name).
+  void service(const discovery::Service& svc, const std::vector<const discovery::EndpointSet*>& sets,
+               RecordSink& out) const;
+  // `pods verified` only.
+  void pod(const discovery::Pod& pod, RecordSink& out) const;
+  static bool namespace_named(const std::string& ns);
+
+ private:
+  void add_address(RecordSink& out, const std::string& owner, const std::string& ip) const;
+  void add_ptr(RecordSink& out, const std::string& ip, const std::string& target) const;
+  void add_srv(RecordSink& out, const std::string& service_name,
+               const std::map<std::string, std::set<SrvTarget>>& by_port) const;
+
+  ClusterOptions opts_;
+  std::string zone_, svc_, pod_, ns_name_;
+};
+
+// The cluster zone and the two reverse zones, with their SOAs (SPEC.md §5).
+void add_cluster_zones(ZoneDraft& draft, const ClusterOptions& opts);
 
 }  // namespace clusterdns::zones

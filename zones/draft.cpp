@@ -14,10 +14,35 @@ namespace clusterdns::zones {
 
 namespace wire = dns::wire;
 
+ZoneDraft::ZoneDraft()
+    : memory_(std::make_unique<std::pmr::unsynchronized_pool_resource>()), nodes_(memory_.get()) {}
+
+std::shared_ptr<ZoneDraft> ZoneDraft::clone() const {
+  auto copy = std::make_shared<ZoneDraft>();
+  copy->zones_ = zones_;
+  for (const auto& [name, node] : nodes_) {
+    DraftNode& n =
+        copy->nodes_.emplace(std::pmr::string(name, copy->memory_.get()), DraftNode(copy->memory_.get()))
+            .first->second;
+    for (const auto& [type, set] : node.rrsets) {
+      RRset& to = n.rrsets[type];
+      to.ttl = set.ttl;
+      for (const Rdata& rd : set.rdatas)
+        to.rdatas.push_back(Rdata{std::pmr::string(rd.raw, copy->memory_.get()), rd.name_at});
+      to.uses.assign(set.uses.begin(), set.uses.end());
+    }
+    n.insecure_pod_parent = node.insecure_pod_parent;
+    n.claims = node.claims;
+    n.children = node.children;
+  }
+  return copy;
+}
+
 void ZoneDraft::add_zone(DraftZone zone) {
+  zone.serial = 0;
   const std::string apex = zone.apex;
   zones_.push_back(std::move(zone));
-  ensure(apex);
+  add_empty(apex);
   add(apex, wire::rrtype::SOA, zones_.back().soa_ttl, rdata_soa(zones_.back()));
 }
 
@@ -46,44 +71,118 @@ void put_rr(wire::CompressingWriter& w, std::string_view owner, uint16_t type, u
   w.patch_u16(len_at, static_cast<uint16_t>(w.size() - len_at - 2));
 }
 
-DraftNode* ZoneDraft::ensure(std::string_view owner) {
+ZoneDraft::Nodes::iterator ZoneDraft::ensure(std::string_view owner) {
   // One ordered lookup per name, its result reused as the insertion hint: string comparisons are most of
   // what building a large draft costs.
   auto it = nodes_.lower_bound(owner);
-  if (it != nodes_.end() && it->first == owner) return &it->second;
+  if (it != nodes_.end() && it->first == owner) return it;
   const int z = zone_of(owner);
-  if (z < 0) return nullptr;
-  DraftNode* node = &nodes_
-                         .emplace_hint(it, std::piecewise_construct, std::forward_as_tuple(owner),
-                                       std::forward_as_tuple(memory_.get()))
-                         ->second;
-  // Ancestors up to the apex exist as empty non-terminals.
+  if (z < 0) return nodes_.end();
+  it = nodes_.emplace_hint(it, std::piecewise_construct, std::forward_as_tuple(owner),
+                           std::forward_as_tuple(memory_.get()));
+  touch(owner);
+  // Ancestors up to the apex exist as empty non-terminals; each counts its children.
   const std::string& apex = zones_[static_cast<size_t>(z)].apex;
   std::string_view parent = owner;
   while (parent.size() > apex.size()) {
     parent = wire::strip_labels(parent, 1);
     auto at = nodes_.lower_bound(parent);
-    if (at != nodes_.end() && at->first == parent) break;
-    nodes_.emplace_hint(at, std::piecewise_construct, std::forward_as_tuple(parent),
-                        std::forward_as_tuple(memory_.get()));
+    if (at != nodes_.end() && at->first == parent) {
+      ++at->second.children;
+      break;
+    }
+    at = nodes_.emplace_hint(at, std::piecewise_construct, std::forward_as_tuple(parent),
+                             std::forward_as_tuple(memory_.get()));
+    at->second.children = 1;
+    touch(parent);
   }
-  return node;
+  return it;
 }
 
-bool ZoneDraft::add(std::string_view owner, uint16_t type, uint32_t ttl, Rdata rdata) {
-  DraftNode* node = ensure(owner);
-  if (!node) return false;
-  RRset& set = node->rrsets[type];
-  if (set.rdatas.empty()) set.ttl = ttl;
-  set.ttl = std::min(set.ttl, ttl);  // RFC 2181 §5.2: one TTL per RRset
-  if (std::find(set.rdatas.begin(), set.rdatas.end(), rdata) == set.rdatas.end()) {
-    set.rdatas.push_back(Rdata{std::pmr::string(rdata.raw, memory_.get()), rdata.name_at});
+void ZoneDraft::release(Nodes::iterator it) {
+  while (it != nodes_.end()) {
+    const DraftNode& n = it->second;
+    if (!n.rrsets.empty() || n.claims > 0 || n.children > 0) return;
+    const std::string_view name = it->first;
+    touch(name);
+    const int z = zone_of(name);
+    const bool apex = z >= 0 && zones_[static_cast<size_t>(z)].apex == name;
+    const std::string parent =
+        apex || name.empty() ? std::string() : std::string(wire::strip_labels(name, 1));
+    nodes_.erase(it);
+    if (apex || name.empty()) return;
+    it = nodes_.find(std::string_view(parent));
+    if (it == nodes_.end()) return;
+    --it->second.children;
   }
+}
+
+namespace {
+bool rdata_less(const Rdata& a, const Rdata& b) {
+  return a.raw < b.raw;
+}
+}  // namespace
+
+bool ZoneDraft::add(std::string_view owner, uint16_t type, uint32_t ttl, Rdata rdata) {
+  auto node = ensure(owner);
+  if (node == nodes_.end()) return false;
+  touch(owner);
+  RRset& set = node->second.rrsets[type];
+  auto at = std::lower_bound(set.rdatas.begin(), set.rdatas.end(), rdata, rdata_less);
+  const auto i = at - set.rdatas.begin();
+  if (at != set.rdatas.end() && at->raw == rdata.raw) {
+    ++set.uses[static_cast<size_t>(i)].refs;
+    set.uses[static_cast<size_t>(i)].ttl = std::min(set.uses[static_cast<size_t>(i)].ttl, ttl);
+  } else {
+    set.rdatas.insert(at, Rdata{std::pmr::string(rdata.raw, memory_.get()), rdata.name_at});
+    set.uses.insert(set.uses.begin() + i, RRset::Use{1, ttl});
+  }
+  set.ttl = set.rdatas.size() == 1 ? ttl : std::min(set.ttl, ttl);
   return true;
 }
 
+void ZoneDraft::remove(std::string_view owner, uint16_t type, uint32_t /*ttl*/, const Rdata& rdata) {
+  auto node = nodes_.find(owner);
+  if (node == nodes_.end()) return;
+  auto it = node->second.rrsets.find(type);
+  if (it == node->second.rrsets.end()) return;
+  RRset& set = node->second.rrsets[type];
+  auto at = std::lower_bound(set.rdatas.begin(), set.rdatas.end(), rdata, rdata_less);
+  if (at == set.rdatas.end() || at->raw != rdata.raw) return;
+  touch(owner);
+  const auto i = static_cast<size_t>(at - set.rdatas.begin());
+  if (--set.uses[i].refs > 0) return;
+  set.rdatas.erase(at);
+  set.uses.erase(set.uses.begin() + static_cast<std::ptrdiff_t>(i));
+  if (set.rdatas.empty()) {
+    node->second.rrsets.erase(type);
+    release(node);
+    return;
+  }
+  set.ttl = set.uses.front().ttl;
+  for (const auto& u : set.uses)
+    set.ttl = std::min(set.ttl, u.ttl);
+}
+
 bool ZoneDraft::add_empty(std::string_view owner) {
-  return ensure(owner) != nullptr;
+  auto node = ensure(owner);
+  if (node == nodes_.end()) return false;
+  ++node->second.claims;
+  return true;
+}
+
+void ZoneDraft::remove_empty(std::string_view owner) {
+  auto node = nodes_.find(owner);
+  if (node == nodes_.end() || node->second.claims == 0) return;
+  --node->second.claims;
+  release(node);
+}
+
+void ZoneDraft::set_insecure_pod_parent(std::string_view owner, bool on) {
+  auto node = nodes_.find(owner);
+  if (node == nodes_.end() || node->second.insecure_pod_parent == on) return;
+  node->second.insecure_pod_parent = on;
+  touch(owner);
 }
 
 DraftNode* ZoneDraft::find(std::string_view owner) {

@@ -28,8 +28,14 @@ struct Rdata {
 };
 
 struct RRset {
-  uint32_t ttl = 0;
-  std::pmr::vector<Rdata> rdatas;
+  uint32_t ttl = 0;                // the smallest of its records' TTLs (RFC 2181 §5.2: one TTL per RRset)
+  std::pmr::vector<Rdata> rdatas;  // sorted by their bytes: the order never depends on the order of changes
+  // Parallel to rdatas: how many registry objects contribute each record, and the TTL they asked for.
+  struct Use {
+    uint32_t refs = 0;
+    uint32_t ttl = 0;
+  };
+  std::pmr::vector<Use> uses;
 };
 
 // A node's RRsets by type: a sorted vector, since a name owns one to three types and a large draft has
@@ -50,9 +56,15 @@ class RRsetMap {
   RRset& operator[](uint16_t type) {
     auto it = sets_.begin() + (lower(type) - sets_.cbegin());
     if (it == sets_.end() || it->first != type) {
-      it = sets_.insert(it, value_type{type, RRset{0, std::pmr::vector<Rdata>(sets_.get_allocator())}});
+      auto memory = sets_.get_allocator();
+      it = sets_.insert(it, value_type{type, RRset{0, std::pmr::vector<Rdata>(memory),
+                                                   std::pmr::vector<RRset::Use>(memory)}});
     }
     return it->second;
+  }
+  void erase(uint16_t type) {
+    auto it = sets_.begin() + (lower(type) - sets_.cbegin());
+    if (it != sets_.end() && it->first == type) sets_.erase(it);
   }
 
  private:
@@ -67,6 +79,8 @@ struct DraftNode {
   explicit DraftNode(std::pmr::memory_resource* memory = std::pmr::get_default_resource()) : rrsets(memory) {}
   RRsetMap rrsets;                   // empty: an empty non-terminal, which exists (RFC 8020)
   bool insecure_pod_parent = false;  // <ns>.pod.<zone> in `pods insecure` mode: children are synthesized
+  uint32_t claims = 0;               // add_empty() calls not yet undone
+  uint32_t children = 0;             // nodes one label below
 };
 
 struct DraftZone {
@@ -77,32 +91,50 @@ struct DraftZone {
   bool registry_backed = false;  // answers SERVFAIL until the registry has synced
 };
 
+// Owner names → RRsets, kept by the builder thread from one registry change to the next: every record counts
+// the objects that contribute it, so a change adds and removes exactly what it touched, and the names it
+// touched are reported for recompiling. A name exists while it has records, claims or children.
 class ZoneDraft {
  public:
+  ZoneDraft();
+  // A deep copy (for zone transfers, which read a draft that no longer changes).
+  std::shared_ptr<ZoneDraft> clone() const;
+
   // Zones must be added before their records. Later zones may nest in earlier ones (longest wins).
+  // The SOA record's serial is left at 0: the snapshot carries the serial and answers patch it in.
   void add_zone(DraftZone zone);
-  // Adds one record; ancestors up to the zone apex become empty non-terminals. Duplicate RDATA is
-  // dropped (an RRset is a set). Returns false when the owner is in no zone.
+  // Adds one contribution of a record; ancestors up to the zone apex become empty non-terminals. Equal
+  // RDATA is one record (an RRset is a set) counted twice. Returns false when the owner is in no zone.
   bool add(std::string_view owner, uint16_t type, uint32_t ttl, Rdata rdata);
-  // Makes a name exist without records (e.g. "svc.<zone>", an existing namespace).
+  // Undoes one add() of the same record.
+  void remove(std::string_view owner, uint16_t type, uint32_t ttl, const Rdata& rdata);
+  // Makes a name exist without records (e.g. "svc.<zone>", an existing namespace); remove_empty undoes it.
   bool add_empty(std::string_view owner);
+  void remove_empty(std::string_view owner);
+  void set_insecure_pod_parent(std::string_view owner, bool on);
   DraftNode* find(std::string_view owner);
   const DraftNode* find(std::string_view owner) const;
   // Index of the zone holding `name` (longest apex), or -1.
   int zone_of(std::string_view name) const;
 
+  // Names whose node was created, erased or changed since the last take_touched() (duplicates possible).
+  std::vector<std::string> take_touched() { return std::exchange(touched_, {}); }
+
   using Nodes = std::pmr::map<std::pmr::string, DraftNode, std::less<>>;
   const Nodes& nodes() const { return nodes_; }
   const std::vector<DraftZone>& zones() const { return zones_; }
+  std::vector<DraftZone>& zones() { return zones_; }
 
  private:
-  DraftNode* ensure(std::string_view owner);
-  // Every name, RRset and RDATA of a draft lives in one arena, released at once with the draft: a large
-  // draft is a hundred thousand small allocations, which malloc made a third of a rebuild.
-  std::unique_ptr<std::pmr::monotonic_buffer_resource> memory_ =
-      std::make_unique<std::pmr::monotonic_buffer_resource>(size_t{64} << 10);
-  Nodes nodes_{memory_.get()};
+  Nodes::iterator ensure(std::string_view owner);
+  // Erases the node if nothing keeps it, then its parent likewise.
+  void release(Nodes::iterator it);
+  void touch(std::string_view name) { touched_.emplace_back(name); }
+  // Small nodes come and go with every change: a pool reuses their memory instead of asking malloc.
+  std::unique_ptr<std::pmr::unsynchronized_pool_resource> memory_;
+  Nodes nodes_;
   std::vector<DraftZone> zones_;
+  std::vector<std::string> touched_;
 };
 
 // Index of the zone (any type with an `apex` member) holding `name`, longest apex first; -1 if none.

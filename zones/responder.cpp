@@ -82,9 +82,10 @@ Frame frame_for(const ParsedQuery& q, const dns::QueryContext& ctx, size_t out_s
 
 // Copies header + question, then `body`, truncating at an RR boundary when it does not fit (RFC 2181 §9:
 // TC only when answer or authority records are lost; dropping additional records is silent).
+// `serial_at` (0: none) is where the body holds an SOA serial, to be set to `serial`.
 size_t write_answer(std::span<const uint8_t> query, const ParsedQuery& q, const Frame& f, uint8_t* out,
                     std::span<const uint8_t> body, std::span<const uint16_t> ends, uint16_t an, uint16_t ns,
-                    uint16_t ar, uint8_t rcode) {
+                    uint16_t ar, uint8_t rcode, size_t serial_at = 0, uint32_t serial = 0) {
   size_t len = body.size();
   uint16_t flags = wire::kFlagAa;
   if (f.head + len + f.opt > f.limit) {
@@ -103,6 +104,7 @@ size_t write_answer(std::span<const uint8_t> query, const ParsedQuery& q, const 
   wire::put_header(out, q, flags, rcode, 1, an, ns, static_cast<uint16_t>(ar + (f.opt ? 1 : 0)));
   std::memcpy(out + wire::kHeaderSize, query.data() + wire::kHeaderSize, f.head - wire::kHeaderSize);
   if (len) std::memcpy(out + f.head, body.data(), len);
+  if (serial_at && serial_at + 4 <= len) wire::store_u32(out + f.head + serial_at, serial);
   if (f.opt) wire::put_opt(out + f.head + len, 0, q.do_bit);
   return f.head + len + f.opt;
 }
@@ -229,8 +231,9 @@ size_t Responder::answer_query(std::span<const uint8_t> query, std::span<uint8_t
   switch (l.kind) {
     case LookupKind::Answer: {
       const Answer& a = *l.answer;
-      return write_answer(query, q, f, out.data(), snap->body(a), snap->rr_ends(a), a.ancount, a.nscount,
-                          a.arcount, a.rcode);
+      const uint32_t serial = a.serial_at ? snap->zones()[a.serial_zone].serial : 0;
+      return write_answer(query, q, f, out.data(), l.body, l.rr_ends, a.ancount, a.nscount, a.arcount,
+                          a.rcode, a.serial_at, serial);
     }
     case LookupKind::NxDomain: {
       const size_t n = write_negative(query, q, f, out.data(), *l.zone, Rcode::NxDomain);

@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "zones/draft.hpp"
@@ -17,10 +18,14 @@ namespace clusterdns::zones {
 // A response tail (answer, authority and additional sections) laid out for a question whose QNAME is
 // exactly the node's name at offset 12: compression pointers into the question are valid.
 struct Answer {
-  uint32_t body = 0;  // offset into the byte arena
+  uint32_t body = 0;  // offset into the shard's byte arena
   uint32_t body_len = 0;
-  uint32_t rr_ends = 0;  // offset into the RR-end table: one entry per RR, cumulative body length
+  uint32_t rr_ends = 0;  // offset into the shard's RR-end table: one entry per RR, cumulative body length
   uint16_t ancount = 0, nscount = 0, arcount = 0;
+  // Where an SOA's serial sits in the body (0: no SOA), and whose zone it is: the serial moves with every
+  // change, so the responder writes the current one there instead of every answer being recompiled.
+  uint16_t serial_at = 0;
+  uint8_t serial_zone = 0;
   uint8_t rcode = 0;
 };
 
@@ -29,6 +34,7 @@ struct Zone {
   std::vector<uint8_t> soa_tail;      // the SOA RR after its owner name: type, class, TTL, RDLENGTH, RDATA
   std::vector<uint16_t> soa_patches;  // offsets in soa_tail of pointers to complete with the apex offset
   bool registry_backed = false;
+  uint32_t serial = 0;
 };
 
 enum class LookupKind { Answer, NxDomain, SynthesizePod, NotInZone, NotSynced };
@@ -37,6 +43,8 @@ struct Lookup {
   LookupKind kind = LookupKind::NotInZone;
   const Zone* zone = nullptr;
   const Answer* answer = nullptr;  // kind == Answer
+  std::span<const uint8_t> body;   // kind == Answer: the answer's bytes and RR ends
+  std::span<const uint16_t> rr_ends;
   // SynthesizePod: the address parsed from the first label (insecure pod records, SPEC.md §6).
   uint8_t address[16] = {};
   bool address_v6 = false;
@@ -48,42 +56,14 @@ struct PodAddress {
   std::string ns;
 };
 
-class Snapshot {
- public:
-  // Compiles every answer. Runs on the builder thread; allocates freely.
-  // `keep_draft` keeps the draft for zone transfers (only when transfers are allowed: it costs memory).
-  // `previous` (the snapshot being replaced, if any) lends the answers of every name whose inputs did not
-  // change: a registry change recompiles only the names it touches.
-  static std::shared_ptr<const Snapshot> build(std::shared_ptr<const ZoneDraft> draft, bool synced,
-                                               uint32_t ttl, bool keep_draft,
-                                               const std::vector<PodAddress>& pods = {},
-                                               const Snapshot* previous = nullptr);
-  // The namespace of the pod at `peer` as one wire label (length byte first), or "" when the address is
-  // no pod's, or pods of several namespaces' (hostNetwork pods share their node's). Hot path: no allocation.
-  std::string_view pod_namespace(const sockaddr* peer) const;
-
-  // Hot path: no allocation, no lock. `qname` is lower-cased wire form.
-  Lookup find(std::string_view qname, uint16_t qtype) const;
-
-  std::span<const uint8_t> body(const Answer& a) const { return {arena_.data() + a.body, a.body_len}; }
-  std::span<const uint16_t> rr_ends(const Answer& a) const {
-    return {rr_ends_.data() + a.rr_ends, size_t{a.ancount} + a.nscount + a.arcount};
-  }
-  uint32_t ttl() const { return ttl_; }
-  size_t node_count() const { return nodes_.size(); }
-  // Names whose answers were copied from the previous snapshot rather than compiled.
-  size_t reused_count() const { return reused_; }
-  size_t memory_bytes() const;
-  const std::vector<Zone>& zones() const { return zones_; }
-  // Zone transfer data (SPEC.md §10): every RRset of the zone's nodes, built on demand off the hot path.
-  const ZoneDraft* draft() const { return draft_.get(); }
-
- private:
+// The answers of the names whose hash falls in one range, compiled together. Immutable once published;
+// a rebuild shares every shard whose names did not change.
+struct Shard {
   struct Node {
     uint32_t name = 0;  // arena offset of the lower-cased wire name
     uint16_t name_len = 0;
     uint16_t zone = 0;
-    uint32_t typed_begin = 0, typed_end = 0;  // into typed_
+    uint32_t typed_begin = 0, typed_end = 0;  // into typed
     Answer fallback;                          // any other type: NODATA, or a CNAME default
     uint32_t hash = 0;
     bool insecure_pod_parent = false;
@@ -92,40 +72,101 @@ class Snapshot {
     uint16_t qtype;
     Answer answer;
   };
-  class Compiler;
+  std::vector<uint8_t> arena;
+  std::vector<uint16_t> rr_ends;
+  std::vector<Node> nodes;
+  std::vector<Typed> typed;
+  std::vector<uint32_t> slots;  // open addressing: node index + 1, 0 = empty
 
-  const Node* find_node(std::string_view name, uint32_t hash) const;
-  int zone_of(std::string_view name) const;
   std::string_view node_name(const Node& n) const {
-    return {reinterpret_cast<const char*>(arena_.data()) + n.name, n.name_len};
+    return {reinterpret_cast<const char*>(arena.data()) + n.name, n.name_len};
   }
-  // Appends a copy of `prev`'s node `from` with its answers, their SOA serials set to the draft's.
-  void reuse_node(const Snapshot& prev, const Node& from, const ZoneDraft& draft);
+  const Node* find(std::string_view name, uint32_t hash) const;
+  size_t memory_bytes() const;
+};
 
-  std::vector<uint8_t> arena_;
-  std::vector<uint16_t> rr_ends_;
-  std::vector<Node> nodes_;
-  std::vector<Typed> typed_;
-  std::vector<uint32_t> slots_;  // open addressing: node index + 1, 0 = empty
+// Pod address -> namespace label, for autopath; shared by snapshots until the pods change.
+struct PodIndex {
+  struct Entry {
+    uint8_t addr[16];  // IPv4 as IPv4-mapped IPv6
+    uint32_t ns = 0;   // offset of the namespace label in `labels`
+  };
+  std::vector<Entry> entries;  // sorted by address; an address claimed by two namespaces is left out
+  std::string labels;
+  static std::shared_ptr<const PodIndex> build(const std::vector<PodAddress>& pods);
+};
+
+class Snapshot {
+ public:
+  static constexpr unsigned kShardBits = 12;
+  static constexpr size_t kShards = size_t{1} << kShardBits;
+
+  // Builds from nothing: every name of the draft compiled (build_snapshot, tests). The draft's SOA serials
+  // are 0; `serial` is the one answers carry.
+  static std::shared_ptr<const Snapshot> build(const ZoneDraft& draft, bool synced, uint32_t ttl,
+                                               uint32_t serial, const std::vector<PodAddress>& pods = {});
+
+  // The namespace of the pod at `peer` as one wire label (length byte first), or "" when the address is
+  // no pod's, or pods of several namespaces' (hostNetwork pods share their node's). Hot path: no allocation.
+  std::string_view pod_namespace(const sockaddr* peer) const;
+
+  // Hot path: no allocation, no lock. `qname` is lower-cased wire form.
+  Lookup find(std::string_view qname, uint16_t qtype) const;
+
+  uint32_t ttl() const { return ttl_; }
+  size_t node_count() const { return node_count_; }
+  // Names the build that made this snapshot compiled (the rest it shared or copied from the one before).
+  size_t compiled_count() const { return compiled_; }
+  size_t memory_bytes() const;
+  const std::vector<Zone>& zones() const { return zones_; }
+  // Zone transfer data (SPEC.md §10): every RRset of the zone's nodes; null unless transfers are allowed.
+  const ZoneDraft* draft() const { return draft_.get(); }
+
+ private:
+  friend class SnapshotCompiler;
+  int zone_of(std::string_view name) const;
+
+  std::vector<std::shared_ptr<const Shard>> shards_;  // kShards, by the top bits of the name hash
   std::vector<Zone> zones_;
   uint32_t ttl_ = 30;
   bool synced_ = false;
+  size_t node_count_ = 0, compiled_ = 0;
   std::shared_ptr<const ZoneDraft> draft_;
-  struct PodEntry {
-    uint8_t addr[16];  // IPv4 as IPv4-mapped IPv6
-    uint32_t ns = 0;   // arena offset of the namespace label
-  };
-  std::vector<PodEntry> pods_;  // sorted by address
+  std::shared_ptr<const PodIndex> pods_;
+};
 
-  // Read by the next build only, never by queries.
-  struct SerialAt {
-    uint32_t at;  // arena offset of an SOA serial field inside an answer
-    uint16_t zone;
-  };
-  std::vector<uint64_t> fingerprints_;  // per node: answer_fingerprint()
-  std::vector<SerialAt> serials_;       // ascending
-  uint64_t zones_fingerprint_ = 0;
-  size_t reused_ = 0;
+// Builds snapshots from a draft that changes between builds (builder thread only). Each update compiles
+// the names the draft reports as touched, plus every name whose answers read one of them (a CNAME chain
+// through it, an SRV/NS/MX target's addresses), into new copies of their shards; every other shard is
+// shared with the snapshot before.
+class SnapshotCompiler {
+ public:
+  // `service_subtree` (wire form, e.g. svc.cluster.local): names below <svc>.<ns>.<service_subtree> change
+  // only together (one Service writes them all), so they need not track each other as dependencies.
+  explicit SnapshotCompiler(std::string service_subtree = {})
+      : service_subtree_(std::move(service_subtree)) {}
+  // `touched` lists the names whose records changed since the last update (all of them the first time).
+  // `pods` null: the pod index of the previous snapshot is kept.
+  std::shared_ptr<const Snapshot> update(const ZoneDraft& draft, const std::vector<std::string>& touched,
+                                         bool synced, uint32_t ttl, uint32_t serial, bool keep_draft,
+                                         const std::vector<PodAddress>* pods);
+  // From nothing: every node of `draft`.
+  std::shared_ptr<const Snapshot> build_all(const ZoneDraft& draft, bool synced, uint32_t ttl,
+                                            uint32_t serial, bool keep_draft,
+                                            const std::vector<PodAddress>* pods);
+
+ private:
+  class Writer;
+  std::shared_ptr<Snapshot> start(const ZoneDraft& draft, bool synced, uint32_t ttl, uint32_t serial,
+                                  bool keep_draft, const std::vector<PodAddress>* pods);
+  // Records that `name`'s answers read `targets` (replacing what it read before).
+  void depend(const std::string& name, std::vector<std::string> targets);
+  bool same_service(std::string_view a, std::string_view b) const;
+
+  std::string service_subtree_;
+  std::shared_ptr<const Snapshot> last_;
+  std::unordered_map<std::string, std::vector<std::string>> reads_;    // name -> the names it read
+  std::unordered_map<std::string, std::vector<std::string>> read_by_;  // name -> the names that read it
 };
 
 }  // namespace clusterdns::zones

@@ -1,9 +1,8 @@
 // snapshot_bench MANIFESTS [ROUNDS]: parses a registry of manifests (bench/gen_cluster.py writes large
-// ones) once, then compiles it ROUNDS times (default 15) and prints the median and spread of each phase:
-// the records (registry → draft), the answers (draft → snapshot), a whole build from nothing (start-up),
-// and a whole build after one Service's cluster IP changed, lent the unchanged answers by the snapshot
-// before (what the server runs on a registry change). Rounds interleave the phases so machine noise falls
-// on all of them alike.
+// ones) once, then prints the median and spread over ROUNDS (default 15) of: a build from nothing
+// (start-up), and one registry change as the server applies it — a copy of the state with one Service's
+// cluster IP moved (what a source publishes), then ZoneBuilder::update on the builder that built the state
+// before (records rewritten for that object, its names recompiled, every other shard shared).
 #include <malloc.h>
 
 #include <algorithm>
@@ -16,7 +15,6 @@
 
 #include "discovery/files/manifest_parser.hpp"
 #include "zones/builder.hpp"
-#include "zones/cluster_records.hpp"
 #include "zones/snapshot.hpp"
 
 namespace {
@@ -58,67 +56,48 @@ int main(int argc, char** argv) {
               ms_since(t0));
 
   clusterdns::zones::BuildConfig config;
-  std::vector<double> records, answers, whole, change;
-  size_t names = 0, bytes = 0, reused = 0;
-  // The change: the first ClusterIP service moves between two addresses, one round after the other.
-  auto changed = state;
-  clusterdns::discovery::Service* moving = nullptr;
-  for (auto& svc : changed.services) {
-    if (svc.kind == clusterdns::discovery::ServiceKind::ClusterIp && svc.cluster_ips.size() == 1) {
-      moving = &svc;
+  namespace zones = clusterdns::zones;
+  namespace discovery = clusterdns::discovery;
+  const discovery::Service* first = nullptr;
+  for (const auto& svc : state.services) {
+    if (svc.kind == discovery::ServiceKind::ClusterIp && svc.cluster_ips.size() == 1) {
+      first = &svc;
       break;
     }
   }
-  if (!moving) {
+  if (!first) {
     std::fprintf(stderr, "%s: no ClusterIP service to change\n", argv[1]);
     return 1;
   }
-  const std::string original_ip = moving->cluster_ips[0];
-  namespace zones = clusterdns::zones;
-  const auto make_draft = [&](const clusterdns::discovery::RegistryState& from) {
-    auto draft = std::make_shared<zones::ZoneDraft>();
-    zones::add_cluster_zones(*draft, config.cluster, 1);
-    zones::add_cluster_records(*draft, from, config.cluster);
-    return draft;
-  };
-  std::vector<double> answers_change, freeing;
+  discovery::Service moving = *first;
+  const std::string original_ip = moving.cluster_ips[0];
+  std::vector<double> whole, publish, change;
+  size_t names = 0, bytes = 0, compiled = 0;
+  auto current = std::make_shared<const discovery::RegistryState>(state);
+  zones::ZoneBuilder incremental(config);
+  incremental.update(current, 1);
   for (int i = 0; i < rounds; ++i) {
     t0 = Clock::now();
-    auto draft = make_draft(state);
-    records.push_back(ms_since(t0));
-    t0 = Clock::now();
-    auto snap = zones::Snapshot::build(draft, true, config.cluster.ttl, false);
-    answers.push_back(ms_since(t0));
+    auto snap = zones::build_snapshot(&state, config, static_cast<uint32_t>(i + 2));
+    whole.push_back(ms_since(t0));
     names = snap->node_count();
     bytes = snap->memory_bytes();
-    moving->cluster_ips[0] = i % 2 ? original_ip : "10.255.254.253";
-    auto changed_draft = make_draft(changed);
-    t0 = Clock::now();
-    auto next = zones::Snapshot::build(changed_draft, true, config.cluster.ttl, false, {}, snap.get());
-    answers_change.push_back(ms_since(t0));
-    t0 = Clock::now();
-    draft.reset();
-    changed_draft.reset();
-    next.reset();
-    freeing.push_back(ms_since(t0) / 2);
     snap.reset();
 
     t0 = Clock::now();
-    snap = zones::build_snapshot(&state, config, static_cast<uint32_t>(2 * i + 2));
-    whole.push_back(ms_since(t0));
+    auto next = std::make_shared<discovery::RegistryState>(*current);
+    moving.cluster_ips[0] = i % 2 ? original_ip : "10.255.254.253";
+    next->services.upsert(moving);
+    current = next;
+    publish.push_back(ms_since(t0));
     t0 = Clock::now();
-    std::shared_ptr<const zones::ZoneDraft> spent;  // freed after the clock stops, as the server does
-    next = zones::build_snapshot(&changed, config, static_cast<uint32_t>(2 * i + 3), snap.get(), &spent);
+    auto changed = incremental.update(current, static_cast<uint32_t>(i + 2));
     change.push_back(ms_since(t0));
-    reused = next->reused_count();
+    compiled = changed->compiled_count();
   }
-  std::printf("snapshot: %zu names, %zu KiB; after one change %zu names reused\n", names, bytes / 1024,
-              reused);
-  report("records (registry -> draft)", records);
-  report("answers (draft -> snapshot)", answers);
-  report("answers after one change", answers_change);
-  report("freeing a draft and a snapshot", freeing);
-  report("build_snapshot from nothing", whole);
-  report("build_snapshot after one change", change);  // the server publishes here
+  std::printf("snapshot: %zu names, %zu KiB; one change compiled %zu names\n", names, bytes / 1024, compiled);
+  report("build from nothing", whole);
+  report("state copy + one upsert (source)", publish);
+  report("ZoneBuilder::update, one change", change);  // the server publishes here
   return 0;
 }

@@ -136,7 +136,7 @@ Options parse_args(int argc, char** argv) {
 }
 
 // The registry's services; exits 1 with the reason when the source cannot be read.
-std::vector<discovery::Service> load_services(const Options& o) {
+discovery::ObjectTable<discovery::Service> load_services(const Options& o) {
   auto log = spdlog::get("envinject");
   const std::string file_scheme = "file:";
   if (o.source.rfind(file_scheme, 0) == 0) {
@@ -276,7 +276,7 @@ int main(int argc, char** argv) {
   spdlog::set_level(o.verbose ? spdlog::level::info : spdlog::level::warn);
   if (!spdlog::get("discovery")) spdlog::stderr_color_mt("discovery")->set_pattern("envinject: %l: [%n] %v");
 
-  const std::vector<discovery::Service> services = load_services(o);
+  const discovery::ObjectTable<discovery::Service> services = load_services(o);
 
   if (!o.pod_file.empty()) {
     const json pod = read_pod(o.pod_file);

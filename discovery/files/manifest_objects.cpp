@@ -310,7 +310,6 @@ void ManifestReader::read_endpoint_slice(const YAML::Node& doc, Fields& f, const
   read_endpoint_ports(f.seq(doc, "ports", "ports"), f, "ports", false, set.ports);
   if (f.error_count() != before) return;
   result_.state.endpoint_sets.push_back(std::move(set));
-  legacy_.push_back(false);
 }
 
 void ManifestReader::read_endpoints(const YAML::Node& doc, Fields& f, const ObjectMeta& m) {
@@ -325,8 +324,10 @@ void ManifestReader::read_endpoints(const YAML::Node& doc, Fields& f, const Obje
       f.error(s, at + ": expected a mapping");
       continue;
     }
-    // Each subset has its own ports, so each becomes one EndpointSet of the same service.
-    EndpointSet set{m.ns, m.name, m.name, {}, {}, trigger_time_ms(m)};
+    // Each subset has its own ports, so each becomes one EndpointSet of the same service, keyed apart
+    // ('/' is in no object name).
+    EndpointSet set{
+        m.ns, i == 0 ? m.name : m.name + "/subset/" + std::to_string(i), m.name, {}, {}, trigger_time_ms(m)};
     for (bool ready : {true, false}) {
       std::string key = ready ? "addresses" : "notReadyAddresses";
       YAML::Node addrs = f.seq(s, key, at + "." + key);
@@ -354,10 +355,8 @@ void ManifestReader::read_endpoints(const YAML::Node& doc, Fields& f, const Obje
     if (!set.endpoints.empty()) sets.push_back(std::move(set));
   }
   if (f.error_count() != before) return;
-  for (EndpointSet& set : sets) {
-    result_.state.endpoint_sets.push_back(std::move(set));
-    legacy_.push_back(true);
-  }
+  for (EndpointSet& set : sets)
+    legacy_sets_.push_back(std::move(set));
 }
 
 void ManifestReader::read_pod(const YAML::Node& doc, Fields& f, const ObjectMeta& m) {

@@ -203,17 +203,12 @@ ParseResult ManifestReader::finish() {
   // A cluster dump holds both the EndpointSlices and the legacy Endpoints mirror of each service; the
   // slices are the source of truth (CoreDNS reads only them), so Endpoints count only where no slice exists.
   std::set<std::string> sliced;
-  for (std::size_t i = 0; i < st.endpoint_sets.size(); ++i) {
-    if (!legacy_[i]) sliced.insert(st.endpoint_sets[i].ns + "/" + st.endpoint_sets[i].service_name);
+  for (const EndpointSet& set : st.endpoint_sets)
+    sliced.insert(set.ns + "/" + set.service_name);
+  for (EndpointSet& set : legacy_sets_) {
+    if (!sliced.count(set.ns + "/" + set.service_name)) st.endpoint_sets.push_back(std::move(set));
   }
-  std::vector<EndpointSet> kept;
-  for (std::size_t i = 0; i < st.endpoint_sets.size(); ++i) {
-    EndpointSet& set = st.endpoint_sets[i];
-    if (legacy_[i] && sliced.count(set.ns + "/" + set.service_name)) continue;
-    kept.push_back(std::move(set));
-  }
-  st.endpoint_sets = std::move(kept);
-  legacy_.clear();
+  legacy_sets_.clear();
   return std::move(result_);
 }
 

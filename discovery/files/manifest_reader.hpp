@@ -54,7 +54,7 @@ class ManifestReader {
   std::string file_;
   std::set<std::string> namespaces_;
   std::map<std::string, std::string> seen_;  // "Service default/web" -> "file:line" of its first definition
-  std::vector<bool> legacy_;                 // parallel to state.endpoint_sets: came from a v1 Endpoints
+  std::vector<EndpointSet> legacy_sets_;     // from v1 Endpoints: kept only where no slice exists
 };
 
 }  // namespace clusterdns::discovery::files

@@ -171,7 +171,7 @@ TEST(FileSource, EditIsLiveWithin100ms) {
     auto t0 = Clock::now();
     dir.write("a.yaml", service("a", "10.0.0." + std::to_string(10 + attempt)));
     best = std::min<long long>(best, expect_live(src, before, t0, "in-place edit").count());
-    ASSERT_EQ(src.state()->services.at(0).cluster_ips.at(0), "10.0.0." + std::to_string(10 + attempt));
+    ASSERT_EQ(src.state()->services[0].cluster_ips.at(0), "10.0.0." + std::to_string(10 + attempt));
   }
   EXPECT_LT(best, 100) << "no edit became live within 100 ms";
 }

@@ -86,10 +86,10 @@ status: {loadBalancer: {ingress: [{ip: 5.6.7.8}]}}
 )");
   ASSERT_EQ(r.state.services.size(), 2u);
   EXPECT_EQ(r.state.services[0].kind, ServiceKind::ClusterIp);
-  EXPECT_THAT(r.state.services[0].cluster_ips, ElementsAre("10.0.0.20"));
-  EXPECT_EQ(r.state.services[0].ports[0].target_port, "");  // 0 defaults to the port
+  EXPECT_THAT(r.state.services[1].cluster_ips, ElementsAre("10.0.0.20"));  // key order: lb, np
+  EXPECT_EQ(r.state.services[1].ports[0].target_port, "");                 // 0 defaults to the port
   EXPECT_EQ(r.state.services[1].kind, ServiceKind::ClusterIp);
-  EXPECT_THAT(r.state.services[1].cluster_ips, ElementsAre("10.0.0.21"));
+  EXPECT_THAT(r.state.services[0].cluster_ips, ElementsAre("10.0.0.21"));
   EXPECT_THAT(r.state.namespaces, ElementsAre("default"));  // missing namespace → default
   EXPECT_EQ(r.state.services[0].ns, "default");
 }
@@ -304,8 +304,8 @@ metadata: {name: other}
 subsets: [{addresses: [{ip: 10.244.1.20}]}]
 )");
   ASSERT_EQ(r.state.endpoint_sets.size(), 2u);
-  EXPECT_EQ(r.state.endpoint_sets[0].name, "web-1");
-  EXPECT_EQ(r.state.endpoint_sets[1].name, "other");
+  EXPECT_EQ(r.state.endpoint_sets[0].name, "other");  // key order
+  EXPECT_EQ(r.state.endpoint_sets[1].name, "web-1");
 }
 
 TEST(ManifestParser, PodWithAllFields) {

@@ -38,6 +38,23 @@ Pod pod(const std::string& name, const std::string& ip, std::map<std::string, st
   return p;
 }
 
+// The registry as vectors a test edits in place; compute() runs compute_selector_endpoints over it and
+// leaves the endpoint sets it ends with (in key order) in endpoint_sets.
+struct Registry {
+  std::vector<Service> services;
+  std::vector<Pod> pods;
+  std::vector<EndpointSet> endpoint_sets;
+  void compute() {
+    RegistryState st;
+    st.namespaces = {"default", "other"};
+    st.services.assign(services.begin(), services.end());
+    st.pods.assign(pods.begin(), pods.end());
+    st.endpoint_sets.assign(endpoint_sets.begin(), endpoint_sets.end());
+    compute_selector_endpoints(st);
+    endpoint_sets.assign(st.endpoint_sets.begin(), st.endpoint_sets.end());
+  }
+};
+
 std::vector<std::string> addresses(const EndpointSet& set) {
   std::vector<std::string> out;
   for (const Endpoint& e : set.endpoints)
@@ -46,7 +63,7 @@ std::vector<std::string> addresses(const EndpointSet& set) {
 }
 
 TEST(SelectorEndpoints, SelectsMatchingPodsInTheServiceNamespace) {
-  RegistryState st;
+  Registry st;
   st.services = {service("api", {{"app", "api"}, {"tier", "be"}})};
   st.pods = {pod("a", "10.244.0.1", {{"app", "api"}, {"tier", "be"}, {"extra", "x"}}),
              pod("b", "10.244.0.2", {{"app", "api"}}),                  // lacks tier
@@ -56,11 +73,11 @@ TEST(SelectorEndpoints, SelectsMatchingPodsInTheServiceNamespace) {
   st.pods.push_back(pod("f", "10.244.0.6", {{"app", "api"}, {"tier", "be"}}));
   st.pods.back().ns = "other";
   st.pods[3].ips.clear();
-  compute_selector_endpoints(st);
+  st.compute();
   ASSERT_EQ(st.endpoint_sets.size(), 1u);
   const EndpointSet& set = st.endpoint_sets[0];
   EXPECT_EQ(set.ns, "default");
-  EXPECT_EQ(set.name, "api");
+  EXPECT_EQ(set.name, "api/selector/0");  // no API object can have that name
   EXPECT_EQ(set.service_name, "api");
   EXPECT_THAT(addresses(set), ElementsAre("10.244.0.1", "10.244.0.5"));
   EXPECT_EQ(set.endpoints[0].target_pod, "a");
@@ -70,7 +87,7 @@ TEST(SelectorEndpoints, SelectsMatchingPodsInTheServiceNamespace) {
 }
 
 TEST(SelectorEndpoints, Readiness) {
-  RegistryState st;
+  Registry st;
   st.services = {service("api", {{"app", "api"}})};
   st.pods = {pod("ready", "10.244.0.1", {{"app", "api"}}),   pod("unready", "10.244.0.2", {{"app", "api"}}),
              pod("leaving", "10.244.0.3", {{"app", "api"}}), pod("done", "10.244.0.4", {{"app", "api"}}),
@@ -81,42 +98,43 @@ TEST(SelectorEndpoints, Readiness) {
   st.pods[4].phase = "Failed";
   st.pods[5].phase = "Pending";
   st.pods[5].ready = false;
-  RegistryState tolerant = st;
+  Registry tolerant = st;
   tolerant.services[0].publish_not_ready = true;
 
-  compute_selector_endpoints(st);
+  st.compute();
   ASSERT_EQ(st.endpoint_sets.size(), 1u);
   const EndpointSet& set = st.endpoint_sets[0];
-  EXPECT_THAT(addresses(set), ElementsAre("10.244.0.1", "10.244.0.2", "10.244.0.3", "10.244.0.6"));
-  EXPECT_TRUE(set.endpoints[0].ready);
+  // In the pods' key order: leaving, pending, ready, unready.
+  EXPECT_THAT(addresses(set), ElementsAre("10.244.0.3", "10.244.0.6", "10.244.0.1", "10.244.0.2"));
+  EXPECT_FALSE(set.endpoints[0].ready);  // terminating, though its Ready condition is true
   EXPECT_FALSE(set.endpoints[1].ready);
-  EXPECT_FALSE(set.endpoints[2].ready);  // terminating, though its Ready condition is true
+  EXPECT_TRUE(set.endpoints[2].ready);
   EXPECT_FALSE(set.endpoints[3].ready);
 
-  compute_selector_endpoints(tolerant);
+  tolerant.compute();
   ASSERT_EQ(tolerant.endpoint_sets.size(), 1u);
   for (const Endpoint& e : tolerant.endpoint_sets[0].endpoints)
     EXPECT_TRUE(e.ready) << e.target_pod;
 }
 
 TEST(SelectorEndpoints, HostnameOnlyWhenSubdomainNamesTheService) {
-  RegistryState st;
+  Registry st;
   st.services = {service("web", {{"app", "web"}}), service("other", {{"app", "web"}})};
   st.pods = {pod("web-0", "10.244.1.10", {{"app", "web"}}), pod("solo", "10.244.1.11", {{"app", "web"}})};
   st.pods[0].hostname = "web-0";
   st.pods[0].subdomain = "web";
   st.pods[1].subdomain = "web";  // subdomain without hostname: no per-pod name
-  compute_selector_endpoints(st);
+  st.compute();
   ASSERT_EQ(st.endpoint_sets.size(), 2u);
-  EXPECT_EQ(st.endpoint_sets[0].service_name, "web");
-  EXPECT_EQ(st.endpoint_sets[0].endpoints[0].hostname, "web-0");
-  EXPECT_EQ(st.endpoint_sets[0].endpoints[1].hostname, "");
-  EXPECT_EQ(st.endpoint_sets[1].service_name, "other");
+  EXPECT_EQ(st.endpoint_sets[1].service_name, "web");  // key order: other, web; pods: solo, web-0
+  EXPECT_EQ(st.endpoint_sets[1].endpoints[1].hostname, "web-0");
   EXPECT_EQ(st.endpoint_sets[1].endpoints[0].hostname, "");
+  EXPECT_EQ(st.endpoint_sets[0].service_name, "other");
+  EXPECT_EQ(st.endpoint_sets[0].endpoints[0].hostname, "");
 }
 
 TEST(SelectorEndpoints, TargetPortResolution) {
-  RegistryState st;
+  Registry st;
   st.services = {service("api", {{"app", "api"}},
                          {{"http", 80, Protocol::Tcp, "http"},
                           {"num", 81, Protocol::Tcp, "9000"},
@@ -124,7 +142,7 @@ TEST(SelectorEndpoints, TargetPortResolution) {
                           {"dns", 53, Protocol::Udp, "dns"},
                           {"wrongproto", 54, Protocol::Tcp, "dns"}})};  // "dns" is a UDP container port
   st.pods = {pod("a", "10.244.0.1", {{"app", "api"}})};
-  compute_selector_endpoints(st);
+  st.compute();
   ASSERT_EQ(st.endpoint_sets.size(), 1u);
   const auto& ports = st.endpoint_sets[0].ports;
   ASSERT_EQ(ports.size(), 4u);
@@ -138,35 +156,36 @@ TEST(SelectorEndpoints, TargetPortResolution) {
 }
 
 TEST(SelectorEndpoints, NamedPortResolvedPerPod) {
-  RegistryState st;
+  Registry st;
   st.services = {service("api", {{"app", "api"}}, {{"http", 80, Protocol::Tcp, "http"}})};
   st.pods = {pod("old", "10.244.0.1", {{"app", "api"}}), pod("new", "10.244.0.2", {{"app", "api"}}),
              pod("bare", "10.244.0.3", {{"app", "api"}}), pod("old2", "10.244.0.4", {{"app", "api"}})};
   st.pods[1].container_ports = {{"http", 9090, Protocol::Tcp}};
   st.pods[2].container_ports.clear();  // resolves no port: left out
-  compute_selector_endpoints(st);
+  st.compute();
   ASSERT_EQ(st.endpoint_sets.size(), 2u);  // one set per distinct port list, like Endpoints subsets
-  EXPECT_THAT(addresses(st.endpoint_sets[0]), ElementsAre("10.244.0.1", "10.244.0.4"));
-  EXPECT_EQ(st.endpoint_sets[0].ports[0].port, 8080);
-  EXPECT_THAT(addresses(st.endpoint_sets[1]), ElementsAre("10.244.0.2"));
-  EXPECT_EQ(st.endpoint_sets[1].ports[0].port, 9090);
-  EXPECT_EQ(st.endpoint_sets[1].service_name, "api");
+  // Groups in the order the pods' keys first reach them: bare (no port), new (9090), old and old2 (8080).
+  EXPECT_THAT(addresses(st.endpoint_sets[1]), ElementsAre("10.244.0.1", "10.244.0.4"));
+  EXPECT_EQ(st.endpoint_sets[1].ports[0].port, 8080);
+  EXPECT_THAT(addresses(st.endpoint_sets[0]), ElementsAre("10.244.0.2"));
+  EXPECT_EQ(st.endpoint_sets[0].ports[0].port, 9090);
+  EXPECT_EQ(st.endpoint_sets[0].service_name, "api");
 }
 
 TEST(SelectorEndpoints, HeadlessWithoutPortsStillListsPods) {
-  RegistryState st;
+  Registry st;
   st.services = {service("db", {{"app", "db"}}, {})};
   st.services[0].kind = ServiceKind::Headless;
   st.services[0].cluster_ips.clear();
   st.pods = {pod("db-0", "10.244.0.1", {{"app", "db"}})};
-  compute_selector_endpoints(st);
+  st.compute();
   ASSERT_EQ(st.endpoint_sets.size(), 1u);
   EXPECT_THAT(st.endpoint_sets[0].ports, IsEmpty());
   EXPECT_THAT(addresses(st.endpoint_sets[0]), ElementsAre("10.244.0.1"));
 }
 
 TEST(SelectorEndpoints, LeavesAloneServicesWithEndpointsOrWithoutSelector) {
-  RegistryState st;
+  Registry st;
   st.services = {service("sliced", {{"app", "x"}}), service("manual", {}), service("ext", {{"app", "x"}}),
                  service("elsewhere", {{"app", "x"}})};
   st.services[2].kind = ServiceKind::ExternalName;
@@ -174,15 +193,16 @@ TEST(SelectorEndpoints, LeavesAloneServicesWithEndpointsOrWithoutSelector) {
   st.endpoint_sets = {EndpointSet{"default", "sliced-abc", "sliced", {{{"10.9.9.9"}, true, "", ""}}, {}},
                       EndpointSet{"other", "elsewhere", "elsewhere", {}, {}}};  // another namespace
   st.pods = {pod("p", "10.244.0.1", {{"app", "x"}})};
-  compute_selector_endpoints(st);
+  st.compute();
   ASSERT_EQ(st.endpoint_sets.size(), 3u);
-  EXPECT_THAT(addresses(st.endpoint_sets[0]), ElementsAre("10.9.9.9"));  // untouched
-  EXPECT_EQ(st.endpoint_sets[2].service_name, "elsewhere");
-  EXPECT_EQ(st.endpoint_sets[2].ns, "default");
+  // Key order: default/elsewhere/selector/0, default/sliced-abc, other/elsewhere.
+  EXPECT_THAT(addresses(st.endpoint_sets[1]), ElementsAre("10.9.9.9"));  // untouched
+  EXPECT_EQ(st.endpoint_sets[0].service_name, "elsewhere");
+  EXPECT_EQ(st.endpoint_sets[0].ns, "default");
 }
 
 TEST(SelectorEndpoints, AddressFamilies) {
-  RegistryState st;
+  Registry st;
   st.services = {service("v4", {{"app", "x"}}), service("dual", {{"app", "x"}}),
                  service("hl", {{"app", "x"}})};
   st.services[1].cluster_ips = {"fd00::1", "10.0.0.2"};
@@ -190,11 +210,12 @@ TEST(SelectorEndpoints, AddressFamilies) {
   st.services[2].cluster_ips.clear();
   st.pods = {pod("p", "10.244.0.1", {{"app", "x"}})};
   st.pods[0].ips = {"10.244.0.1", "fd00:244::1"};
-  compute_selector_endpoints(st);
+  st.compute();
   ASSERT_EQ(st.endpoint_sets.size(), 3u);
-  EXPECT_THAT(st.endpoint_sets[0].endpoints[0].addresses, ElementsAre("10.244.0.1"));
+  // Key order: dual, hl, v4.
+  EXPECT_THAT(st.endpoint_sets[2].endpoints[0].addresses, ElementsAre("10.244.0.1"));
+  EXPECT_THAT(st.endpoint_sets[0].endpoints[0].addresses, ElementsAre("10.244.0.1", "fd00:244::1"));
   EXPECT_THAT(st.endpoint_sets[1].endpoints[0].addresses, ElementsAre("10.244.0.1", "fd00:244::1"));
-  EXPECT_THAT(st.endpoint_sets[2].endpoints[0].addresses, ElementsAre("10.244.0.1", "fd00:244::1"));
 }
 
 // The hand-written slices in examples/ are what the controller would write: deriving them agrees.

@@ -1,0 +1,447 @@
+// Compiling a ZoneDraft's names into wire answers, shard by shard, sharing every shard a change missed.
+#include <algorithm>
+#include <cstring>
+
+#include "dns/wire/name.hpp"
+#include "dns/wire/types.hpp"
+#include "dns/wire/writer.hpp"
+#include "zones/snapshot.hpp"
+
+namespace clusterdns::zones {
+
+namespace wire = dns::wire;
+using wire::rrtype::ANY;
+
+namespace {
+// Largest body that still fits a 65535-byte message with the longest question and an OPT.
+constexpr size_t kMaxBody = 65535 - wire::kHeaderSize - wire::kMaxNameLength - 4 - wire::kOptRecordSize;
+constexpr uint16_t kNoType = 0;
+// CNAME hops an answer follows inside our zones (RFC 1034 §4.3.2 step 3a, bounded).
+constexpr int kMaxCnameHops = 8;
+// An SOA RDATA ends with serial, refresh, retry, expire, minimum (RFC 1035 §3.3.13).
+constexpr size_t kSoaSerialFromEnd = 20;
+
+uint32_t negative_ttl(const DraftZone& z) {
+  return std::min(z.soa_ttl, z.minimum);  // RFC 2308 §3
+}
+
+const std::shared_ptr<const Shard>& empty_shard() {
+  static const std::shared_ptr<const Shard> empty = [] {
+    auto s = std::make_shared<Shard>();
+    s->slots.assign(1, 0);
+    return std::shared_ptr<const Shard>(std::move(s));
+  }();
+  return empty;
+}
+}  // namespace
+
+// Appends one node's answers to a shard being built, noting every other name they read.
+class SnapshotCompiler::Writer {
+ public:
+  Writer(const ZoneDraft& d, Shard& s) : d_(d), s_(s) {}
+
+  // `qname` and every name reached from it stay valid as long as the draft: views, not copies.
+  Answer compile(std::string_view qname, uint16_t qtype) {
+    wire::CompressingWriter& w = w_;
+    w.reset(wire::kHeaderSize + qname.size() + 4);
+    w.add_known_name(qname, wire::kHeaderSize);
+    ends_.clear();
+    serial_ = {};
+    Answer a;
+    std::vector<std::string_view>& targets = targets_;  // names whose addresses go to the additional section
+    targets.clear();
+    std::string_view cur = qname;
+    const DraftNode* node = d_.find(cur);
+    for (int hop = 0; hop <= kMaxCnameHops && node; ++hop) {
+      auto cname = node->rrsets.find(wire::rrtype::CNAME);
+      auto it = node->rrsets.find(qtype);
+      if (qtype == ANY) it = minimal_any(*node);  // RFC 8482 §4.1: one RRset, never everything
+      if (it != node->rrsets.end() && (qtype != ANY || cname == node->rrsets.end())) {
+        a.ancount = static_cast<uint16_t>(a.ancount + put_rrset(w, cur, it->first, it->second, &targets));
+        break;
+      }
+      if (cname != node->rrsets.end() && qtype != wire::rrtype::CNAME) {
+        a.ancount =
+            static_cast<uint16_t>(a.ancount + put_rrset(w, cur, wire::rrtype::CNAME, cname->second, nullptr));
+        if (qtype == ANY) break;
+        cur = cname->second.rdatas.front().raw;
+        reads_.push_back(cur);
+        node = d_.find(cur);
+        if (!node) {
+          // RFC 6604 §3: the RCODE describes the last name in the chain.
+          const int z = d_.zone_of(cur);
+          if (z >= 0) {
+            a.rcode = static_cast<uint8_t>(wire::Rcode::NxDomain);
+            a.nscount = static_cast<uint16_t>(a.nscount + put_soa(w, z));
+          }
+        }
+        continue;
+      }
+      a.nscount = static_cast<uint16_t>(a.nscount + put_soa(w, d_.zone_of(cur)));  // NODATA (RFC 2308 §2.2)
+      break;
+    }
+    std::sort(targets.begin(), targets.end());
+    targets.erase(std::unique(targets.begin(), targets.end()), targets.end());  // one RRset per name
+    for (const auto& t : targets) {
+      reads_.push_back(t);
+      const DraftNode* tn = d_.find(t);
+      if (!tn) continue;
+      for (uint16_t type : {wire::rrtype::A, wire::rrtype::AAAA}) {
+        auto it = tn->rrsets.find(type);
+        if (it != tn->rrsets.end()) {
+          a.arcount = static_cast<uint16_t>(a.arcount + put_rrset(w, t, type, it->second, nullptr));
+        }
+      }
+    }
+    return store(w, a);
+  }
+
+  // Appends the node `name` (its name bytes, then every answer, contiguous so it can be copied whole).
+  void add_node(std::string_view name, const DraftNode& dn) {
+    Shard::Node n;
+    n.name = static_cast<uint32_t>(s_.arena.size());
+    n.name_len = static_cast<uint16_t>(name.size());
+    s_.arena.insert(s_.arena.end(), name.begin(), name.end());
+    n.zone = static_cast<uint16_t>(std::max(0, d_.zone_of(name)));
+    n.hash = wire::hash_name(name);
+    n.insecure_pod_parent = dn.insecure_pod_parent;
+    // Typed answers: each type the node owns, and for a CNAME each type its in-zone target chain owns.
+    types_.clear();
+    for (const auto& [type, set] : dn.rrsets)
+      types_.push_back(type);
+    const DraftNode* t = &dn;
+    for (int hop = 0; hop < kMaxCnameHops && t; ++hop) {
+      auto cn = t->rrsets.find(wire::rrtype::CNAME);
+      if (cn == t->rrsets.end()) break;
+      t = d_.find(cn->second.rdatas.front().raw);
+      if (t) {
+        for (const auto& [type, set] : t->rrsets)
+          types_.push_back(type);
+      }
+    }
+    if (!dn.rrsets.empty()) types_.push_back(ANY);
+    std::sort(types_.begin(), types_.end());
+    types_.erase(std::unique(types_.begin(), types_.end()), types_.end());
+    n.typed_begin = static_cast<uint32_t>(s_.typed.size());
+    for (uint16_t type : types_)
+      s_.typed.push_back(Shard::Typed{type, compile(name, type)});
+    n.typed_end = static_cast<uint32_t>(s_.typed.size());
+    n.fallback = compile(name, kNoType);
+    s_.nodes.push_back(n);
+  }
+
+  // The names read since the last call (CNAME targets, SRV/NS/MX targets).
+  std::vector<std::string> take_reads() {
+    std::vector<std::string> out(reads_.begin(), reads_.end());
+    reads_.clear();
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+
+  // The SOA RR after its owner, for NXDOMAIN answers written at query time. Names below the apex are
+  // compressed with a pointer to the apex inside the question, whose offset only the query knows:
+  // `patches` lists where to add it (a pointer to offset 0 until then).
+  static std::vector<uint8_t> soa_tail(const DraftZone& z, uint32_t serial, std::vector<uint16_t>& patches) {
+    wire::CompressingWriter w(0);
+    w.put_u16(wire::rrtype::SOA);
+    w.put_u16(wire::kClassIn);
+    w.put_u32(negative_ttl(z));
+    const size_t len_at = w.size();
+    w.put_u16(0);
+    for (const std::string* name : {&z.mname, &z.rname}) {
+      if (wire::is_subdomain(*name, z.apex) && *name != z.apex) {
+        w.put_bytes(std::string_view(*name).substr(0, name->size() - z.apex.size()));
+        patches.push_back(static_cast<uint16_t>(w.size()));
+        w.put_u16(0xC000);
+      } else {
+        w.put_bytes(*name);
+      }
+    }
+    for (uint32_t v : {serial, z.refresh, z.retry, z.expire, z.minimum})
+      w.put_u32(v);
+    w.patch_u16(len_at, static_cast<uint16_t>(w.size() - len_at - 2));
+    return w.bytes();
+  }
+
+ private:
+  struct SerialAt {
+    size_t at = 0;  // in the writer; 0: none
+    int zone = 0;
+  };
+
+  RRsetMap::const_iterator minimal_any(const DraftNode& node) {
+    for (uint16_t pref : {wire::rrtype::A, wire::rrtype::AAAA}) {
+      auto it = node.rrsets.find(pref);
+      if (it != node.rrsets.end()) return it;
+    }
+    return node.rrsets.begin();
+  }
+
+  size_t put_rrset(wire::CompressingWriter& w, std::string_view owner, uint16_t type, const RRset& set,
+                   std::vector<std::string_view>* targets) {
+    for (const Rdata& rd : set.rdatas) {
+      put_rr(w, owner, type, set.ttl, rd);
+      if (type == wire::rrtype::SOA) serial_ = {w.size() - kSoaSerialFromEnd, d_.zone_of(owner)};
+      if (!targets) continue;
+      const std::string_view raw = rd.raw;
+      if (type == wire::rrtype::SRV && raw.size() > 6) targets->push_back(raw.substr(6));
+      if ((type == wire::rrtype::NS || type == wire::rrtype::MX) && rd.name_at != Rdata::kNoName) {
+        targets->push_back(raw.substr(rd.name_at));
+      }
+    }
+    return set.rdatas.size();
+  }
+
+  void put_rr(wire::CompressingWriter& w, std::string_view owner, uint16_t type, uint32_t ttl,
+              const Rdata& rd) {
+    zones::put_rr(w, owner, type, ttl, rd);
+    ends_.push_back(w.size());
+  }
+
+  size_t put_soa(wire::CompressingWriter& w, int zone) {
+    if (zone < 0) return 0;
+    const DraftZone& z = d_.zones()[static_cast<size_t>(zone)];
+    // SOA names are compressible (RFC 1035 types): both usually share the apex with the question.
+    w.put_name(z.apex);
+    w.put_u16(wire::rrtype::SOA);
+    w.put_u16(wire::kClassIn);
+    w.put_u32(negative_ttl(z));
+    const size_t len_at = w.size();
+    w.put_u16(0);
+    w.put_name(z.mname);
+    w.put_name(z.rname);
+    serial_ = {w.size(), zone};
+    for (uint32_t v : {uint32_t{0}, z.refresh, z.retry, z.expire, z.minimum})
+      w.put_u32(v);
+    w.patch_u16(len_at, static_cast<uint16_t>(w.size() - len_at - 2));
+    ends_.push_back(w.size());
+    return 1;
+  }
+
+  Answer store(const wire::CompressingWriter& w, Answer a) {
+    size_t kept = ends_.size();
+    while (kept > 0 && ends_[kept - 1] > kMaxBody)
+      --kept;  // oversized: drop whole RRs from the end
+    size_t len = kept ? ends_[kept - 1] : 0;
+    if (kept < ends_.size()) {
+      size_t drop = ends_.size() - kept;
+      auto cut = [&](uint16_t& c) {
+        const size_t n = std::min<size_t>(c, drop);
+        c = static_cast<uint16_t>(c - n);
+        drop -= n;
+      };
+      cut(a.arcount);
+      cut(a.nscount);
+      cut(a.ancount);
+    }
+    if (ends_.empty()) len = 0;
+    a.body = static_cast<uint32_t>(s_.arena.size());
+    a.body_len = static_cast<uint32_t>(len);
+    s_.arena.insert(s_.arena.end(), w.bytes().begin(), w.bytes().begin() + static_cast<long>(len));
+    a.rr_ends = static_cast<uint32_t>(s_.rr_ends.size());
+    for (size_t i = 0; i < kept; ++i)
+      s_.rr_ends.push_back(static_cast<uint16_t>(ends_[i]));
+    if (serial_.at > 0 && serial_.at + 4 <= len && serial_.zone >= 0) {
+      a.serial_at = static_cast<uint16_t>(serial_.at);
+      a.serial_zone = static_cast<uint8_t>(serial_.zone);
+    }
+    return a;
+  }
+
+  const ZoneDraft& d_;
+  Shard& s_;
+  std::vector<size_t> ends_;
+  SerialAt serial_;
+  wire::CompressingWriter w_{0};           // reused by every compile()
+  std::vector<std::string_view> targets_;  // likewise
+  std::vector<std::string_view> reads_;
+  std::vector<uint16_t> types_;
+};
+
+namespace {
+// Copies node `from` of `old` (its name and answers are one run of bytes and RR ends) into `to`.
+void copy_node(const Shard& old, const Shard::Node& from, Shard& to) {
+  const Answer& last = from.fallback;
+  const Answer& first = from.typed_begin < from.typed_end ? old.typed[from.typed_begin].answer : last;
+  const uint32_t begin = from.name, end = last.body + last.body_len;
+  const uint32_t rr_begin = first.rr_ends, rr_end = last.rr_ends + last.ancount + last.nscount + last.arcount;
+  const size_t base = to.arena.size(), rr_base = to.rr_ends.size();
+  to.arena.insert(to.arena.end(), old.arena.begin() + begin, old.arena.begin() + end);
+  to.rr_ends.insert(to.rr_ends.end(), old.rr_ends.begin() + rr_begin, old.rr_ends.begin() + rr_end);
+  const auto rebase = [&](Answer a) {
+    a.body = static_cast<uint32_t>(a.body - begin + base);
+    a.rr_ends = static_cast<uint32_t>(a.rr_ends - rr_begin + rr_base);
+    return a;
+  };
+  Shard::Node n = from;
+  n.name = static_cast<uint32_t>(base);
+  n.typed_begin = static_cast<uint32_t>(to.typed.size());
+  for (uint32_t i = from.typed_begin; i < from.typed_end; ++i)
+    to.typed.push_back(Shard::Typed{old.typed[i].qtype, rebase(old.typed[i].answer)});
+  n.typed_end = static_cast<uint32_t>(to.typed.size());
+  n.fallback = rebase(from.fallback);
+  to.nodes.push_back(n);
+}
+
+void index_shard(Shard& s) {
+  size_t cap = 2;
+  while (cap < s.nodes.size() * 2)
+    cap <<= 1;
+  s.slots.assign(cap, 0);
+  for (size_t i = 0; i < s.nodes.size(); ++i) {
+    size_t slot = s.nodes[i].hash & (cap - 1);
+    while (s.slots[slot] != 0)
+      slot = (slot + 1) & (cap - 1);
+    s.slots[slot] = static_cast<uint32_t>(i + 1);
+  }
+}
+
+// The <svc>.<ns>.<subtree> ancestor of `name`, or "" when it has none.
+std::string_view service_root(std::string_view name, std::string_view subtree) {
+  if (subtree.empty() || !wire::is_subdomain(name, subtree)) return {};
+  size_t starts[128];
+  size_t n = 0;
+  for (size_t i = 0; i < name.size() && name[i] != 0 && n < 128; i += 1 + static_cast<uint8_t>(name[i]))
+    starts[n++] = i;
+  size_t below = 0;
+  for (size_t i = 0; i < subtree.size() && subtree[i] != 0; i += 1 + static_cast<uint8_t>(subtree[i]))
+    ++below;
+  if (n < below + 2) return {};
+  return name.substr(starts[n - below - 2]);
+}
+}  // namespace
+
+bool SnapshotCompiler::same_service(std::string_view a, std::string_view b) const {
+  const std::string_view root = service_root(a, service_subtree_);
+  return !root.empty() && root == service_root(b, service_subtree_);
+}
+
+void SnapshotCompiler::depend(const std::string& name, std::vector<std::string> targets) {
+  std::erase_if(targets, [&](const std::string& t) { return t == name || same_service(name, t); });
+  auto old = reads_.find(name);
+  if (old != reads_.end()) {
+    if (old->second == targets) return;
+    for (const std::string& t : old->second) {
+      auto readers = read_by_.find(t);
+      if (readers == read_by_.end()) continue;
+      auto& v = readers->second;
+      auto at = std::find(v.begin(), v.end(), name);
+      if (at != v.end()) {
+        *at = std::move(v.back());
+        v.pop_back();
+      }
+      if (v.empty()) read_by_.erase(readers);
+    }
+    reads_.erase(old);
+  }
+  if (targets.empty()) return;
+  for (const std::string& t : targets)
+    read_by_[t].push_back(name);
+  reads_.emplace(name, std::move(targets));
+}
+
+std::shared_ptr<Snapshot> SnapshotCompiler::start(const ZoneDraft& draft, bool synced, uint32_t ttl,
+                                                  uint32_t serial, bool keep_draft,
+                                                  const std::vector<PodAddress>* pods) {
+  auto s = std::make_shared<Snapshot>();
+  s->ttl_ = ttl;
+  s->synced_ = synced;
+  for (const auto& z : draft.zones()) {
+    Zone zone{z.apex, {}, {}, z.registry_backed, serial};
+    zone.soa_tail = Writer::soa_tail(z, serial, zone.soa_patches);
+    s->zones_.push_back(std::move(zone));
+  }
+  if (keep_draft) {
+    auto copy = draft.clone();
+    for (auto& z : copy->zones())
+      z.serial = serial;
+    s->draft_ = std::move(copy);
+  }
+  if (pods) {
+    s->pods_ = PodIndex::build(*pods);
+  } else if (last_) {
+    s->pods_ = last_->pods_;
+  }
+  return s;
+}
+
+std::shared_ptr<const Snapshot> SnapshotCompiler::build_all(const ZoneDraft& draft, bool synced, uint32_t ttl,
+                                                            uint32_t serial, bool keep_draft,
+                                                            const std::vector<PodAddress>* pods) {
+  last_.reset();
+  reads_.clear();
+  read_by_.clear();
+  std::vector<std::string> all;
+  all.reserve(draft.nodes().size());
+  for (const auto& [name, node] : draft.nodes())
+    all.emplace_back(name);
+  return update(draft, all, synced, ttl, serial, keep_draft, pods);
+}
+
+std::shared_ptr<const Snapshot> SnapshotCompiler::update(const ZoneDraft& draft,
+                                                         const std::vector<std::string>& touched, bool synced,
+                                                         uint32_t ttl, uint32_t serial, bool keep_draft,
+                                                         const std::vector<PodAddress>* pods) {
+  auto s = start(draft, synced, ttl, serial, keep_draft, pods);
+  s->shards_ =
+      last_ ? last_->shards_ : std::vector<std::shared_ptr<const Shard>>(Snapshot::kShards, empty_shard());
+
+  // The names to compile: those touched, and those whose answers read one of them. By shard, then name.
+  std::vector<std::pair<uint32_t, std::string_view>> work;
+  work.reserve(touched.size());
+  const auto add = [&](std::string_view name) {
+    work.emplace_back(wire::hash_name(name) >> (32 - Snapshot::kShardBits), name);
+  };
+  for (const std::string& name : touched) {
+    add(name);
+    auto readers = read_by_.find(name);
+    if (readers == read_by_.end()) continue;
+    for (const std::string& r : readers->second)
+      add(r);
+  }
+  std::sort(work.begin(), work.end());
+  work.erase(std::unique(work.begin(), work.end()), work.end());
+  // Owned copies: depend() below may free the strings `work` views.
+  std::vector<std::pair<uint32_t, std::string>> names;
+  names.reserve(work.size());
+  for (const auto& [shard, name] : work)
+    names.emplace_back(shard, std::string(name));
+  work.clear();
+
+  for (size_t i = 0; i < names.size();) {
+    const uint32_t index = names[i].first;
+    size_t j = i;
+    while (j < names.size() && names[j].first == index)
+      ++j;
+    const Shard& old = *s->shards_[index];
+    auto shard = std::make_shared<Shard>();
+    shard->arena.reserve(old.arena.size() + 256);
+    const auto recompiled = [&](std::string_view name) {
+      auto it = std::lower_bound(names.begin() + static_cast<long>(i), names.begin() + static_cast<long>(j),
+                                 name, [](const auto& e, std::string_view n) { return e.second < n; });
+      return it != names.begin() + static_cast<long>(j) && it->second == name;
+    };
+    for (const Shard::Node& n : old.nodes) {
+      if (!recompiled(old.node_name(n))) copy_node(old, n, *shard);
+    }
+    Writer writer(draft, *shard);
+    for (size_t k = i; k < j; ++k) {
+      const std::string& name = names[k].second;
+      if (const DraftNode* dn = draft.find(name)) {
+        writer.add_node(name, *dn);
+        ++s->compiled_;
+      }
+      depend(name, writer.take_reads());
+    }
+    index_shard(*shard);
+    s->shards_[index] = shard->nodes.empty() ? empty_shard() : std::shared_ptr<const Shard>(std::move(shard));
+    i = j;
+  }
+  for (const auto& shard : s->shards_)
+    s->node_count_ += shard->nodes.size();
+  last_ = s;
+  return s;
+}
+
+}  // namespace clusterdns::zones
