@@ -28,35 +28,32 @@ void ProgrammingLatency::published(const discovery::RegistryState& state,
                                    std::chrono::system_clock::time_point now) {
   const int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::map<std::string, const discovery::Service*> services;
-  std::map<std::string, int64_t> seen;
   std::lock_guard lock(mutex_);
-  for (const discovery::EndpointSet& set : state.endpoint_sets) {
-    if (set.trigger_time_ms == 0) continue;
-    const std::string key = set.ns + "/" + set.name;
-    seen[key] = set.trigger_time_ms;
-    auto before = seen_.find(key);
-    if (!primed_ || (before != seen_.end() && before->second == set.trigger_time_ms)) continue;
-    if (services.empty()) {
-      for (const discovery::Service& svc : state.services)
-        services.emplace(svc.ns + "/" + svc.name, &svc);
-    }
-    auto svc = services.find(set.ns + "/" + set.service_name);
-    if (svc == services.end()) continue;  // as CoreDNS: no backing service known, no observation
-    Kind kind = ClusterIp;
-    if (svc->second->kind == discovery::ServiceKind::ExternalName) continue;
-    if (svc->second->kind == discovery::ServiceKind::Headless)
-      kind = svc->second->selector.empty() ? HeadlessWithoutSelector : HeadlessWithSelector;
-    const double seconds = std::max<int64_t>(0, now_ms - set.trigger_time_ms) / 1000.0;
-    Histogram& h = histograms_[kind];
-    const auto& b = bounds();
-    const std::size_t bucket =
-        static_cast<std::size_t>(std::lower_bound(b.begin(), b.end(), seconds) - b.begin());
-    ++h.counts[bucket];
-    h.sum += seconds;
+  if (!last_) {
+    last_ = state;  // the first publication only learns the trigger times (a restart is no change)
+    return;
   }
-  seen_ = std::move(seen);
-  primed_ = true;
+  // Only the endpoint sets that moved since the last publication: O(what changed).
+  discovery::ObjectTable<discovery::EndpointSet>::diff(
+      last_->endpoint_sets, state.endpoint_sets,
+      [&](const discovery::EndpointSet* before, const discovery::EndpointSet* set) {
+        if (!set || set->trigger_time_ms == 0) return;
+        if (before && before->trigger_time_ms == set->trigger_time_ms) return;
+        const discovery::Service* svc = state.services.find({set->ns, set->service_name});
+        if (!svc) return;  // as CoreDNS: no backing service known, no observation
+        if (svc->kind == discovery::ServiceKind::ExternalName) return;
+        Kind kind = ClusterIp;
+        if (svc->kind == discovery::ServiceKind::Headless)
+          kind = svc->selector.empty() ? HeadlessWithoutSelector : HeadlessWithSelector;
+        const double seconds = std::max<int64_t>(0, now_ms - set->trigger_time_ms) / 1000.0;
+        Histogram& h = histograms_[kind];
+        const auto& b = bounds();
+        const std::size_t bucket =
+            static_cast<std::size_t>(std::lower_bound(b.begin(), b.end(), seconds) - b.begin());
+        ++h.counts[bucket];
+        h.sum += seconds;
+      });
+  last_ = state;  // shares every object with `state`: a copy of chunk pointers
 }
 
 uint64_t ProgrammingLatency::count(Kind kind) const {

@@ -7,7 +7,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
-#include <map>
+#include <optional>
 #include <mutex>
 #include <string>
 
@@ -35,8 +35,7 @@ class ProgrammingLatency {
     double sum = 0;
   };
   mutable std::mutex mutex_;
-  bool primed_ = false;
-  std::map<std::string, int64_t> seen_;  // "ns/name" of an endpoints object -> its trigger time (ms)
+  std::optional<discovery::RegistryState> last_;  // the state of the last publication
   std::array<Histogram, kKinds> histograms_;
 };
 
