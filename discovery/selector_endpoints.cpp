@@ -10,6 +10,8 @@ namespace clusterdns::discovery {
 
 namespace {
 
+constexpr const char* kDerivedMarker = "/selector/";
+
 bool selects(const std::map<std::string, std::string>& selector,
              const std::map<std::string, std::string>& labels) {
   for (const auto& [key, value] : selector) {
@@ -40,7 +42,8 @@ bool same_ports(const std::vector<EndpointPort>& a, const std::vector<EndpointPo
   });
 }
 
-void add_service_endpoints(const Service& svc, const ObjectTable<Pod>& pods, std::vector<EndpointSet>& out) {
+void add_service_endpoints(const Service& svc, const std::vector<const Pod*>& pods,
+                           std::vector<EndpointSet>& out) {
   bool want_v4 = true;
   bool want_v6 = true;
   if (svc.kind == ServiceKind::ClusterIp && !svc.cluster_ips.empty()) {
@@ -50,7 +53,8 @@ void add_service_endpoints(const Service& svc, const ObjectTable<Pod>& pods, std
         std::any_of(svc.cluster_ips.begin(), svc.cluster_ips.end(), [](auto& ip) { return is_ipv6(ip); });
   }
   std::size_t first = out.size();
-  for (const Pod& pod : pods) {
+  for (const Pod* each : pods) {
+    const Pod& pod = *each;
     if (pod.ns != svc.ns || pod.phase == "Succeeded" || pod.phase == "Failed") continue;
     if (!selects(svc.selector, pod.labels)) continue;
     Endpoint ep;
@@ -75,7 +79,7 @@ void add_service_endpoints(const Service& svc, const ObjectTable<Pod>& pods, std
                               [&](const EndpointSet& set) { return same_ports(set.ports, ports); });
     if (group == out.end()) {
       // Named as no API object can be ('/' is not allowed): one set per port group, never a slice's key.
-      std::string set_name = svc.name + "/selector/" + std::to_string(out.size() - first);
+      std::string set_name = svc.name + kDerivedMarker + std::to_string(out.size() - first);
       out.push_back(EndpointSet{svc.ns, std::move(set_name), svc.name, {}, std::move(ports)});
       group = out.end() - 1;
     }
@@ -83,20 +87,60 @@ void add_service_endpoints(const Service& svc, const ObjectTable<Pod>& pods, std
   }
 }
 
+bool is_derived(const EndpointSet& set) {
+  return set.name.find(kDerivedMarker) != std::string::npos;
+}
+
+// Replaces the derived sets of namespace `ns` with ones computed from its services and pods now.
+void recompute_namespace(RegistryState& state, const std::string& ns) {
+  std::vector<std::string> stale;
+  std::set<std::string> covered;  // services some real EndpointSet names
+  state.endpoint_sets.for_each_in(ns, [&](const EndpointSet& set) {
+    if (is_derived(set)) {
+      stale.push_back(set.name);
+    } else {
+      covered.insert(set.service_name);
+    }
+  });
+  for (const std::string& name : stale)
+    state.endpoint_sets.erase({ns, name});
+  std::vector<const Pod*> pods;
+  state.pods.for_each_in(ns, [&](const Pod& pod) { pods.push_back(&pod); });
+  std::vector<EndpointSet> added;
+  state.services.for_each_in(ns, [&](const Service& svc) {
+    if (svc.selector.empty() || svc.kind == ServiceKind::ExternalName || covered.count(svc.name)) return;
+    add_service_endpoints(svc, pods, added);
+  });
+  for (EndpointSet& set : added)
+    state.endpoint_sets.upsert(std::move(set));
+}
+
 }  // namespace
 
 void compute_selector_endpoints(RegistryState& state) {
-  std::set<std::pair<std::string, std::string>> covered;
-  for (const EndpointSet& set : state.endpoint_sets)
-    covered.emplace(set.ns, set.service_name);
-  std::vector<EndpointSet> added;
+  std::set<std::string> namespaces;
   for (const Service& svc : state.services) {
-    if (svc.selector.empty() || svc.kind == ServiceKind::ExternalName) continue;
-    if (covered.count({svc.ns, svc.name})) continue;
-    add_service_endpoints(svc, state.pods, added);
+    if (!svc.selector.empty()) namespaces.insert(svc.ns);
   }
-  for (EndpointSet& set : added)
-    state.endpoint_sets.upsert(std::move(set));
+  for (const EndpointSet& set : state.endpoint_sets) {
+    if (is_derived(set)) namespaces.insert(set.ns);
+  }
+  for (const std::string& ns : namespaces)
+    recompute_namespace(state, ns);
+}
+
+void update_selector_endpoints(const RegistryState& before, RegistryState& after) {
+  std::set<std::string> namespaces;
+  const auto note = [&](const auto* was, const auto* now) { namespaces.insert(was ? was->ns : now->ns); };
+  ObjectTable<Service>::diff(before.services, after.services, note);
+  ObjectTable<Pod>::diff(before.pods, after.pods, note);
+  ObjectTable<EndpointSet>::diff(before.endpoint_sets, after.endpoint_sets,
+                                 [&](const EndpointSet* was, const EndpointSet* now) {
+                                   if ((was && !is_derived(*was)) || (now && !is_derived(*now)))
+                                     note(was, now);
+                                 });
+  for (const std::string& ns : namespaces)
+    recompute_namespace(after, ns);
 }
 
 }  // namespace clusterdns::discovery

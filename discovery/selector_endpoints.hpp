@@ -17,7 +17,13 @@ namespace clusterdns::discovery {
 //    for that pod, and a pod resolving none of the service's ports is left out.
 // Pods resolving to the same port list share one EndpointSet (like the subsets of an Endpoints object),
 // so several sets may name one service. A service selecting no usable pod gets no set.
-// Pure function of state; run it wherever the state is built (not on the DNS hot path).
+// Derived sets are named "<service>/selector/<n>" (no API object can be), so they are told apart from
+// slices and replaced on the next computation. Pure function of state; not on the DNS hot path.
 void compute_selector_endpoints(RegistryState& state);
+
+// The same after a change: `after` is `before` with some objects upserted or erased (its derived sets
+// still those of `before`). Recomputes only the namespaces where a service, pod or real endpoint set
+// moved: O(the namespaces touched), not O(cluster).
+void update_selector_endpoints(const RegistryState& before, RegistryState& after);
 
 }  // namespace clusterdns::discovery

@@ -12,6 +12,7 @@ namespace clusterdns::discovery {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
 using ::testing::IsEmpty;
 
 Service service(const std::string& name, std::map<std::string, std::string> selector,
@@ -254,4 +255,45 @@ TEST(SelectorEndpoints, AgreesWithTheExampleSlices) {
 }
 
 }  // namespace
+// After a change, only the namespaces it touched are recomputed, and the result is what a computation
+// from nothing gives.
+TEST(SelectorEndpoints, UpdateAfterAChangeMatchesAComputationFromNothing) {
+  RegistryState before;
+  before.namespaces = {"default", "other"};
+  before.services = {service("api", {{"app", "api"}}), service("web", {{"app", "web"}})};
+  Service far = service("far", {{"app", "api"}});
+  far.ns = "other";
+  before.services.upsert(far);
+  before.pods = {pod("a", "10.244.0.1", {{"app", "api"}}), pod("w", "10.244.0.2", {{"app", "web"}})};
+  Pod b = pod("b", "10.244.9.1", {{"app", "api"}});
+  b.ns = "other";
+  before.pods.upsert(b);
+  compute_selector_endpoints(before);
+  ASSERT_EQ(before.endpoint_sets.size(), 3u);
+
+  RegistryState after = before;
+  after.pods.upsert(pod("a2", "10.244.0.3", {{"app", "api"}}));  // default only
+  after.pods.erase({"default", "w"});
+  update_selector_endpoints(before, after);
+  const EndpointSet* api = after.endpoint_sets.find({"default", "api/selector/0"});
+  ASSERT_NE(api, nullptr);
+  EXPECT_THAT(addresses(*api), ElementsAre("10.244.0.1", "10.244.0.3"));
+  EXPECT_EQ(after.endpoint_sets.find({"default", "web/selector/0"}), nullptr);  // no pod left
+  // "other" was not touched: its derived set is the very same object.
+  EXPECT_EQ(after.endpoint_sets.find_ptr({"other", "far/selector/0"}),
+            before.endpoint_sets.find_ptr({"other", "far/selector/0"}));
+
+  RegistryState fresh = after;
+  compute_selector_endpoints(fresh);
+  ASSERT_EQ(fresh.endpoint_sets.size(), after.endpoint_sets.size());
+  for (size_t i = 0; i < fresh.endpoint_sets.size(); ++i)
+    EXPECT_THAT(addresses(fresh.endpoint_sets[i]), ElementsAreArray(addresses(after.endpoint_sets[i])));
+
+  // A real slice for `api` appears: its derived set goes.
+  RegistryState sliced = after;
+  sliced.endpoint_sets.upsert(EndpointSet{"default", "api-x", "api", {{{"10.9.9.9"}, true, "", ""}}, {}});
+  update_selector_endpoints(after, sliced);
+  EXPECT_EQ(sliced.endpoint_sets.find({"default", "api/selector/0"}), nullptr);
+}
+
 }  // namespace clusterdns::discovery
