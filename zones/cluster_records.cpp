@@ -170,14 +170,14 @@ class Builder {
     }
   }
 
-  // NS at every apex (SPEC.md §3): ns.dns.<zone>, glued to the kube-dns service's addresses.
+  // NS at every apex (SPEC.md §3): ns.dns.<zone>, glued to the DNS Service's addresses (--dns-service).
   void add_nameserver(const discovery::RegistryState& state) {
     const std::string ns_name = label("ns") + label("dns") + zone_;
     for (const auto& zone : draft_.zones()) {
       if (zone.registry_backed) draft_.add(zone.apex, wire::rrtype::NS, opts_.ttl, rdata_name(ns_name));
     }
     for (const auto& svc : state.services) {
-      if (svc.ns == "kube-system" && svc.name == "kube-dns") {
+      if (svc.ns == opts_.dns_service_ns && svc.name == opts_.dns_service_name) {
         for (const auto& ip : svc.cluster_ips)
           add_address(ns_name, ip);
       }
