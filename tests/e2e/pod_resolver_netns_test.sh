@@ -8,6 +8,8 @@
 #   - reverse names of outside addresses are the upstream's (e2e "Forward PTR lookup"); cluster PTRs ours
 #   - a headless service's addresses rotate per response
 #   - --allow-recursion: a client outside it gets cluster names but REFUSED for the rest
+#   - a stub domain covering a reverse zone forwards just that; --upstream none keeps the CNAME alone and
+#     our NXDOMAIN, as before
 #   - --dns-service: the apex NS glue follows the named Service
 # Needs root and `ip netns`: exit 77 (skip) without them, or without knotd. Cleans up the netns and /etc/netns/NS.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -255,8 +257,22 @@ fi
 kill -0 "$SRV_PID"
 expect_eq "server still running" 0 $?
 
-# 8. --dns-service: the apex NS glue follows the named Service (root namespace, loopback) --------------------------
-start_server glue --source "file:$EXAMPLES" --dns-service default/my-nginx
+# 8. A stub domain covering a reverse zone, no default upstream: only what it covers is forwarded --------------------
+STUB_IP=10.96.0.11
+"${NSX[@]}" ip addr add $STUB_IP/32 dev lo || die "add $STUB_IP to lo in $NS"
+"${NSX[@]}" "$CLUSTERDNS" --source "file:$MAN" --listen $STUB_IP:53 --upstream none --http none \
+  --stub-domain 2.0.192.in-addr.arpa=127.0.0.1:$KNOT_PORT >"$WORK/stub.log" 2>&1 &
+E2E_PIDS+=("$!")
+stub_ready() { "${NSX[@]}" dig @$STUB_IP +tries=1 +time=1 +short SOA cluster.local 2>/dev/null | grep -q .; }
+wait_for "the stub-domain server" 100 0.1 stub_ready || { cat "$WORK/stub.log"; die "stub server not ready"; }
+expect_eq "stub domain 2.0.192.in-addr.arpa: dig -x 192.0.2.10 through it" "www.example.test." "$(d @$STUB_IP +short -x 192.0.2.10)"
+expect_eq "stub domain: dig -x 198.51.100.1 (no route): our NXDOMAIN" NXDOMAIN "$(dig_status "$(d @$STUB_IP -x 198.51.100.1)")"
+expect_eq "stub domain: ext (no route to example.test): the CNAME alone" "www.example.test." "$(d @$STUB_IP +short ext.default.svc.cluster.local)"
+
+# 9. --upstream none, and --dns-service (root namespace, loopback) ------------------------------------------------
+start_server glue --source "file:$MAN" --dns-service default/my-nginx
+expect_eq "--upstream none: ext is the CNAME alone, as before" "www.example.test." "$(qs A ext.default.svc.cluster.local)"
+expect_eq "--upstream none: dig -x 192.0.2.10 is our NXDOMAIN, as before" NXDOMAIN "$(dig_status "$(q -x 192.0.2.10)")"
 expect_eq "--dns-service default/my-nginx: ns.dns.cluster.local glued to its cluster IP" "10.0.162.149" "$(qs A ns.dns.cluster.local)"
 stop_server "$SRV_PID"
 start_server glue-default --source "file:$EXAMPLES"
