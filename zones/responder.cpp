@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <atomic>
 #include <cstring>
 
 #include "dns/wire/name.hpp"
@@ -102,9 +103,17 @@ size_t rotation_start(std::span<const uint8_t> body, std::span<const uint16_t> e
   return an - first >= 2 ? first : an;
 }
 
-// Which rotation a response gets: a per-thread counter, so consecutive answers of a thread differ.
+// Which rotation a response gets: a per-thread counter (no shared cache line on the hot path), so
+// consecutive answers of a thread differ; each thread starts one further than the one before, so that
+// the first answers of the workers differ too.
 uint32_t next_turn() {
   thread_local uint32_t turn = 0;
+  thread_local bool started = false;
+  if (!started) {
+    static std::atomic<uint32_t> threads{0};
+    turn = threads.fetch_add(1, std::memory_order_relaxed);
+    started = true;
+  }
   return turn++;
 }
 
