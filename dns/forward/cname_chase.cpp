@@ -71,9 +71,8 @@ size_t merge(std::span<const uint8_t> query, const wire::ParsedQuery& q, std::sp
 }
 
 std::vector<uint8_t>& buffer(int which) {
-  // 0: the target's answer, 1: the prefix, 2: a deferred merge's output.
-  thread_local std::vector<uint8_t> buffers[3] = {std::vector<uint8_t>(65535), std::vector<uint8_t>(65535),
-                                                  std::vector<uint8_t>(65535)};
+  // 0: the target's answer, 1: the prefix (the synchronous path: a cache hit allocates nothing).
+  thread_local std::vector<uint8_t> buffers[2] = {std::vector<uint8_t>(65535), std::vector<uint8_t>(65535)};
   return buffers[which];
 }
 
@@ -95,7 +94,8 @@ struct ChaseDeferrer : Deferrer {
         State{{query_.begin(), query_.end()}, {prefix_.begin(), prefix_.end()}, q_, limit_});
     return std::make_unique<ReplyWrapper>(
         outer_.defer(), [state](std::span<const uint8_t> msg, PendingReply& inner) {
-          std::vector<uint8_t>& out = buffer(2);
+          // Its own buffer: `inner` may start other lookups on this thread before it returns.
+          std::vector<uint8_t> out(65535);
           const size_t n = merge(state->query, state->q, state->prefix, msg, state->limit, out);
           inner.complete({out.data(), n});
         });
