@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <utility>
 
 namespace boost::asio {
@@ -71,6 +72,26 @@ class QueryHandler {
   // socket it put on `io`, so that the loop can return. Decorators must pass both calls on.
   virtual void start_worker(unsigned /*worker*/, boost::asio::io_context& /*io*/) {}
   virtual void stop_worker(unsigned /*worker*/) {}
+};
+
+// What an authoritative handler may ask of the forwarding path besides answer() (zones/ holds one when
+// forwarding is on): whether a name would be forwarded for this client, and the completion of an answer
+// whose CNAME chain leaves the served zones (an ExternalName Service), as a recursive server would.
+class Recursion {
+ public:
+  // True when answer() would send `qname` (lower-cased wire form) upstream for this client: a route with
+  // servers covers it and the client may have names resolved (--allow-recursion). Worker thread.
+  virtual bool recurses(std::string_view qname, const QueryContext& ctx) = 0;
+  // `out` holds, in its first `len` bytes, an authoritative answer to `query` whose answer section ends
+  // with a CNAME to `target` (lower-cased wire form), a name outside every served zone. Resolves the
+  // target for the query's type and appends its records (RFC 1034 §4.3.2 step 3a; the RCODE then
+  // describes the target, RFC 6604 §3). Returns the new length in `out`, `len` to leave the answer as it
+  // is (the client may not recurse, no route), or kDeferred when ctx.deferrer was used.
+  virtual size_t complete_cname(std::span<const uint8_t> query, std::span<uint8_t> out, size_t len,
+                                std::string_view target, const QueryContext& ctx) = 0;
+
+ protected:
+  ~Recursion() = default;
 };
 
 // A PendingReply that hands the message to a function (observe it, rewrite it), then to the wrapped

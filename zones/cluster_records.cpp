@@ -51,7 +51,8 @@ void ClusterRecords::fixed(const std::vector<DraftZone>& zones, RecordSink& out)
   out.exists(pod_);  // exists in every pod mode (SPEC.md §4)
   // §2.2 schema version.
   out.record(label("dns-version") + zone_, wire::rrtype::TXT, kDnsVersionTtl, rdata_txt("1.1.0"));
-  // NS at every apex (SPEC.md §3): ns.dns.<zone>, glued to the kube-dns service's addresses (service()).
+  // NS at every apex (SPEC.md §3): ns.dns.<zone>, glued to the DNS Service's addresses (--dns-service,
+  // written by service()).
   for (const auto& zone : zones) {
     if (zone.registry_backed) out.record(zone.apex, wire::rrtype::NS, opts_.ttl, rdata_name(ns_name_));
   }
@@ -104,7 +105,7 @@ void ClusterRecords::add_srv(RecordSink& out, const std::string& service_name,
 void ClusterRecords::service(const Service& svc, const std::vector<const EndpointSet*>& sets,
                              RecordSink& out) const {
   if (!namespace_named(svc.ns) || !is_dns_label(svc.name)) return;
-  if (svc.ns == "kube-system" && svc.name == "kube-dns") {
+  if (svc.ns == opts_.dns_service_ns && svc.name == opts_.dns_service_name) {
     for (const auto& ip : svc.cluster_ips)
       add_address(out, ns_name_, ip);  // the NS glue (fixed())
   }

@@ -20,6 +20,8 @@ struct ClusterOptions {
   std::string domain = "cluster.local";
   uint32_t ttl = 30;
   PodMode pods = PodMode::Insecure;
+  // The Service whose cluster IPs glue the apex NS (--dns-service): this server's own Service.
+  std::string dns_service_ns = "kube-system", dns_service_name = "kube-dns";
 };
 
 inline constexpr uint32_t kDnsVersionTtl = 28800;  // CoreDNS's TTL for dns-version.<zone>

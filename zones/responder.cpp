@@ -4,8 +4,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <atomic>
 #include <cstring>
 
+#include "dns/wire/name.hpp"
 #include "dns/wire/response.hpp"
 #include "dns/wire/types.hpp"
 #include "dns/wire/writer.hpp"
@@ -80,19 +82,74 @@ Frame frame_for(const ParsedQuery& q, const dns::QueryContext& ctx, size_t out_s
   return f;
 }
 
+// The answer records to rotate, [first, ancount): the trailing run of A, AAAA or SRV records whose owners
+// are one and the same compression pointer. Reordering them leaves every pointer of the message valid:
+// theirs point before the run, and nothing points into them (no labels in A/AAAA RDATA; SRV targets are
+// never compression targets, RFC 2782). Returns ancount when there is nothing to rotate.
+size_t rotation_start(std::span<const uint8_t> body, std::span<const uint16_t> ends, uint16_t an) {
+  if (an < 2 || ends.size() < an) return an;
+  auto owner_type = [&](size_t i, uint32_t& key) {
+    const size_t at = i ? ends[i - 1] : 0;
+    if (at + 4 > body.size() || (body[at] & 0xC0) != 0xC0) return false;
+    key = wire::load_u32(body.data() + at);  // pointer and type
+    const auto type = static_cast<uint16_t>(key);
+    return type == wire::rrtype::A || type == wire::rrtype::AAAA || type == wire::rrtype::SRV;
+  };
+  uint32_t last = 0, key = 0;
+  if (!owner_type(an - 1, last)) return an;
+  size_t first = an - 1;
+  while (first > 0 && owner_type(first - 1, key) && key == last)
+    --first;
+  return an - first >= 2 ? first : an;
+}
+
+// Which rotation a response gets: a per-thread counter (no shared cache line on the hot path), so
+// consecutive answers of a thread differ; each thread starts one further than the one before, so that
+// the first answers of the workers differ too.
+uint32_t next_turn() {
+  thread_local uint32_t turn = 0;
+  thread_local bool started = false;
+  if (!started) {
+    static std::atomic<uint32_t> threads{0};
+    turn = threads.fetch_add(1, std::memory_order_relaxed);
+    started = true;
+  }
+  return turn++;
+}
+
 // Copies header + question, then `body`, truncating at an RR boundary when it does not fit (RFC 2181 §9:
-// TC only when answer or authority records are lost; dropping additional records is silent).
-// `serial_at` (0: none) is where the body holds an SOA serial, to be set to `serial`.
+// TC only when answer or authority records are lost; dropping additional records is silent). With
+// `rotate`, the answer's run of equal records (rotation_start) starts at the next one each time.
+// `serial_at` (0: none) is where the body holds an SOA serial (never in a rotated run), set to `serial`.
 size_t write_answer(std::span<const uint8_t> query, const ParsedQuery& q, const Frame& f, uint8_t* out,
                     std::span<const uint8_t> body, std::span<const uint16_t> ends, uint16_t an, uint16_t ns,
-                    uint16_t ar, uint8_t rcode, size_t serial_at = 0, uint32_t serial = 0) {
+                    uint16_t ar, uint8_t rcode, bool rotate = false, size_t serial_at = 0,
+                    uint32_t serial = 0) {
+  // Rotation by r over the run [s, an): original RR s + r comes first. end_at(i) is the cumulative length
+  // after the i-th record in the order written.
+  size_t s = an, r = 0, run_begin = 0, pivot = 0, run_end = 0;
+  if (rotate) {
+    s = rotation_start(body, ends, an);
+    if (s < an) {
+      r = next_turn() % (an - s);
+      run_begin = s ? ends[s - 1] : 0;
+      pivot = s + r ? ends[s + r - 1] : 0;
+      run_end = ends[an - 1];
+    }
+  }
+  auto end_at = [&](size_t i) -> size_t {
+    if (r == 0 || i < s || i >= an) return ends[i];
+    const size_t j = i - s, tail = an - s - r;  // records from the pivot to the run's end come first
+    return j < tail ? run_begin + (ends[s + r + j] - pivot)
+                    : run_begin + (run_end - pivot) + (ends[j - tail + s] - run_begin);
+  };
   size_t len = body.size();
   uint16_t flags = wire::kFlagAa;
   if (f.head + len + f.opt > f.limit) {
     size_t k = ends.size();
-    while (k > 0 && f.head + ends[k - 1] + f.opt > f.limit)
+    while (k > 0 && f.head + end_at(k - 1) + f.opt > f.limit)
       --k;
-    len = k ? ends[k - 1] : 0;
+    len = k ? end_at(k - 1) : 0;
     if (k < size_t{an} + ns) flags |= wire::kFlagTc;
     const auto keep_an = static_cast<uint16_t>(k < an ? k : an);
     const auto keep_ns = static_cast<uint16_t>(k - keep_an < ns ? k - keep_an : ns);
@@ -103,7 +160,16 @@ size_t write_answer(std::span<const uint8_t> query, const ParsedQuery& q, const 
   if (f.head + len + f.opt > f.limit) return 0;
   wire::put_header(out, q, flags, rcode, 1, an, ns, static_cast<uint16_t>(ar + (f.opt ? 1 : 0)));
   std::memcpy(out + wire::kHeaderSize, query.data() + wire::kHeaderSize, f.head - wire::kHeaderSize);
-  if (len) std::memcpy(out + f.head, body.data(), len);
+  if (r == 0) {
+    if (len) std::memcpy(out + f.head, body.data(), len);
+  } else {
+    // The whole rotated run first (the cut, if any, is applied to the message as written), then the rest.
+    uint8_t* o = out + f.head;
+    std::memcpy(o, body.data(), run_begin);
+    std::memcpy(o + run_begin, body.data() + pivot, run_end - pivot);
+    std::memcpy(o + run_begin + (run_end - pivot), body.data() + run_begin, pivot - run_begin);
+    if (len > run_end) std::memcpy(o + run_end, body.data() + run_end, len - run_end);
+  }
   if (serial_at && serial_at + 4 <= len) wire::store_u32(out + f.head + serial_at, serial);
   if (f.opt) wire::put_opt(out + f.head + len, 0, q.do_bit);
   return f.head + len + f.opt;
@@ -141,7 +207,37 @@ size_t write_synthesized(std::span<const uint8_t> query, const ParsedQuery& q, c
   return write_answer(query, q, f, out, {rr, end}, {&end, 1}, 1, 0, 0, 0);
 }
 
+bool is_reverse_zone(const Zone& z) {
+  static constexpr std::string_view kV4("\7in-addr\4arpa\0", 14), kV6("\3ip6\4arpa\0", 10);
+  return z.registry_backed && (z.apex == kV4 || z.apex == kV6);
+}
+
 }  // namespace
+
+size_t Responder::complete_cname(std::span<const uint8_t> query, const ParsedQuery& q, std::span<uint8_t> out,
+                                 size_t n, const Snapshot& snap, const Lookup& l,
+                                 const dns::QueryContext& ctx) {
+  const Answer& a = *l.answer;
+  if (q.qtype == wire::rrtype::CNAME || q.qtype == wire::rrtype::ANY || (out[2] & 0x02) != 0) return n;
+  // Does the answer section end with a CNAME? Read in the snapshot's body: `out` may hold a rotated order
+  // (but then its last record is not a CNAME, and when it is, `out` is the body as it is).
+  const std::span<const uint8_t> body = l.body;
+  const std::span<const uint16_t> ends = l.rr_ends;
+  const size_t at = a.ancount > 1 ? ends[a.ancount - 2] : 0;
+  const auto fixed = wire::skip_name(body.data(), body.size(), at);
+  if (!fixed || *fixed + 10 > body.size() || wire::load_u16(body.data() + *fixed) != wire::rrtype::CNAME)
+    return n;
+  uint8_t target[wire::kMaxNameLength];
+  size_t target_len = 0, next = 0;
+  if (wire::read_name(out.data(), n, q.question_end + *fixed + 10, target, &target_len, &next) !=
+      wire::NameStatus::Ok) {
+    return n;
+  }
+  const std::string_view t(reinterpret_cast<const char*>(target), target_len);
+  // A target inside our zones ended the chain on purpose (a loop, the hop limit): the answer stands.
+  if (snap.find(t, q.qtype).kind != LookupKind::NotInZone) return n;
+  return options_.recursion->complete_cname(query, out, n, t, ctx);
+}
 
 bool Responder::peer_allowed(const dns::QueryContext& ctx) const {
   for (const Cidr& c : options_.allow_transfer) {
@@ -232,10 +328,19 @@ size_t Responder::answer_query(std::span<const uint8_t> query, std::span<uint8_t
     case LookupKind::Answer: {
       const Answer& a = *l.answer;
       const uint32_t serial = a.serial_at ? snap->zones()[a.serial_zone].serial : 0;
-      return write_answer(query, q, f, out.data(), l.body, l.rr_ends, a.ancount, a.nscount, a.arcount,
-                          a.rcode, a.serial_at, serial);
+      const size_t n = write_answer(query, q, f, out.data(), l.body, l.rr_ends, a.ancount, a.nscount,
+                                    a.arcount, a.rcode, options_.rotate, a.serial_at, serial);
+      if (options_.recursion && a.rcode == 0 && a.nscount == 0 && a.ancount > 0 && n > 0)
+        return complete_cname(query, q, out, n, *snap, l, ctx);
+      return n;
     }
     case LookupKind::NxDomain: {
+      // Reverse names we do not own belong to someone else: the upstreams answer them (CoreDNS's
+      // `fallthrough in-addr.arpa ip6.arpa`), unless nothing would be forwarded for this client.
+      if (options_.fallback && options_.recursion && is_reverse_zone(*l.zone) &&
+          options_.recursion->recurses(qname, ctx)) {
+        return options_.fallback->answer(query, out, ctx);
+      }
       const size_t n = write_negative(query, q, f, out.data(), *l.zone, Rcode::NxDomain);
       return walk && n > 0 ? autopath(query, q, out, n, *snap, ctx) : n;
     }

@@ -26,6 +26,12 @@ struct ResponderOptions {
   // Names in no served zone go here (the forwarder, dns/forward); null: REFUSED. Its start_worker and
   // stop_worker are called through the Responder's.
   dns::QueryHandler* fallback = nullptr;
+  // The same forwarding path, for what an answer of ours needs from it: a CNAME target outside the zones
+  // (ExternalName) resolved, reverse names we do not own forwarded. Null: the CNAME alone, NXDOMAIN.
+  dns::Recursion* recursion = nullptr;
+  // Multi-record answers (A, AAAA, SRV) rotate by one per response, as CoreDNS's loadbalance: clients
+  // that take the first address spread over the endpoints. False: the snapshot's order, always.
+  bool rotate = true;
   // --autopath: the cluster domain in lower-cased wire form ("" = off), and the search domains a pod has
   // after <ns>.svc.<zone> svc.<zone> <zone> (the node's resolv.conf), in wire form.
   std::string autopath_zone = {};
@@ -55,6 +61,10 @@ class Responder : public dns::QueryHandler {
   size_t transfer(std::span<const uint8_t> query, const dns::wire::ParsedQuery& q, const Snapshot& snap,
                   const Zone& zone, std::span<uint8_t> out, const dns::QueryContext& ctx) const;
   bool peer_allowed(const dns::QueryContext& ctx) const;
+  // An answer (`n` bytes in `out`) whose chain ends in a CNAME leaving the zones: completed by recursion.
+  size_t complete_cname(std::span<const uint8_t> query, const dns::wire::ParsedQuery& q,
+                        std::span<uint8_t> out, size_t n, const Snapshot& snap, const Lookup& l,
+                        const dns::QueryContext& ctx);
   const SnapshotHolder& holder_;
   ResponderOptions options_;
 };

@@ -30,6 +30,11 @@ Usage: clusterdns [flags]
   --domain NAME          cluster domain (default cluster.local)
   --ttl SECONDS          TTL of cluster records, 0..3600 (default 30)
   --pods MODE            pod records: disabled, insecure or verified (default insecure)
+  --dns-service NS/NAME  the Service of this server, whose cluster IPs glue the zones' NS record
+                         ns.dns.<domain> (default kube-system/kube-dns)
+  --loadbalance MODE     round_robin: rotate multi-record answers (A/AAAA of headless services, SRV) by one
+                         per response, as CoreDNS's loadbalance; off: always the same order
+                         (default round_robin)
   --threads N            worker threads (default: number of cores)
   --zone-file PATH       also serve an RFC 1035 zone file; repeatable
   --allow-transfer CIDR  allow AXFR/IXFR over TCP from these clients; repeatable (default: none)
@@ -126,6 +131,26 @@ Flags parse_flags_or_throw(int argc, char** argv) {
          }
        }},
       {"--threads", [&](auto& n, auto& v) { f.threads = parse_number(n, v, 1, 256); }},
+      {"--dns-service",
+       [&](auto& n, auto& v) {
+         const size_t slash = v.find('/');
+         const std::string ns = v.substr(0, slash),
+                           name = slash == std::string::npos ? "" : v.substr(slash + 1);
+         auto label = [](const std::string& l) {
+           return !l.empty() && l.size() <= 63 &&
+                  l.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") == std::string::npos;
+         };
+         if (!label(ns) || !label(name))
+           fail("invalid value '" + v + "' for " + n + ": expected NAMESPACE/NAME");
+         f.cluster.dns_service_ns = ns;
+         f.cluster.dns_service_name = name;
+       }},
+      {"--loadbalance",
+       [&](auto& n, auto& v) {
+         if (v != "round_robin" && v != "off")
+           fail("invalid value '" + v + "' for " + n + ": expected round_robin or off");
+         f.rotate = v == "round_robin";
+       }},
       {"--zone-file", [&](auto&, auto& v) { f.zone_files.push_back(v); }},
       {"--allow-transfer",
        [&](auto& n, auto& v) {

@@ -23,6 +23,7 @@ struct Flags {
   unsigned threads = 0;
   std::vector<std::string> zone_files;
   std::vector<zones::Cidr> allow_transfer;
+  bool rotate = true;  // --loadbalance round_robin (default) | off
   std::string log_level = "info";
   ops::OpsFlags ops;  // --config, --http, --lameduck, --log-format, --query-log, --node-local, webhook
   dns::forward::ForwardFlags forward;  // --upstream, --resolv-conf, --stub-domain, --cache-*, --autopath

@@ -109,7 +109,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   zones::ResponderOptions responder_options{flags.allow_transfer};
-  if (forwarding) responder_options.fallback = &forwarding->handler();
+  if (forwarding) {
+    responder_options.fallback = &forwarding->handler();
+    // ExternalName targets outside the zones resolved, reverse names we do not own forwarded.
+    responder_options.recursion = &forwarding->recursion();
+  }
+  responder_options.rotate = flags.rotate;
   if (flags.forward.autopath) {
     responder_options.autopath_zone = dns::wire::name_from_text(flags.cluster.domain).value_or("");
     responder_options.autopath_search = dns::forward::resolv_conf_search(flags.forward);
@@ -216,9 +221,10 @@ int main(int argc, char** argv) {
     const auto fs = forwarding->stats();
     log->info(
         "forwarding: {} queries, {} cache hits, {} stale answers, {} forwarded, {} retries, {} upstream "
-        "failures, {} SERVFAIL, {} refused over --max-inflight, {} looped back",
+        "failures, {} SERVFAIL, {} refused over --max-inflight, {} looped back, {} refused outside "
+        "--allow-recursion, {} CNAME targets resolved",
         fs.queries, fs.cache_hits, fs.stale_answers, fs.forwarded, fs.retries, fs.upstream_failures,
-        fs.servfail, fs.refused_inflight, fs.refused_loop);
+        fs.servfail, fs.refused_inflight, fs.refused_loop, fs.refused_client, fs.cname_chases);
     forwarding->stop();
   }
   http.stop();

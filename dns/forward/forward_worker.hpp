@@ -49,6 +49,8 @@ class ForwardWorker {
 
   size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out, const QueryContext& ctx);
   void stop();
+  // A route with servers covers `qname` (lower-cased wire form).
+  bool has_route(std::string_view qname);
   // Its state may be touched only from the worker thread that created it.
   bool on_this_thread() const { return std::this_thread::get_id() == thread_; }
 

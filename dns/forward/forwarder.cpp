@@ -121,6 +121,11 @@ int64_t ForwardWorker::now_ms() const {
   return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
 }
 
+bool ForwardWorker::has_route(std::string_view qname) {
+  const Routes* routes = current_routes();
+  return routes && !routes->match(qname).servers.empty();
+}
+
 size_t ForwardWorker::reply_now(std::span<const uint8_t> query, const wire::ParsedQuery& q, uint8_t rcode,
                                 std::span<uint8_t> out) {
   return wire::write_empty_response(query, q, rcode, wire::kFlagRa, out);
@@ -226,6 +231,10 @@ size_t ForwardWorker::answer(std::span<const uint8_t> query, std::span<uint8_t> 
   wire::ParsedQuery q;
   if (size_t written = 0; !wire::parse_answerable(query, q, out, written)) return written;
   Forwarder::add(counters_.queries);
+  if (!f_.options_.recursion_clients.allows(ctx.peer)) {  // not an open resolver (--allow-recursion)
+    Forwarder::add(counters_.refused_client);
+    return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::Refused), 0, out);
+  }
   const Routes* routes = current_routes();
   const std::string_view qname(reinterpret_cast<const char*>(q.qname), q.qname_len);
   const Group* group = routes ? &routes->match(qname) : nullptr;
@@ -300,6 +309,13 @@ size_t Forwarder::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
   return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::ServFail), 0, out);
 }
 
+bool Forwarder::recurses(std::string_view qname, const QueryContext& ctx) {
+  if (!options_.recursion_clients.allows(ctx.peer)) return false;
+  detail::ForwardWorker* w = ctx.worker < kMaxWorkers ? workers_[ctx.worker].get() : nullptr;
+  if (w && w->on_this_thread()) return w->has_route(qname);
+  return false;  // not a worker thread (a probe, a test): answer() would not forward either
+}
+
 void Forwarder::start_worker(unsigned worker, boost::asio::io_context& io) {
   if (worker >= kMaxWorkers) return;
   workers_[worker] = std::make_unique<detail::ForwardWorker>(*this, worker, io);
@@ -325,6 +341,8 @@ ForwarderStats Forwarder::stats() const {
     s.refused_inflight += r(c.refused_inflight);
     s.refused_loop += r(c.refused_loop);
     s.prefetches += r(c.prefetches);
+    s.refused_client += r(c.refused_client);
+    s.cname_chases += r(c.cname_chases);
   }
   s.cache_entries = shared_.size();
   s.inflight = static_cast<uint64_t>(std::max<int64_t>(0, inflight_.load(std::memory_order_relaxed)));

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "dns/forward/acl.hpp"
 #include "dns/forward/cache.hpp"
 #include "dns/forward/cares_channel.hpp"
 #include "dns/forward/routes.hpp"
@@ -25,6 +26,7 @@ struct ForwarderOptions {
   uint32_t down_after = 2;      // consecutive timeouts/errors that mark an upstream down
   std::chrono::milliseconds health_interval{1000};  // probes of down upstreams
   std::chrono::seconds loop_recheck{30};            // probes of upstreams that looped
+  ClientAcl recursion_clients;  // who may have names forwarded (--allow-recursion); others: REFUSED
 };
 
 // Totals over the workers (relaxed reads: approximate while running).
@@ -38,6 +40,8 @@ struct ForwarderStats {
   uint64_t servfail = 0;           // no upstream answered and nothing stale: SERVFAIL
   uint64_t refused_inflight = 0;   // over max_inflight
   uint64_t refused_loop = 0;       // our own queries that came back
+  uint64_t refused_client = 0;     // from a client outside --allow-recursion
+  uint64_t cname_chases = 0;       // CNAME targets outside the zones resolved for an answer
   uint64_t prefetches = 0;
   uint64_t inflight = 0;       // now
   uint64_t cache_entries = 0;  // answers in the shared cache
@@ -47,7 +51,7 @@ namespace detail {
 class ForwardWorker;
 }
 
-class Forwarder : public QueryHandler {
+class Forwarder : public QueryHandler, public Recursion {
  public:
   static constexpr unsigned kMaxWorkers = 256;
 
@@ -60,6 +64,10 @@ class Forwarder : public QueryHandler {
   size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out, const QueryContext& ctx) override;
   void start_worker(unsigned worker, boost::asio::io_context& io) override;
   void stop_worker(unsigned worker) override;
+  // Recursion (zones/ asks): routes and --allow-recursion; CNAME targets through answer() and its cache.
+  bool recurses(std::string_view qname, const QueryContext& ctx) override;
+  size_t complete_cname(std::span<const uint8_t> query, std::span<uint8_t> out, size_t len,
+                        std::string_view target, const QueryContext& ctx) override;
 
   ForwarderStats stats() const;
   const ForwarderOptions& options() const { return options_; }
@@ -68,7 +76,8 @@ class Forwarder : public QueryHandler {
   friend class detail::ForwardWorker;
   struct alignas(64) Counters {
     std::atomic<uint64_t> queries{0}, cache_hits{0}, shared_hits{0}, stale_answers{0}, forwarded{0},
-        retries{0}, upstream_failures{0}, servfail{0}, refused_inflight{0}, refused_loop{0}, prefetches{0};
+        retries{0}, upstream_failures{0}, servfail{0}, refused_inflight{0}, refused_loop{0}, prefetches{0},
+        refused_client{0}, cname_chases{0};
   };
   static void add(std::atomic<uint64_t>& c, uint64_t n = 1) {  // single writer per worker
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);

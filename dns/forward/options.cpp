@@ -25,6 +25,10 @@ const char* const kForwardUsage =
   --cache-max-neg-ttl S  cap on cached negative answers, RFC 2308 (default 300)
   --serve-stale S        answer from expired cache entries up to S seconds old when every upstream is
                          down, RFC 8767 (default 86400; 0 = off)
+  --allow-recursion CIDR forward names outside the zones only for these clients (cluster names are answered
+                         for everyone; others get REFUSED); repeatable; "any" for everyone (an open
+                         resolver), "none" for no one (default: loopback, 10.0.0.0/8, 172.16.0.0/12,
+                         192.168.0.0/16, 100.64.0.0/10, 169.254.0.0/16, fc00::/7, fe80::/10)
   --autopath             walk a pod's search path server-side: X.<ns>.svc.<zone> from a pod of <ns> that
                          does not exist answers CNAME to the first of X.svc.<zone>, X.<zone>, ..., X found
 )";
@@ -64,9 +68,10 @@ std::shared_ptr<spdlog::logger> logger() {
 }  // namespace
 
 std::vector<std::string> forward_flag_names() {
-  return {"--upstream",      "--resolv-conf",       "--upstream-tcp", "--upstream-timeout-ms",
-          "--stub-domain",   "--kube-dns-config",   "--max-inflight", "--cache-size",
-          "--cache-max-ttl", "--cache-max-neg-ttl", "--serve-stale",  "--autopath"};
+  return {"--upstream",       "--resolv-conf",       "--upstream-tcp", "--upstream-timeout-ms",
+          "--stub-domain",    "--kube-dns-config",   "--max-inflight", "--cache-size",
+          "--cache-max-ttl",  "--cache-max-neg-ttl", "--serve-stale",  "--autopath",
+          "--allow-recursion"};
 }
 
 bool is_boolean_forward_flag(const std::string& name) {
@@ -97,6 +102,19 @@ bool set_forward_flag(ForwardFlags& f, const std::string& name, const std::strin
     auto s = parse_stub_domain(v, error);
     if (!s) return false;
     f.stub_domains.push_back(std::move(*s));
+  } else if (name == "--allow-recursion") {
+    if (!f.allow_recursion_given) f.allow_recursion.clear();
+    f.allow_recursion_given = true;
+    if (v == "any") {
+      f.recursion_open = true;
+    } else if (v != "none") {
+      auto b = AddressBlock::parse(v);
+      if (!b) {
+        error = "expected an address or CIDR block, any or none";
+        return false;
+      }
+      f.allow_recursion.push_back(*b);
+    }
   } else if (name == "--kube-dns-config") {
     f.kube_dns_config = v;
   } else if (name == "--max-inflight") {
@@ -182,17 +200,21 @@ std::unique_ptr<Forwarding> Forwarding::create(const ForwardFlags& flags, unsign
   o.cache.max_ttl = flags.cache_max_ttl;
   o.cache.max_neg_ttl = flags.cache_max_neg_ttl;
   o.cache.stale_max = flags.serve_stale;
+  if (!flags.recursion_open) o.recursion_clients = ClientAcl(flags.allow_recursion);
   o.workers = threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
   f->config_ = std::make_unique<RouteConfig>(f->routes_, f->health_, upstreams, flags.stub_domains,
                                              flags.upstream_none);
   f->config_->start(flags.kube_dns_config.empty() ? std::nullopt
                                                   : std::optional<std::string>(flags.kube_dns_config));
   f->forwarder_ = std::make_unique<Forwarder>(o, f->routes_, f->health_);
+  std::string clients = flags.recursion_open ? "any client (--allow-recursion any)" : "";
+  for (const auto& b : flags.recursion_open ? std::vector<AddressBlock>{} : flags.allow_recursion)
+    clients += (clients.empty() ? "" : " ") + b.text();
   log->info(
       "forwarding: timeout {} ms x {} attempts{}, at most {} in flight; cache {} entries (max TTL {} s, "
-      "negative {} s, stale {} s)",
+      "negative {} s, stale {} s); for clients in {}",
       timeout_ms, o.attempts, flags.upstream_tcp ? ", over TCP" : "", o.max_inflight, o.cache.capacity,
-      o.cache.max_ttl, o.cache.max_neg_ttl, o.cache.stale_max);
+      o.cache.max_ttl, o.cache.max_neg_ttl, o.cache.stale_max, clients.empty() ? "none" : clients);
   return f;
 }
 

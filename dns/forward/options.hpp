@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "dns/forward/acl.hpp"
 #include "dns/forward/config_dir.hpp"
 #include "dns/forward/forwarder.hpp"
 
@@ -28,6 +29,10 @@ struct ForwardFlags {
   uint32_t cache_max_neg_ttl = 300;
   uint32_t serve_stale = 86400;  // seconds past expiry; 0 = off
   bool autopath = false;
+  // --allow-recursion (repeatable; the first replaces the defaults): clients whose names are forwarded.
+  std::vector<AddressBlock> allow_recursion = default_recursion_clients();
+  bool allow_recursion_given = false;
+  bool recursion_open = false;  // --allow-recursion any
 };
 
 extern const char* const kForwardUsage;
@@ -48,6 +53,7 @@ class Forwarding {
   ~Forwarding();
 
   QueryHandler& handler() { return *forwarder_; }
+  Recursion& recursion() { return *forwarder_; }
   ForwarderStats stats() const { return forwarder_->stats(); }
   void stop();  // the ConfigMap watcher; the workers' state goes with Server::stop()
 

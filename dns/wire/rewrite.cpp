@@ -86,10 +86,11 @@ NameLayout layout_of(uint16_t type) {
 }
 
 // One record with its names expanded. False when the record is malformed.
-bool copy_record(std::span<const uint8_t> msg, const RecordView& r, Out& out) {
+bool copy_record(std::span<const uint8_t> msg, const RecordView& r, Out& out, uint32_t ttl_cap = ~0u) {
   size_t next = 0;
   if (!copy_name(msg, r.owner, out, &next)) return false;
-  out.bytes(msg.data() + r.fixed, 8);  // type, class, TTL
+  out.bytes(msg.data() + r.fixed, 4);  // type, class
+  out.u32(r.ttl < ttl_cap ? r.ttl : ttl_cap);
   const size_t rdlen_at = out.pos();
   out.u16(0);
   const NameLayout layout = layout_of(r.type);
@@ -112,7 +113,81 @@ bool copy_record(std::span<const uint8_t> msg, const RecordView& r, Out& out) {
   return true;
 }
 
+// Appends the records of `msg` that `want` accepts, keeping count per section; stops taking records at
+// the first that does not fit. False when `msg` is malformed before anything was taken.
+template <typename Want>
+bool append_records(std::span<const uint8_t> msg, Out& w, uint16_t (&counts)[3], bool& lost_needed,
+                    uint32_t ttl_cap, Want&& want) {
+  bool full = false;
+  bool took = false;
+  const bool well_formed = for_each_record(msg, [&](const RecordView& r) {
+    if (r.type == rrtype::OPT || !want(r)) return true;
+    Out attempt = w;
+    if (!full && copy_record(msg, r, attempt, ttl_cap)) {
+      w = attempt;
+      ++counts[static_cast<size_t>(r.section)];
+      took = true;
+      return true;
+    }
+    if (attempt.ok()) return false;  // malformed record: stop here, keep what was copied
+    full = true;                     // out of room: everything after is left out
+    if (r.section != Section::Additional) lost_needed = true;
+    return true;
+  });
+  return well_formed || took;
+}
+
 }  // namespace
+
+size_t write_chained_answer(std::span<const uint8_t> query, const ParsedQuery& q,
+                            std::span<const uint8_t> prefix, std::span<const uint8_t> target_answer,
+                            uint32_t ttl_cap, size_t limit, std::span<uint8_t> out) {
+  if (target_answer.size() < kHeaderSize || prefix.size() < q.question_end || !q.question_ok ||
+      query.size() < q.question_end) {
+    return 0;
+  }
+  if (limit > out.size()) limit = out.size();
+  const size_t opt = q.has_edns ? kOptRecordSize : 0;
+  if (limit < opt + q.question_end) return 0;
+  const HeaderView ph = read_header(prefix.data());
+  const HeaderView th = read_header(target_answer.data());
+  // The prefix's answer section, verbatim: its pointers address the same question at the same offsets.
+  size_t answers_end = q.question_end;
+  uint16_t seen = 0;
+  if (!for_each_record(prefix,
+                       [&](const RecordView& r) {
+                         if (r.section != Section::Answer) return false;
+                         answers_end = r.rdata + r.rdlen;
+                         ++seen;
+                         return true;
+                       }) ||
+      seen != ph.ancount) {
+    return 0;
+  }
+  Out w(out.data(), limit - opt, kHeaderSize);
+  w.bytes(query.data() + kHeaderSize, q.question_end - kHeaderSize);
+  w.bytes(prefix.data() + q.question_end, answers_end - q.question_end);
+  if (!w.ok()) return 0;
+
+  uint16_t counts[3] = {ph.ancount, 0, 0};
+  bool lost_needed = false;
+  const bool negative = th.rcode() == static_cast<uint8_t>(Rcode::NxDomain) || th.ancount == 0;
+  if (!append_records(target_answer, w, counts, lost_needed, ttl_cap, [&](const RecordView& r) {
+        return r.section == Section::Answer || (negative && r.section == Section::Authority);
+      })) {
+    return 0;
+  }
+  uint16_t flags = static_cast<uint16_t>((ph.flags & kFlagAa) | kFlagRa);
+  if (lost_needed) flags |= kFlagTc;
+  put_header(out.data(), q, flags, th.rcode(), 1, counts[0], counts[1],
+             static_cast<uint16_t>(counts[2] + (opt ? 1 : 0)));
+  size_t len = w.pos();
+  if (opt) {
+    put_opt(out.data() + len, 0, q.do_bit);
+    len += opt;
+  }
+  return len;
+}
 
 size_t write_cname_answer(std::span<const uint8_t> query, const ParsedQuery& q, std::string_view target,
                           uint32_t cname_ttl, std::span<const uint8_t> target_answer, size_t limit,

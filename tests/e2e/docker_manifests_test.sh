@@ -186,6 +186,10 @@ vols = {v.get("name"): v for v in pod.get("volumes", [])}
 cfg_vol = [n for n, v in vols.items() if dig(v, "configMap", "name") == "clusterdns"]
 check(len(cfg_vol) == 1 and mounts.get(cfg_vol[0]) == "/etc/clusterdns", "ConfigMap clusterdns mounted at /etc/clusterdns")
 check(not any(m.get("subPath") for m in c.get("volumeMounts", [])), "no subPath mounts (they never see updates)")
+kd_vol = [n for n, v in vols.items() if dig(v, "configMap", "name") == "kube-dns"]
+check(len(kd_vol) == 1 and mounts.get(kd_vol[0]) == "/kube-dns-config" and dig(vols[kd_vol[0]], "configMap", "optional") is True
+      and "--kube-dns-config" in args and args[args.index("--kube-dns-config") + 1] == "/kube-dns-config",
+      "the optional kube-dns ConfigMap mounted at /kube-dns-config and passed as --kube-dns-config (kube-dns's manifest)")
 
 # PodDisruptionBudget.
 pdb = get("PodDisruptionBudget", "clusterdns")

@@ -76,7 +76,7 @@ PY
   # missing source stops it before the interface is touched.
   check_args "docker/nodelocal-daemonset.yaml args" "${ds_args[@]}"
   # And the commented-out optional keys of the ConfigMap, enabled.
-  sed -n 's/^    # \(stub-domain:\|upstream:\|autopath:\|webhook:\|tls-cert:\|tls-key:\|  - \)/\1/p' "$D/configmap.yaml" \
+  sed -n 's/^    # \(stub-domain:\|upstream:\|autopath:\|allow-recursion:\|dns-service:\|webhook:\|tls-cert:\|tls-key:\|  - \)/\1/p' "$D/configmap.yaml" \
     | sed 's/^  - /  - /' >"$WORK/optional.yaml"
   echo "     optional keys: $(tr '\n' ' ' <"$WORK/optional.yaml")"
   check_args "docker/configmap.yaml optional keys" --config "$WORK/optional.yaml"
