@@ -39,6 +39,7 @@ ZoneBuilder::ZoneBuilder(BuildConfig config)
   }
   RecordSink sink(draft_, true);
   records_.fixed(draft_.zones(), sink);
+  draft_.take_touched();
 }
 
 std::string ZoneBuilder::set_key(std::string_view ns, std::string_view service) {
@@ -134,6 +135,7 @@ std::shared_ptr<const Snapshot> ZoneBuilder::update(std::shared_ptr<const discov
     keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
   }
 
+  draft_.track_touched(!first_);
   // Out with the old records (as the last state wrote them), then in with the new.
   for (const std::string& ns : namespaces)
     write_namespace(before, ns, false);

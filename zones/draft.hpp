@@ -117,8 +117,10 @@ class ZoneDraft {
   // Index of the zone holding `name` (longest apex), or -1.
   int zone_of(std::string_view name) const;
 
-  // Names whose node was created, erased or changed since the last take_touched() (duplicates possible).
+  // Names whose node was created, erased or changed since the last take_touched() (duplicates possible),
+  // while tracking is on (off for a build from nothing, which compiles every name anyway).
   std::vector<std::string> take_touched() { return std::exchange(touched_, {}); }
+  void track_touched(bool on) { tracking_ = on; }
 
   using Nodes = std::pmr::map<std::pmr::string, DraftNode, std::less<>>;
   const Nodes& nodes() const { return nodes_; }
@@ -129,12 +131,15 @@ class ZoneDraft {
   Nodes::iterator ensure(std::string_view owner);
   // Erases the node if nothing keeps it, then its parent likewise.
   void release(Nodes::iterator it);
-  void touch(std::string_view name) { touched_.emplace_back(name); }
+  void touch(std::string_view name) {
+    if (tracking_) touched_.emplace_back(name);
+  }
   // Small nodes come and go with every change: a pool reuses their memory instead of asking malloc.
   std::unique_ptr<std::pmr::unsynchronized_pool_resource> memory_;
   Nodes nodes_;
   std::vector<DraftZone> zones_;
   std::vector<std::string> touched_;
+  bool tracking_ = true;
 };
 
 // Index of the zone (any type with an `apex` member) holding `name`, longest apex first; -1 if none.

@@ -41,7 +41,7 @@ class SnapshotCompiler::Writer {
   Writer(const ZoneDraft& d, Shard& s) : d_(d), s_(s) {}
 
   // `qname` and every name reached from it stay valid as long as the draft: views, not copies.
-  Answer compile(std::string_view qname, uint16_t qtype) {
+  Answer compile(std::string_view qname, uint16_t qtype, const DraftNode* node) {
     wire::CompressingWriter& w = w_;
     w.reset(wire::kHeaderSize + qname.size() + 4);
     w.add_known_name(qname, wire::kHeaderSize);
@@ -51,7 +51,6 @@ class SnapshotCompiler::Writer {
     std::vector<std::string_view>& targets = targets_;  // names whose addresses go to the additional section
     targets.clear();
     std::string_view cur = qname;
-    const DraftNode* node = d_.find(cur);
     for (int hop = 0; hop <= kMaxCnameHops && node; ++hop) {
       auto cname = node->rrsets.find(wire::rrtype::CNAME);
       auto it = node->rrsets.find(qtype);
@@ -124,9 +123,9 @@ class SnapshotCompiler::Writer {
     types_.erase(std::unique(types_.begin(), types_.end()), types_.end());
     n.typed_begin = static_cast<uint32_t>(s_.typed.size());
     for (uint16_t type : types_)
-      s_.typed.push_back(Shard::Typed{type, compile(name, type)});
+      s_.typed.push_back(Shard::Typed{type, compile(name, type, &dn)});
     n.typed_end = static_cast<uint32_t>(s_.typed.size());
-    n.fallback = compile(name, kNoType);
+    n.fallback = compile(name, kNoType, &dn);
     s_.nodes.push_back(n);
   }
 
@@ -400,7 +399,16 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::update(const ZoneDraft& draft,
     for (const std::string& r : readers->second)
       add(r);
   }
-  std::sort(work.begin(), work.end());
+  // Stable by shard: names that came in order (a build from nothing) need no string comparisons.
+  std::stable_sort(work.begin(), work.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t i = 0; i < work.size();) {  // each shard's names sorted and unique
+    size_t j = i;
+    while (j < work.size() && work[j].first == work[i].first)
+      ++j;
+    const auto first = work.begin() + static_cast<long>(i), last = work.begin() + static_cast<long>(j);
+    if (!std::is_sorted(first, last)) std::sort(first, last);
+    i = j;
+  }
   work.erase(std::unique(work.begin(), work.end()), work.end());
   // Owned copies: depend() below may free the strings `work` views.
   std::vector<std::pair<uint32_t, std::string>> names;
