@@ -31,11 +31,19 @@ inline constexpr uint32_t kDnsVersionTtl = 28800;  // CoreDNS's TTL for dns-vers
 class RecordSink {
  public:
   RecordSink(ZoneDraft& draft, bool adding) : draft_(draft), adding_(adding) {}
+  // Removals are applied last-written first: an RRset's records were written in byte order, so each one
+  // removed is its set's last and a Service of 40,000 ports is undone in linear time.
+  ~RecordSink() {
+    for (auto it = removed_.rbegin(); it != removed_.rend(); ++it)
+      draft_.remove(it->owner, it->type, it->ttl, it->rdata);
+  }
+  RecordSink(const RecordSink&) = delete;
+  RecordSink& operator=(const RecordSink&) = delete;
   void record(std::string_view owner, uint16_t type, uint32_t ttl, Rdata rdata) {
     if (adding_) {
       draft_.add(owner, type, ttl, std::move(rdata));
     } else {
-      draft_.remove(owner, type, ttl, rdata);
+      removed_.push_back({std::string(owner), type, ttl, std::move(rdata)});
     }
   }
   void exists(std::string_view owner) {
@@ -44,8 +52,15 @@ class RecordSink {
   void insecure_pod_parent(std::string_view owner) { draft_.set_insecure_pod_parent(owner, adding_); }
 
  private:
+  struct Removed {
+    std::string owner;
+    uint16_t type;
+    uint32_t ttl;
+    Rdata rdata;
+  };
   ZoneDraft& draft_;
   bool adding_;
+  std::vector<Removed> removed_;
 };
 
 // One SRV target: (priority/weight computed later) port, target name.
