@@ -176,6 +176,19 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     server_.body_in_use += reserve;
     reserved_ = reserve;
     if (parser_->is_done()) return on_read({});
+    if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+      // RFC 9110 §10.1.1: the client (curl above 1 MiB) waits for this before it sends the body.
+      continue_.emplace(http::status::continue_, parser_->get().version());
+      return http::async_write(stream_, *continue_,
+                               [self = this->shared_from_this()](beast::error_code e, size_t) {
+                                 self->continue_.reset();
+                                 if (!e) self->read_body();
+                               });
+    }
+    read_body();
+  }
+
+  void read_body() {
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code e, size_t) { self->on_read(e); });
   }
@@ -250,6 +263,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> response_;
+  std::optional<http::response<http::empty_body>> continue_;
   size_t reserved_ = 0;
   bool keep_alive_ = false;
   unsigned version_ = 11;

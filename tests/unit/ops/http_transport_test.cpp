@@ -124,6 +124,10 @@ TEST(HttpTransport, ServesRoutesAnd404And500) {
   const int fd = connect_to(s.port);
   send_all(fd, "POST /echo?a=b%20c HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
   EXPECT_NE(read_response(fd, 1000ms).find("\r\n\r\nhello|a=b%20c"), std::string::npos);
+  send_all(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+  EXPECT_EQ(read_response(fd, 1000ms), "HTTP/1.1 100 Continue\r\n\r\n");
+  send_all(fd, "hi");
+  EXPECT_NE(read_response(fd, 1000ms).find("\r\n\r\nhi|"), std::string::npos);
   send_all(fd, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");  // keep-alive: a second request on the same one
   EXPECT_EQ(read_response(fd, 1000ms).substr(0, 15), "HTTP/1.1 200 OK");
   ::close(fd);
