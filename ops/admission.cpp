@@ -143,9 +143,8 @@ HttpReply admission_reply(const std::string& body, const discovery::RegistryStat
       if (!patch.error.empty()) {
         warning = "the Pod was not understood: " + patch.error;
       } else if (patch.oversize > 0) {
-        warning = "the service variables were not added: the patch would be over " +
-                  std::to_string(patch.oversize) + " bytes, more than the limit of " +
-                  std::to_string(limits.max_patch_bytes);
+        warning = "the service variables were not added: the patch would be larger than the limit of " +
+                  std::to_string(limits.max_patch_bytes) + " bytes";
       } else if (!patch.patch.empty()) {
         response["patchType"] = "JSONPatch";
         response["patch"] = base64_encode(dump(patch.patch));

@@ -229,7 +229,8 @@ TEST(Admission, PatchOverTheBoundIsAllowedWithAWarning) {
   EXPECT_EQ(out["response"]["allowed"], true);
   EXPECT_EQ(out["response"]["uid"], "705ab4f5-6393-11e8-b7cc-42010a800002");
   EXPECT_FALSE(out["response"].contains("patch"));
-  EXPECT_THAT(out["response"]["warnings"][0].get<std::string>(), HasSubstr("more than the limit of 1048576"));
+  EXPECT_THAT(out["response"]["warnings"][0].get<std::string>(),
+              HasSubstr("the patch would be larger than the limit of 1048576 bytes"));
   // A few containers stay under the bound and are patched.
   p["spec"]["containers"] = json::array({containers[0], containers[1]});
   const json small = json::parse(admission_reply(review(p).dump(), &state).body);
