@@ -63,12 +63,12 @@ http_get '/v1/env?namespace=default&enableServiceLinks=%ff'
 expect_eq "/v1/env with a non-UTF-8 enableServiceLinks: 400 (was 500)" 400 "$HTTP_CODE"
 python3 -c 'import json; json.loads(open(0).read())' <<<"$HTTP_BODY" && ok "the 400 body is valid JSON" || bad "invalid JSON: $HTTP_BODY"
 
-python3 -c 'import sys; d=500000; sys.stdout.write("{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"u\",\"object\":{\"x\":" + "["*d + "]"*d + "}}}")' >"$WORK/deep-review.json"
-code=$(curl -s --max-time 10 -k -o "$WORK/deep-reply" -w '%{http_code}' --data-binary @"$WORK/deep-review.json" "https://127.0.0.1:$WEBHOOK_PORT/mutate")
+python3 -c 'import sys; d=500000; sys.stdout.write("{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"u\",\"kind\":{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Pod\"},\"namespace\":\"default\",\"operation\":\"CREATE\",\"object\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"x\":" + "["*d + "]"*d + "}]}}}}")' >"$WORK/deep-review.json"
+code=$(curl -s --max-time 10 -k -H "Content-Type: application/json" -o "$WORK/deep-reply" -w '%{http_code}' --data-binary @"$WORK/deep-review.json" "https://127.0.0.1:$WEBHOOK_PORT/mutate")
 expect_eq "500,000-deep AdmissionReview: 400 (was a SIGSEGV of the whole server)" 400 "$code"
 expect_match "500,000-deep AdmissionReview: the reason" 'nests deeper than 64 levels' "$(cat "$WORK/deep-reply")"
 printf '{"apiVersion":"admission.k8s.io/v1","kind":5,"request":{"uid":[]}}' >"$WORK/typed-review.json"
-code=$(curl -s --max-time 5 -k -o "$WORK/typed-reply" -w '%{http_code}' --data-binary @"$WORK/typed-review.json" "https://127.0.0.1:$WEBHOOK_PORT/mutate")
+code=$(curl -s --max-time 5 -k -H "Content-Type: application/json" -o "$WORK/typed-reply" -w '%{http_code}' --data-binary @"$WORK/typed-review.json" "https://127.0.0.1:$WEBHOOK_PORT/mutate")
 expect_eq "wrongly typed AdmissionReview: 200 allowed with a warning (was 500)" "200 true" "$code $(jq -r .response.allowed "$WORK/typed-reply")"
 kill -0 "$SRV_PID" 2>/dev/null && ok "clusterdns still running" || bad "clusterdns died"
 expect_match "DNS still answers" 'status: NOERROR' "$(q A my-nginx.default.svc.cluster.local)"
