@@ -55,6 +55,7 @@ std::string read_response(int fd, std::chrono::milliseconds timeout) {
     if (n <= 0) break;
     in.append(buf, static_cast<size_t>(n));
     const size_t head = in.find("\r\n\r\n");
+    if (head != std::string::npos && in.rfind("HTTP/1.1 1", 0) == 0) break;  // an interim 1xx: no body
     const size_t cl = in.find("Content-Length: ");
     if (head != std::string::npos && cl != std::string::npos && cl < head &&
         in.size() >= head + 4 + std::stoul(in.substr(cl + 16)))
@@ -117,19 +118,19 @@ HttpLimits test_limits() {
 
 TEST(HttpTransport, ServesRoutesAnd404And500) {
   Server s(test_limits());
-  EXPECT_EQ(get(s.port, "/health").substr(0, 15), "HTTP/1.1 200 OK");
-  EXPECT_NE(get(s.port, "/health").find("\r\n\r\nOK"), std::string::npos);
-  EXPECT_EQ(get(s.port, "/nothing").substr(0, 12), "HTTP/1.1 404");
-  EXPECT_EQ(get(s.port, "/throw").substr(0, 12), "HTTP/1.1 500");
+  EXPECT_EQ(get(s.port, "/health", 5000ms).substr(0, 15), "HTTP/1.1 200 OK");
+  EXPECT_NE(get(s.port, "/health", 5000ms).find("\r\n\r\nOK"), std::string::npos);
+  EXPECT_EQ(get(s.port, "/nothing", 5000ms).substr(0, 12), "HTTP/1.1 404");
+  EXPECT_EQ(get(s.port, "/throw", 5000ms).substr(0, 12), "HTTP/1.1 500");
   const int fd = connect_to(s.port);
   send_all(fd, "POST /echo?a=b%20c HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
-  EXPECT_NE(read_response(fd, 1000ms).find("\r\n\r\nhello|a=b%20c"), std::string::npos);
+  EXPECT_NE(read_response(fd, 5000ms).find("\r\n\r\nhello|a=b%20c"), std::string::npos);
   send_all(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
-  EXPECT_EQ(read_response(fd, 1000ms), "HTTP/1.1 100 Continue\r\n\r\n");
+  EXPECT_EQ(read_response(fd, 5000ms), "HTTP/1.1 100 Continue\r\n\r\n");
   send_all(fd, "hi");
-  EXPECT_NE(read_response(fd, 1000ms).find("\r\n\r\nhi|"), std::string::npos);
+  EXPECT_NE(read_response(fd, 5000ms).find("\r\n\r\nhi|"), std::string::npos);
   send_all(fd, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");  // keep-alive: a second request on the same one
-  EXPECT_EQ(read_response(fd, 1000ms).substr(0, 15), "HTTP/1.1 200 OK");
+  EXPECT_EQ(read_response(fd, 5000ms).substr(0, 15), "HTTP/1.1 200 OK");
   ::close(fd);
 }
 
@@ -147,7 +148,7 @@ TEST(HttpTransport, SlowClientsDoNotDelayProbes) {
       send_all(fd, "X-Slow: " + std::to_string(round) + "\r\n");
     const auto t0 = Clock::now();
     EXPECT_EQ(get(s.port, "/health", 1000ms).substr(0, 15), "HTTP/1.1 200 OK") << "round " << round;
-    EXPECT_LT(Clock::now() - t0, 300ms);
+    EXPECT_LT(Clock::now() - t0, 800ms);  // generous for sanitizers; the failure is a 1 s timeout
     std::this_thread::sleep_for(100ms);
   }
   EXPECT_LE(s.transport->connections(), 8u + 1u);  // 127.0.0.2 holds at most max_per_client
@@ -170,7 +171,7 @@ TEST(HttpTransport, RequestDeadlineIsTotal) {
   }
   EXPECT_TRUE(closed);
   EXPECT_GT(Clock::now() - t0, 800ms);
-  EXPECT_LT(Clock::now() - t0, 1700ms);
+  EXPECT_LT(Clock::now() - t0, 2500ms);  // well before the 3 s the client keeps trickling
   ::close(fd);
 }
 
@@ -186,7 +187,7 @@ TEST(HttpTransport, IdleKeepAlivesDoNotDelayProbes) {
   }
   const auto t0 = Clock::now();
   EXPECT_EQ(get(s.port, "/health", 1000ms, "127.0.0.3").substr(0, 15), "HTTP/1.1 200 OK");
-  EXPECT_LT(Clock::now() - t0, 200ms);
+  EXPECT_LT(Clock::now() - t0, 800ms);  // was 4 s: one thread per idle connection
   for (int fd : idle)
     ::close(fd);
 }
@@ -194,13 +195,13 @@ TEST(HttpTransport, IdleKeepAlivesDoNotDelayProbes) {
 // The pool is bounded: a third slow request while one runs and one waits is refused, and probes are still
 // answered while the pool is busy.
 TEST(HttpTransport, BusyPoolAnswers503AndProbesStillPass) {
-  Server s(test_limits(), 600ms);
+  Server s(test_limits(), 1500ms);
   std::vector<std::thread> clients;
   std::atomic<int> ok{0}, busy{0};
   for (int i = 0; i < 3; ++i) {
     clients.emplace_back([&, i] {
       std::this_thread::sleep_for(std::chrono::milliseconds(50 * i));
-      const std::string r = get(s.port, "/slow", 3000ms);
+      const std::string r = get(s.port, "/slow", 6000ms);
       if (r.rfind("HTTP/1.1 200", 0) == 0) ++ok;
       if (r.rfind("HTTP/1.1 503", 0) == 0) ++busy;
     });
@@ -208,7 +209,7 @@ TEST(HttpTransport, BusyPoolAnswers503AndProbesStillPass) {
   std::this_thread::sleep_for(200ms);
   const auto t0 = Clock::now();
   EXPECT_EQ(get(s.port, "/health", 1000ms).substr(0, 15), "HTTP/1.1 200 OK");
-  EXPECT_LT(Clock::now() - t0, 200ms);
+  EXPECT_LT(Clock::now() - t0, 800ms);  // not behind the 1.5 s handlers
   for (auto& t : clients)
     t.join();
   EXPECT_EQ(ok, 2);
