@@ -32,7 +32,7 @@ std::vector<discovery::Service> make_services() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::vector<discovery::Service> services = make_services();
+  static const discovery::ObjectTable<discovery::Service> services(make_services());
   const envinject::JsonInput in =
       envinject::parse_json_input(std::string_view(reinterpret_cast<const char*>(data), size));
   if (!in.error.empty()) return 0;
