@@ -44,6 +44,40 @@ std::string check_pod(const json& pod) {
   return "";
 }
 
+// The names a container's env array defines.
+std::unordered_set<std::string> own_names(const json& env) {
+  std::unordered_set<std::string> own;
+  if (env.is_array()) {
+    for (const auto& e : env) {
+      if (e.is_object()) {
+        if (auto n = e.find("name"); n != e.end() && n->is_string()) own.insert(n->get<std::string>());
+      }
+    }
+  }
+  return own;
+}
+
+// About the bytes of the patch operations (JSON) adding `vars` to every container, stopping once past
+// `bound`: per variable its name and value plus the operation's fixed text and path.
+size_t estimate_patch_bytes(const json& spec, const std::vector<EnvVar>& vars, size_t bound) {
+  constexpr size_t kPerOperation = 64;  // {"op":"add","path":"/spec/initContainers/N/env/N","value":{…}}
+  size_t total = 0;
+  for (const char* list : {"containers", "initContainers"}) {
+    auto it = spec.find(list);
+    if (it == spec.end() || !it->is_array()) continue;
+    for (const auto& c : *it) {
+      auto env = c.find("env");
+      const auto own = env == c.end() ? std::unordered_set<std::string>{} : own_names(*env);
+      for (const auto& v : vars) {
+        if (own.count(v.name)) continue;
+        total += kPerOperation + v.name.size() + v.value.size();
+        if (total > bound) return total;
+      }
+    }
+  }
+  return total;
+}
+
 json to_json(const EnvVar& v) {
   return json{{"name", v.name}, {"value", v.value}};
 }
@@ -51,13 +85,7 @@ json to_json(const EnvVar& v) {
 }  // namespace
 
 std::vector<EnvVar> missing_variables(const json& env, const std::vector<EnvVar>& vars) {
-  std::unordered_set<std::string> own;
-  if (env.is_array()) {
-    for (const auto& e : env) {
-      if (e.is_object() && e.contains("name") && e["name"].is_string())
-        own.insert(e["name"].get<std::string>());
-    }
-  }
+  const std::unordered_set<std::string> own = own_names(env);
   std::vector<EnvVar> out;
   out.reserve(vars.size());
   for (const auto& v : vars) {
@@ -67,11 +95,13 @@ std::vector<EnvVar> missing_variables(const json& env, const std::vector<EnvVar>
 }
 
 PodPatch build_pod_patch(const json& pod, const discovery::ObjectTable<discovery::Service>& services,
-                         const std::string& fallback_namespace) {
+                         const std::string& fallback_namespace, const PatchOptions& options) {
   PodPatch result;
-  result.pod = pod;
   result.error = check_pod(pod);
-  if (!result.error.empty()) return result;
+  if (!result.error.empty()) {
+    if (options.build_pod) result.pod = pod;
+    return result;
+  }
 
   std::string ns = fallback_namespace;
   if (auto m = pod.find("metadata"); m != pod.end() && m->is_object()) {
@@ -82,33 +112,45 @@ PodPatch build_pod_patch(const json& pod, const discovery::ObjectTable<discovery
   bool links = true;
   if (auto l = spec.find("enableServiceLinks"); l != spec.end() && l->is_boolean()) links = l->get<bool>();
   const std::vector<EnvVar> vars = service_env(ns, links, services, &result.skipped);
+  if (options.max_patch_bytes > 0) {
+    const size_t estimate = estimate_patch_bytes(spec, vars, options.max_patch_bytes);
+    if (estimate > options.max_patch_bytes) {
+      result.oversize = estimate;
+      return result;
+    }
+  }
 
-  json& out_spec = result.pod["spec"];
+  if (options.build_pod) result.pod = pod;
+  static const json kNoEnv;
   for (const char* list : {"containers", "initContainers"}) {
     auto it = spec.find(list);
     if (it == spec.end() || !it->is_array()) continue;
     for (size_t i = 0; i < it->size(); ++i) {
-      const json& env = (*it)[i].contains("env") ? (*it)[i]["env"] : json();
+      const json& container = (*it)[i];
+      const auto env_it = container.find("env");
+      const json& env = env_it == container.end() ? kNoEnv : *env_it;
       const std::vector<EnvVar> add = missing_variables(env, vars);
       if (add.empty()) continue;
       const std::string path = std::string("/spec/") + list + "/" + std::to_string(i) + "/env";
-      json& out_env = out_spec[list][i]["env"];
       if (!env.is_array()) {
         json list_value = json::array();
         for (const auto& v : add)
           list_value.push_back(to_json(v));
-        out_env = list_value;
+        if (options.build_pod) result.pod["spec"][list][i]["env"] = list_value;
         result.patch.push_back({{"op", "add"}, {"path", path}, {"value", std::move(list_value)}});
       } else {
-        json merged = json::array();
         for (size_t j = 0; j < add.size(); ++j) {
-          merged.push_back(to_json(add[j]));
           result.patch.push_back(
               {{"op", "add"}, {"path", path + "/" + std::to_string(j)}, {"value", to_json(add[j])}});
         }
-        for (const auto& e : env)
-          merged.push_back(e);
-        out_env = std::move(merged);
+        if (options.build_pod) {
+          json merged = json::array();
+          for (const auto& v : add)
+            merged.push_back(to_json(v));
+          for (const auto& e : env)
+            merged.push_back(e);
+          result.pod["spec"][list][i]["env"] = std::move(merged);
+        }
       }
       result.added += add.size();
     }

@@ -4,7 +4,9 @@
 #include <openssl/evp.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
+#include "envinject/json_input.hpp"
 #include "envinject/pod_patch.hpp"
 #include "envinject/service_env.hpp"
 
@@ -14,13 +16,35 @@ using nlohmann::json;
 
 namespace {
 
-json error_json(const std::string& message) {
-  return json{{"error", message}};
+// Every reply is dumped with invalid UTF-8 replaced: an error message may quote the request's own bytes.
+std::string dump(const json& j, int indent = -1) {
+  return j.dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
+std::string error_body(const std::string& message) {
+  return dump(json{{"error", message}}) + "\n";
 }
 
 void note_skipped(const std::vector<envinject::SkipNote>& skipped, std::vector<std::string>& log) {
   for (const auto& s : skipped)
     log.push_back("envinject: skipped " + s.ns + "/" + s.service + ": " + s.reason);
+}
+
+// o[key] as a string: "" when absent or null, nullopt when it has another type.
+std::optional<std::string> string_at(const json& o, const char* key) {
+  auto it = o.find(key);
+  if (it == o.end() || it->is_null()) return std::string();
+  if (!it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+// RFC 1123 label, as Kubernetes namespace names are (apimachinery IsDNS1123Label).
+bool is_namespace_name(const std::string& s) {
+  if (s.empty() || s.size() > 63) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return s.front() != '-' && s.back() != '-';
 }
 
 }  // namespace
@@ -38,17 +62,22 @@ HttpReply env_reply(const std::string& ns, const std::string& links, const disco
   HttpReply r;
   if (ns.empty()) {
     r.status = 400;
-    r.body = error_json("the namespace parameter is required: /v1/env?namespace=NS").dump() + "\n";
+    r.body = error_body("the namespace parameter is required: /v1/env?namespace=NS");
+    return r;
+  }
+  if (!is_namespace_name(ns)) {
+    r.status = 400;
+    r.body = error_body("namespace '" + ns.substr(0, 80) + "' is not a namespace name (an RFC 1123 label)");
     return r;
   }
   if (!links.empty() && links != "true" && links != "false") {
     r.status = 400;
-    r.body = error_json("enableServiceLinks must be true or false, not '" + links + "'").dump() + "\n";
+    r.body = error_body("enableServiceLinks must be true or false, not '" + links.substr(0, 80) + "'");
     return r;
   }
   if (!state) {
     r.status = 503;
-    r.body = error_json("the registry has not synced yet").dump() + "\n";
+    r.body = error_body("the registry has not synced yet");
     return r;
   }
   std::vector<envinject::SkipNote> skipped;
@@ -57,20 +86,28 @@ HttpReply env_reply(const std::string& ns, const std::string& links, const disco
   json out = json::array();
   for (const auto& v : vars)
     out.push_back({{"name", v.name}, {"value", v.value}});
-  r.body = out.dump(2) + "\n";
+  r.body = dump(out, 2) + "\n";
   return r;
 }
 
-HttpReply admission_reply(const std::string& body, const discovery::RegistryState* state) {
+HttpReply admission_reply(const std::string& body, const discovery::RegistryState* state,
+                          const AdmissionLimits& limits) {
   HttpReply r;
+  envinject::JsonInput input = envinject::parse_json_input(body, {limits.max_body_bytes, limits.max_depth});
+  if (!input.error.empty()) {
+    r.status = 400;
+    r.body = error_body("the AdmissionReview was refused: " + input.error);
+    r.log.push_back("envinject webhook: request refused (400): " + input.error);
+    return r;
+  }
+  const json& review = input.value;
   json response{{"uid", ""}, {"allowed", true}};
   std::string warning;
-  json review = json::parse(body, nullptr, /*allow_exceptions=*/false);
   const json* request = nullptr;
-  if (review.is_discarded() || !review.is_object()) {
+  if (!review.is_object()) {
     warning = "the request body is not a JSON object";
-  } else if (review.value("kind", "") != "AdmissionReview" ||
-             review.value("apiVersion", "") != "admission.k8s.io/v1") {
+  } else if (string_at(review, "kind") != "AdmissionReview" ||
+             string_at(review, "apiVersion") != "admission.k8s.io/v1") {
     warning = "expected an admission.k8s.io/v1 AdmissionReview";
   } else if (auto it = review.find("request"); it == review.end() || !it->is_object()) {
     warning = "the AdmissionReview has no request";
@@ -82,25 +119,35 @@ HttpReply admission_reply(const std::string& body, const discovery::RegistryStat
       warning = "the AdmissionReview request has no uid";
   }
   if (request && warning.empty()) {
-    const json kind = request->value("kind", json::object());
-    const std::string operation = request->value("operation", "");
-    const bool is_pod = kind.is_object() && kind.value("kind", "") == "Pod" &&
-                        kind.value("group", "") == "" && kind.value("version", "") == "v1";
+    static const json kNoKind = json::object();
+    const auto kind_it = request->find("kind");
+    const json& kind = kind_it != request->end() && kind_it->is_object() ? *kind_it : kNoKind;
+    const auto operation = string_at(*request, "operation");
+    const bool is_pod = string_at(kind, "kind") == "Pod" && string_at(kind, "group") == "" &&
+                        string_at(kind, "version") == "v1";
+    const auto ns = string_at(*request, "namespace");
     if (!is_pod || operation != "CREATE") {
       // Not ours to change (the webhook configuration should not send these): allowed, no warning.
     } else if (!state) {
       warning = "the registry has not synced yet: no service variables were added";
     } else if (auto obj = request->find("object"); obj == request->end() || !obj->is_object()) {
       warning = "the AdmissionReview request has no Pod object";
+    } else if (!ns) {
+      warning = "the AdmissionReview request's namespace is not a string";
     } else {
-      std::string ns = request->value("namespace", "");
-      auto patch = envinject::build_pod_patch(*obj, state->services, ns);
+      envinject::PatchOptions options;
+      options.build_pod = false;
+      options.max_patch_bytes = limits.max_patch_bytes;
+      auto patch = envinject::build_pod_patch(*obj, state->services, *ns, options);
       note_skipped(patch.skipped, r.log);
       if (!patch.error.empty()) {
         warning = "the Pod was not understood: " + patch.error;
+      } else if (patch.oversize > 0) {
+        warning = "the service variables were not added: the patch would be larger than the limit of " +
+                  std::to_string(limits.max_patch_bytes) + " bytes";
       } else if (!patch.patch.empty()) {
         response["patchType"] = "JSONPatch";
-        response["patch"] = base64_encode(patch.patch.dump());
+        response["patch"] = base64_encode(dump(patch.patch));
         r.added = patch.added;
       }
     }
@@ -110,7 +157,7 @@ HttpReply admission_reply(const std::string& body, const discovery::RegistryStat
     r.log.push_back("envinject webhook: " + warning + " (allowed without changes)");
   }
   r.body =
-      json{{"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}, {"response", response}}.dump();
+      dump(json{{"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}, {"response", response}});
   return r;
 }
 

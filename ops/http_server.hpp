@@ -1,5 +1,7 @@
-// The operations HTTP server (cpp-httplib, on its own threads, never the query threads): /metrics, /health,
-// /ready, kube-dns's /readiness and /healthcheck/kubedns, /v1/env; and the HTTPS admission webhook /mutate.
+// The operations HTTP server (ops/http_transport.hpp, on its own threads, never the query threads): /metrics,
+// /health, /ready, kube-dns's /readiness and /healthcheck/kubedns, /v1/env; and the HTTPS admission webhook
+// /mutate. The two ports share nothing: each has its event loop, its pool and its limits, and the probes are
+// answered on the event loop, never queued behind /metrics, /v1/env or a webhook review.
 #pragma once
 
 #include <cstdint>
@@ -11,19 +13,23 @@
 
 #include "discovery/model.hpp"
 #include "dns/server/server.hpp"
+#include "ops/admission.hpp"
+#include "ops/http_transport.hpp"
 #include "ops/metrics_page.hpp"
 #include "ops/readiness.hpp"
-
-namespace httplib {
-class Server;
-}
 
 namespace clusterdns::ops {
 
 struct HttpConfig {
   std::optional<dns::ListenAddress> http;     // nullopt: no HTTP port
   std::optional<dns::ListenAddress> webhook;  // nullopt: no webhook
-  std::string tls_cert, tls_key;              // PEM files of the webhook
+  std::string tls_cert, tls_key;              // PEM files of the webhook, re-read when they change
+  HttpLimits http_limits = default_http_limits();
+  HttpLimits webhook_limits = default_webhook_limits();
+  AdmissionLimits admission = {};
+
+  static HttpLimits default_http_limits();
+  static HttpLimits default_webhook_limits();
 };
 
 struct HttpRoutes {
@@ -43,21 +49,24 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Loads the webhook's certificate and key, binds both ports (port 0: the kernel's choice), then serves each
-  // on its own thread. Throws std::runtime_error with one line ("cannot listen on http 0.0.0.0:9153: Address
-  // already in use", "--tls-cert /x.pem: ...") and leaves nothing open. Call once.
+  // on its own threads. Throws std::runtime_error with one line ("cannot listen on http 0.0.0.0:9153: Address
+  // already in use", "--tls-cert /x.pem: ...") and leaves nothing open. Call once (again only after a throw).
   void start(const HttpConfig& config);
-  // Stops accepting, finishes the requests in progress, joins. Idempotent.
+  // Stops accepting, closes every connection (a request being handled finishes, unanswered), joins.
+  // Idempotent.
   void stop();
   uint16_t http_port() const { return http_port_; }
   uint16_t webhook_port() const { return webhook_port_; }
+  // Open connections per port (tests).
+  size_t http_connections() const { return http_ ? http_->connections() : 0; }
+  size_t webhook_connections() const { return webhook_ ? webhook_->connections() : 0; }
 
  private:
-  void route_http(httplib::Server& s);
-  void route_webhook(httplib::Server& s);
+  std::vector<HttpRoute> http_routes();
+  std::vector<HttpRoute> webhook_routes(const AdmissionLimits& limits);
 
   HttpRoutes routes_;
-  std::unique_ptr<httplib::Server> http_, webhook_;
-  std::thread http_thread_, webhook_thread_;
+  std::unique_ptr<HttpTransport> http_, webhook_;
   uint16_t http_port_ = 0, webhook_port_ = 0;
 };
 

@@ -24,8 +24,10 @@
 
 #include "discovery/files/manifest_parser.hpp"
 #include "discovery/source.hpp"
+#include "envinject/json_input.hpp"
 #include "envinject/pod_patch.hpp"
 #include "envinject/service_env.hpp"
+#include "ops/logging.hpp"
 
 using namespace clusterdns;
 using nlohmann::json;
@@ -54,6 +56,9 @@ NAME_PORT_<port>_<PROTO>..., sorted by name), computed from the same registry th
 Exit status: 0 ok, 1 source or input problem, 2 bad flag; with -- COMMAND, the command's status (126/127
 when it cannot be run).
 )";
+
+// --pod input: a Pod manifest is a few kB; these bounds keep a hostile file from exhausting the stack or RAM.
+constexpr envinject::JsonLimits kPodLimits{16u << 20, 64};
 
 struct Options {
   std::string source;
@@ -243,14 +248,27 @@ json read_pod(const std::string& file) {
     text << in.rdbuf();
   }
   const std::string s = text.str();
+  json pod;
   try {
-    if (auto first = s.find_first_not_of(" \t\r\n"); first != std::string::npos && s[first] == '{')
-      return json::parse(s);
-    return yaml_to_json(YAML::Load(s));
+    if (auto first = s.find_first_not_of(" \t\r\n"); first != std::string::npos && s[first] == '{') {
+      envinject::JsonInput input = envinject::parse_json_input(s, kPodLimits);
+      if (!input.error.empty()) {
+        std::fprintf(stderr, "envinject: --pod %s: %s\n", file.c_str(), input.error.c_str());
+        std::exit(1);
+      }
+      return std::move(input.value);
+    }
+    pod = yaml_to_json(YAML::Load(s));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "envinject: --pod %s: not YAML or JSON: %s\n", file.c_str(), e.what());
     std::exit(1);
   }
+  // A tree converted from YAML: bounded and valid UTF-8 before it is copied or printed.
+  if (const std::string why = envinject::check_json_tree(pod, kPodLimits.max_depth); !why.empty()) {
+    std::fprintf(stderr, "envinject: --pod %s: %s\n", file.c_str(), why.c_str());
+    std::exit(1);
+  }
+  return pod;
 }
 
 int run_command(const std::vector<std::string>& command, const std::vector<envinject::EnvVar>& vars) {
@@ -272,9 +290,10 @@ int run_command(const std::vector<std::string>& command, const std::vector<envin
 int main(int argc, char** argv) {
   const Options o = parse_args(argc, argv);
   auto log = spdlog::stderr_color_mt("envinject");
-  log->set_pattern("envinject: %l: %v");
+  log->set_formatter(ops::make_log_formatter("envinject: %l: %q"));  // names from the registry, escaped
   spdlog::set_level(o.verbose ? spdlog::level::info : spdlog::level::warn);
-  if (!spdlog::get("discovery")) spdlog::stderr_color_mt("discovery")->set_pattern("envinject: %l: [%n] %v");
+  if (!spdlog::get("discovery"))
+    spdlog::stderr_color_mt("discovery")->set_formatter(ops::make_log_formatter("envinject: %l: [%n] %q"));
 
   const discovery::ObjectTable<discovery::Service> services = load_services(o);
 
@@ -287,8 +306,8 @@ int main(int argc, char** argv) {
     }
     log_skipped(r.skipped);
     log->info("added {} variables over all containers", r.added);
-    std::cout << (o.patch ? r.patch : r.pod).dump(2) << "\n";
-    return 0;
+    std::cout << (o.patch ? r.patch : r.pod).dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    return std::cout.good() ? 0 : 1;
   }
 
   std::vector<envinject::SkipNote> skipped;

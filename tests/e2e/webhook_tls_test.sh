@@ -4,7 +4,8 @@
 # reference's example, with userInfo, requestKind, options, ...) for a Pod CREATE is POSTed to /mutate; the
 # returned base64 JSONPatch is applied to the pod with an RFC 6902 implementation written here, and the
 # resulting containers' env is checked (the seed's variables, the container's own value winning, init
-# containers, enableServiceLinks: false). Malformed reviews are allowed with a warning. Loopback only.
+# containers, enableServiceLinks: false). Malformed reviews are allowed with a warning, undecodable bodies get
+# 400. Loopback only.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_init
 source "$(dirname "${BASH_SOURCE[0]}")/ops_lib.sh"
@@ -149,8 +150,9 @@ resp=$(post "$WORK/bad.json")
 expect_eq "malformed pod: allowed" "u3 true" "$(jq -r '.response.uid + " " + (.response.allowed | tostring)' <<<"$resp")"
 expect_match "malformed pod: warning" 'clusterdns envinject: the Pod was not understood: spec.containers' "$(jq -r '.response.warnings[0]' <<<"$resp")"
 printf 'this is not JSON' >"$WORK/garbage.json"
-resp=$(post "$WORK/garbage.json")
-expect_eq "garbage body: allowed" true "$(jq -r .response.allowed <<<"$resp")"
+resp=$(post "$WORK/garbage.json" -w '\n%{http_code}')
+expect_eq "garbage body: 400 (it cannot come from an API server)" 400 "${resp##*$'\n'}"
+expect_match "garbage body: the reason" '"error":"the AdmissionReview was refused: not JSON' "$resp"
 expect_match "malformed reviews are logged" 'envinject webhook: the Pod was not understood' "$(cat "$SRV_LOG")"
 
 # TLS really is required and verified.

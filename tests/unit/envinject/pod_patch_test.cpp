@@ -135,5 +135,39 @@ TEST(PodPatch, NullEnvIsReplaced) {
   EXPECT_EQ(pod.patch(r.patch), r.pod);
 }
 
+// Issue 11 #3: the patch is bounded before it is built; under the bound the webhook's patch-only mode gives
+// the same patch as the full one.
+TEST(PodPatch, BoundedPatchIsNotBuilt) {
+  const json pod = pod_json();
+  const PodPatch full = build_pod_patch(pod, services());
+  const size_t bytes = full.patch.dump().size();
+  PatchOptions only_patch;
+  only_patch.build_pod = false;
+  only_patch.max_patch_bytes = bytes * 2;
+  const PodPatch r = build_pod_patch(pod, services(), "", only_patch);
+  EXPECT_EQ(r.oversize, 0u);
+  EXPECT_EQ(r.patch, full.patch);
+  EXPECT_EQ(r.pod, json::object());  // not built
+  EXPECT_EQ(r.added, full.added);
+
+  only_patch.max_patch_bytes = bytes / 2;
+  const PodPatch over = build_pod_patch(pod, services(), "", only_patch);
+  EXPECT_EQ(over.error, "");
+  EXPECT_GT(over.oversize, bytes / 2);
+  EXPECT_TRUE(over.patch.empty());
+  EXPECT_EQ(over.added, 0u);
+
+  json many = pod;
+  json containers = json::array();
+  for (int i = 0; i < 10'000; ++i)
+    containers.push_back({{"name", "c" + std::to_string(i)}});
+  many["spec"]["containers"] = containers;
+  only_patch.max_patch_bytes = 1 << 20;
+  const PodPatch big = build_pod_patch(many, services(), "", only_patch);
+  EXPECT_GT(big.oversize, 1u << 20);
+  EXPECT_LT(big.oversize, (1u << 20) + 1000);  // the estimate stops at the bound
+  EXPECT_TRUE(big.patch.empty());
+}
+
 }  // namespace
 }  // namespace clusterdns::envinject
