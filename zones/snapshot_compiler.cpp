@@ -400,7 +400,17 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::update(const ZoneDraft& draft,
       add(r);
   }
   // Stable by shard: names that came in order (a build from nothing) need no string comparisons.
-  std::stable_sort(work.begin(), work.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  {  // a counting sort: stable, and no temporary buffer (std::stable_sort's nothrow new)
+    std::vector<uint32_t> starts(Snapshot::kShards + 1, 0);
+    for (const auto& w : work)
+      ++starts[w.first + 1];
+    for (size_t i = 1; i < starts.size(); ++i)
+      starts[i] += starts[i - 1];
+    std::vector<std::pair<uint32_t, std::string_view>> by_shard(work.size());
+    for (const auto& w : work)
+      by_shard[starts[w.first]++] = w;
+    work.swap(by_shard);
+  }
   for (size_t i = 0; i < work.size();) {  // each shard's names sorted and unique
     size_t j = i;
     while (j < work.size() && work[j].first == work[i].first)
