@@ -8,6 +8,8 @@
 #include <map>
 #include <sstream>
 
+#include "discovery/files/yaml_guard.hpp"
+
 namespace clusterdns::ops {
 
 namespace {
@@ -54,6 +56,12 @@ std::vector<FlagArg> read_config_file(const std::string& path) {
 
 std::vector<FlagArg> parse_config_text(const std::string& text, const std::string& path) {
   YAML::Node root;
+  discovery::YamlLimits limits;
+  limits.max_bytes = 1u << 20;  // a flag file, not a cluster
+  limits.max_depth = 16;
+  if (auto problem = discovery::check_yaml(text, limits)) {
+    throw ConfigError(path + ":" + std::to_string(problem->line) + ": not valid YAML: " + problem->reason);
+  }
   try {
     root = YAML::Load(text);
   } catch (const YAML::ParserException& e) {

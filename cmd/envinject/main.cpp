@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "discovery/files/manifest_parser.hpp"
+#include "discovery/files/yaml_guard.hpp"
 #include "discovery/source.hpp"
 #include "envinject/json_input.hpp"
 #include "envinject/pod_patch.hpp"
@@ -257,6 +258,13 @@ json read_pod(const std::string& file) {
         std::exit(1);
       }
       return std::move(input.value);
+    }
+    // libyaml vets the text first: yaml-cpp loops on some malformed input, and yaml_to_json expands every
+    // alias (a 1 KB "billion laughs" would take minutes and gigabytes).
+    if (auto problem = discovery::check_yaml(s)) {
+      std::fprintf(stderr, "envinject: --pod %s:%d: %s\n", file.c_str(), problem->line,
+                   problem->reason.c_str());
+      std::exit(1);
     }
     pod = yaml_to_json(YAML::Load(s));
   } catch (const std::exception& e) {

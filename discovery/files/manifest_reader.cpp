@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "discovery/files/yaml_guard.hpp"
+
 namespace clusterdns::discovery::files {
 
 namespace {
@@ -63,7 +65,19 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 void ManifestReader::read_text(const std::string& text, const std::string& file) {
   file_ = file;
   Fields f(file, result_.errors, result_.warnings, text.size() / 2 + 1024);
+  // One expansion budget for the whole file: many small alias bombs must not add up to a big one.
+  std::size_t node_budget = 1000000 + 4 * text.size();
   for (const Chunk& chunk : split_documents(text)) {
+    YamlLimits limits;
+    limits.max_expanded_nodes = node_budget;
+    std::size_t nodes = 0;
+    if (auto problem = check_yaml(chunk.text, limits, &nodes)) {
+      int line = chunk.first_line + std::max(problem->line, 1);
+      result_.errors.push_back(ManifestError{file, line, problem->reason});
+      if (problem->reason.rfind("invalid YAML", 0) != 0) return;  // a limit: the rest is no better
+      continue;
+    }
+    node_budget -= std::min(nodes, node_budget - 1);
     std::vector<YAML::Node> docs;
     try {
       docs = YAML::LoadAll(chunk.text);

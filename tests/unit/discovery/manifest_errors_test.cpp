@@ -90,7 +90,7 @@ spec: {clusterIP: 10.0.0.3}
 
 TEST(ManifestErrors, BadIndentation) {
   EXPECT_THAT(errors_of("apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n   labels: {}\n"),
-              ElementsAre("bad.yaml:5: invalid YAML: illegal map value"));
+              ElementsAre("bad.yaml:5: invalid YAML: mapping values are not allowed in this context"));
 }
 
 TEST(ManifestErrors, InvalidIps) {
@@ -269,7 +269,7 @@ TEST(ManifestErrors, AliasExpansionIsBounded) {
   text += "]\n";
   ParseResult r = parse_manifest_text(text, "bad.yaml");
   ASSERT_EQ(r.errors.size(), 1u);
-  EXPECT_THAT(r.errors[0].reason, HasSubstr("document too large"));
+  EXPECT_THAT(r.errors[0].reason, HasSubstr("aliases expand to more than"));  // libyaml pre-flight
   EXPECT_THAT(r.state.pods, IsEmpty());
 }
 
