@@ -36,6 +36,14 @@ class RegistrySource {
     uint64_t relists = 0;  // complete re-reads after the first (410 Gone, compaction, a re-sync)
   };
   virtual Restarts restarts() const { return {}; }
+
+  // For /metrics and operators: whether what the source serves is what its input says. Thread-safe.
+  struct Health {
+    uint64_t rejected = 0;             // inputs (objects, files, events) refused so far
+    int64_t last_applied_unix_ms = 0;  // when the served state last took in a change (0: never)
+    bool stale = false;                // the newest input is refused: an older state is served
+  };
+  virtual Health health() const { return {}; }
 };
 
 // What the consumer needs from a source beyond its spec. File and etcd registries always carry pods and

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cctype>
 #include <cstring>
 #include <filesystem>
 #include <future>
@@ -24,13 +25,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr auto kQuiet = std::chrono::milliseconds(20);     // a burst ends after this much silence
-constexpr auto kMaxDelay = std::chrono::milliseconds(60);  // …or this long after its first event
-constexpr int kFallbackPollMs = 1000;                      // without inotify
+constexpr int kFallbackPollMs = 1000;  // without inotify
 
-constexpr uint32_t kDirMask = IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_MODIFY | IN_MOVED_FROM |
-                              IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
-constexpr uint32_t kFileMask = IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF;
+// No IN_MODIFY: a file being written is read once it is closed (IN_CLOSE_WRITE) or moved into place.
+constexpr uint32_t kDirMask = IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO |
+                              IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+constexpr uint32_t kFileMask = IN_CLOSE_WRITE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF;
 
 std::shared_ptr<spdlog::logger> logger() {
   if (auto l = spdlog::get("discovery")) return l;
@@ -39,6 +39,23 @@ std::shared_ptr<spdlog::logger> logger() {
   } catch (const spdlog::spdlog_ex&) {
     return spdlog::get("discovery");  // registered by another thread meanwhile
   }
+}
+
+int64_t now_unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool is_hidden_name(const std::string& name) {
+  return !name.empty() && name[0] == '.';
+}
+
+bool is_manifest_file_name(const std::string& name) {
+  std::string ext = fs::path(name).extension().string();
+  for (char& c : ext)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".yaml" || ext == ".yml" || ext == ".json";
 }
 
 std::vector<std::string> to_strings(const std::vector<ManifestError>& errors) {
@@ -80,6 +97,7 @@ void FileSource::start(Listener on_change) {
   thread_ = std::thread([this, p = std::move(first_load)]() mutable {
     // Watches go in before the first read so that nothing written meanwhile is missed.
     watch_tree();
+    rescan_ = true;
     bool published = reload();
     p.set_value();
     if (published) notify();
@@ -123,6 +141,11 @@ std::vector<ManifestError> FileSource::last_errors() const {
   return errors_;
 }
 
+RegistrySource::Health FileSource::health() const {
+  std::lock_guard lock(state_mutex_);
+  return health_;
+}
+
 void FileSource::run() {
   pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {inotify_fd_, POLLIN, 0}};
   const nfds_t nfds = inotify_fd_ >= 0 ? 2 : 1;
@@ -135,21 +158,11 @@ void FileSource::run() {
       return;
     }
     if (fds[0].revents != 0) return;
-    if (r > 0 && !drain_events()) continue;
-
-    // Coalesce the burst: an editor's save is several events, a `cp -r` many more.
-    auto first = std::chrono::steady_clock::now();
-    while (r > 0) {
-      auto left = kMaxDelay - (std::chrono::steady_clock::now() - first);
-      if (left <= std::chrono::milliseconds(0)) break;
-      auto wait =
-          std::min<std::chrono::milliseconds>(kQuiet, std::chrono::ceil<std::chrono::milliseconds>(left));
-      r = poll(fds, nfds, static_cast<int>(wait.count()));
-      if (r < 0 && errno == EINTR) r = 1;
-      if (r > 0 && fds[0].revents != 0) return;
-      if (r > 0) drain_events();
-    }
-    watch_tree();
+    if (r == 0) rescan_ = true;  // no inotify: look at everything every kFallbackPollMs
+    if (r > 0) drain_events();
+    // Whatever arrived while the previous change was applied is in this one batch: no debounce timer.
+    if (!rescan_ && dirty_.empty()) continue;
+    if (rescan_) watch_tree();
     if (reload()) notify();
   }
 }
@@ -165,14 +178,14 @@ void FileSource::notify() {
 
 void FileSource::watch_tree() {
   if (inotify_fd_ < 0) return;
-  std::set<int> now;
+  std::map<int, std::string> now;
   parent_wd_ = inotify_add_watch(inotify_fd_, parent_.c_str(), kDirMask & ~(IN_DELETE_SELF | IN_MOVE_SELF));
   std::error_code ec;
   dir_mode_ = fs::is_directory(path_, ec);
   auto add = [&](const std::string& p, uint32_t mask) {
     int wd = inotify_add_watch(inotify_fd_, p.c_str(), mask);
     if (wd >= 0) {
-      now.insert(wd);
+      now[wd] = p;
     } else if (errno == ENOSPC || errno == ENOMEM) {
       logger()->warn("{}: cannot watch {}: {} (raise fs.inotify.max_user_watches)", name(), p,
                      std::strerror(errno));
@@ -186,7 +199,7 @@ void FileSource::watch_tree() {
     for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       std::string leaf = it->path().filename().string();
       if (!it->is_directory(ec)) continue;
-      if (!leaf.empty() && leaf[0] == '.') {
+      if (is_hidden_name(leaf)) {
         it.disable_recursion_pending();  // the parser skips hidden trees too
         continue;
       }
@@ -194,79 +207,140 @@ void FileSource::watch_tree() {
     }
   }
   // Directories that left the tree (moved away) keep their watch until removed here.
-  for (int wd : wds_) {
+  for (const auto& [wd, dir] : wds_) {
     if (!now.count(wd) && wd != parent_wd_) inotify_rm_watch(inotify_fd_, wd);
   }
   wds_ = std::move(now);
 }
 
-bool FileSource::drain_events() {
+void FileSource::drain_events() {
   alignas(inotify_event) char buf[16384];
-  bool relevant = false;
   while (true) {
     ssize_t n = read(inotify_fd_, buf, sizeof buf);
     if (n <= 0) break;  // EAGAIN: drained
     for (char* p = buf; p < buf + n;) {
       auto* ev = reinterpret_cast<inotify_event*>(p);
       p += sizeof(inotify_event) + ev->len;
-      if (ev->mask & IN_Q_OVERFLOW || wds_.count(ev->wd)) {
-        relevant = true;
-      } else if (ev->wd == parent_wd_) {
-        // In file mode every sibling event counts: a ConfigMap volume swaps "..data", not the file.
-        relevant = relevant || !dir_mode_ || (ev->len > 0 && base_name_ == ev->name);
+      const std::string leaf = ev->len > 0 ? std::string(ev->name) : std::string();
+      if (ev->mask & (IN_Q_OVERFLOW | IN_DELETE_SELF | IN_MOVE_SELF)) {
+        rescan_ = true;
+        continue;
       }
+      if (!dir_mode_) {
+        // File mode: the file itself, or any sibling (a ConfigMap volume swaps "..data", not the file).
+        // A sibling's plain IN_CREATE is followed by its IN_CLOSE_WRITE; a symlink's is all there is.
+        if (wds_.count(ev->wd) || ev->wd == parent_wd_) dirty_.insert(path_);
+        continue;
+      }
+      auto dir = wds_.find(ev->wd);
+      if (dir == wds_.end()) {
+        if (ev->wd == parent_wd_ && leaf == base_name_) rescan_ = true;  // the tree itself came or went
+        continue;
+      }
+      if ((ev->mask & IN_ISDIR) || is_hidden_name(leaf)) {
+        // A directory came, went or moved; or a ConfigMap "..data" swap changed every visible link.
+        if (!(ev->mask & IN_ATTRIB)) rescan_ = true;
+        continue;
+      }
+      if (!is_manifest_file_name(leaf)) continue;
+      const std::string file = (fs::path(dir->second) / leaf).string();
+      if (ev->mask & IN_CREATE) {
+        std::error_code ec;
+        if (!fs::is_symlink(fs::symlink_status(file, ec))) continue;  // its IN_CLOSE_WRITE follows
+      }
+      dirty_.insert(file);
     }
   }
-  return relevant;
+}
+
+void FileSource::read_and_apply(const std::string& file, bool& changed) {
+  std::vector<ManifestError> read_errors;
+  std::vector<ManifestFile> content = read_manifest_files(file, read_errors);
+  if (content.empty()) {  // gone (or unreadable): its objects go with it
+    changed |= registry_.remove(file);
+    logged_.erase(file);
+    return;
+  }
+  const std::string* known = registry_.text(file);
+  if (known && *known == content.front().text) return;  // touched, or saved with the same bytes
+  files::FileRegistry::Outcome outcome = registry_.update(file, content.front().text);
+  changed |= outcome.changed;
+  for (const ManifestError& w : outcome.warnings)
+    logger()->warn("{}: ignored: {}", name(), w.to_string());
+  log_problems(file, outcome.errors, outcome.kept_last_good);
+  std::lock_guard lock(state_mutex_);
+  health_.rejected += outcome.rejected;
 }
 
 bool FileSource::reload() {
-  std::vector<ManifestError> read_errors;
-  std::vector<ManifestFile> files;
-  ParseResult result;
+  bool changed = !published_.synced();  // the first load is published even when empty
   try {
-    files = read_manifest_files(path_, read_errors);
-    std::vector<std::string> read_strings = to_strings(read_errors);
-    // Events without a content change (touch, an unrelated sibling, a save of identical bytes) end here.
-    if (attempted_ && files == last_files_ && read_strings == last_read_errors_) return false;
-    attempted_ = true;
-    last_files_ = files;
-    last_read_errors_ = std::move(read_strings);
-    result = parse_manifest_files(files);
-    result.errors.insert(result.errors.begin(), read_errors.begin(), read_errors.end());
-    if (result.errors.empty()) compute_selector_endpoints(result.state);
+    std::error_code ec;
+    if (!fs::exists(path_, ec)) {
+      // A vanished PATH is most likely being replaced (a save by rename, a re-created directory): keep
+      // serving what it held, and list it again once it is back.
+      std::vector<ManifestError> gone{ManifestError{path_, 0, "no such file or directory"}};
+      if (gone != root_errors_) {
+        logger()->error("{}: {}; {}", name(), gone[0].to_string(),
+                        has_synced() ? "keeping the last good state" : "no state loaded yet");
+      }
+      root_errors_ = gone;
+      rescan_ = true;
+      dirty_.clear();
+      std::lock_guard lock(state_mutex_);
+      errors_ = root_errors_;
+      health_.stale = true;
+      return false;
+    }
+    std::set<std::string> dirty = std::move(dirty_);
+    dirty_.clear();
+    if (rescan_) {
+      rescan_ = false;
+      std::vector<ManifestError> list_errors;
+      std::vector<std::string> listed = list_manifest_files(path_, list_errors);
+      if (list_errors != root_errors_) {
+        for (const ManifestError& e : list_errors)
+          logger()->error("{}: {}", name(), e.to_string());
+      }
+      root_errors_ = list_errors;
+      const std::set<std::string> now(listed.begin(), listed.end());
+      for (const std::string& known : registry_.paths()) {
+        if (!now.count(known)) dirty.insert(known);
+      }
+      dirty.insert(now.begin(), now.end());
+    }
+    for (const std::string& file : dirty)
+      read_and_apply(file, changed);
   } catch (const std::exception& e) {
-    result.errors.push_back(ManifestError{path_, 0, std::string("unexpected failure: ") + e.what()});
+    logger()->error("{}: unexpected failure: {}; keeping the last good state", name(), e.what());
   }
-
-  if (!result.errors.empty()) {
-    log_rejection(result.errors);
-    std::lock_guard lock(state_mutex_);
-    errors_ = std::move(result.errors);
-    return false;
-  }
-  last_logged_.clear();
-  for (const ManifestError& w : result.warnings)
-    logger()->warn("{}: ignored: {}", name(), w.to_string());
-  auto next = std::make_shared<const RegistryState>(std::move(result.state));
   {
     std::lock_guard lock(state_mutex_);
-    errors_.clear();
+    errors_ = root_errors_;
+    std::vector<ManifestError> file_errors = registry_.errors();
+    errors_.insert(errors_.end(), file_errors.begin(), file_errors.end());
+    health_.stale = registry_.stale() || !root_errors_.empty();
+    if (changed) health_.last_applied_unix_ms = now_unix_ms();
   }
+  if (!changed) return false;
+  auto next = std::make_shared<RegistryState>(registry_.state());  // O(chunks)
+  compute_selector_endpoints(*next);
   const uint64_t gen = published_.publish(next);
-  logger()->info("{}: loaded {} files: {} namespaces, {} services, {} endpoint sets, {} pods (generation {})",
-                 name(), files.size(), next->namespaces.size(), next->services.size(),
+  logger()->info("{}: {} files: {} namespaces, {} services, {} endpoint sets, {} pods (generation {})",
+                 name(), registry_.paths().size(), next->namespaces.size(), next->services.size(),
                  next->endpoint_sets.size(), next->pods.size(), gen);
   return true;
 }
 
-void FileSource::log_rejection(const std::vector<ManifestError>& errors) {
+void FileSource::log_problems(const std::string& file, const std::vector<ManifestError>& errors,
+                              bool kept_last_good) {
   std::vector<std::string> lines = to_strings(errors);
-  if (lines == last_logged_) return;  // the same problem seen again: already said
-  const char* keeping = has_synced() ? "keeping the last good state" : "no state loaded yet";
+  std::vector<std::string>& last = logged_[file];
+  if (lines == last) return;  // the same problems seen again: already said
   for (const std::string& line : lines)
-    logger()->error("rejected {}: {}; {}", path_, line, keeping);
-  last_logged_ = std::move(lines);
+    logger()->error("{}: {}; {}", name(), line,
+                    kept_last_good ? "keeping the file's last good objects" : "left out");
+  last = std::move(lines);
 }
 
 }  // namespace clusterdns::discovery

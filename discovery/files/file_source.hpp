@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "discovery/files/file_registry.hpp"
 #include "discovery/files/manifest_parser.hpp"
 #include "discovery/published_state.hpp"
 #include "discovery/source.hpp"
@@ -17,10 +19,13 @@
 namespace clusterdns::discovery {
 
 // Watches PATH with inotify (the file and its directory, so editors that save by rename and ConfigMap
-// symlink swaps are seen; or every directory of the tree, so files created later are seen), coalesces a
-// burst of events (20 ms of quiet, at most 60 ms), re-reads everything and publishes a new state when
-// every file parses. Any error rejects the whole new state: it is logged once ("discovery" logger) and
-// the last good state stays. If inotify is unavailable it re-reads every second instead.
+// symlink swaps are seen; or every directory of the tree, so files created later are seen). A file is
+// re-read when it is closed after writing or moved into place (IN_CLOSE_WRITE, IN_MOVED_TO), never on
+// IN_MODIFY: a file rewritten in place (`>` then write) is not read half-written. Only the files that
+// changed are parsed; FileRegistry applies what differs and a copy of the merged state is published
+// (O(chunks)). Events that arrive while a change is applied are taken together next; there is no timer.
+// Problems are logged once per content ("discovery" logger, capped per file): an invalid object is left
+// out, a file that is not YAML keeps its last good objects. Without inotify it re-reads every second.
 class FileSource final : public RegistrySource {
  public:
   explicit FileSource(std::string path);
@@ -37,19 +42,21 @@ class FileSource final : public RegistrySource {
   std::shared_ptr<const RegistryState> state() const override;
   uint64_t generation() const override;
   std::string name() const override;  // "file:PATH"
+  Health health() const override;
 
-  // The errors that rejected the latest load; empty when the latest load was published. Thread-safe.
+  // The problems of the files' current contents (and of PATH itself); empty when all is well. Thread-safe.
   std::vector<ManifestError> last_errors() const;
 
  private:
   void run();
   // (Re)installs the watches: parent directory, the file itself, or every directory of the tree.
   void watch_tree();
-  // Reads pending inotify events; true when one of them may change what parse sees.
-  bool drain_events();
-  // Re-reads and, when the input changed, parses and publishes or rejects. Returns true on a publish.
+  // Reads pending inotify events into dirty_ / rescan_.
+  void drain_events();
+  // Re-reads the dirty files (every file after a rescan), applies what changed, publishes. True on a publish.
   bool reload();
-  void log_rejection(const std::vector<ManifestError>& errors);
+  void read_and_apply(const std::string& file, bool& changed);
+  void log_problems(const std::string& file, const std::vector<ManifestError>& errors, bool kept_last_good);
   // Calls the listener; an exception from it is logged, not allowed to end the watcher thread.
   void notify();
 
@@ -59,7 +66,7 @@ class FileSource final : public RegistrySource {
   int inotify_fd_ = -1;
   int wake_fd_ = -1;
   int parent_wd_ = -1;
-  std::set<int> wds_;  // watches on path_ itself or on directories of its tree
+  std::map<int, std::string> wds_;  // watches on path_ itself or on directories of its tree
   bool dir_mode_ = false;
   bool started_ = false;
   std::mutex lifecycle_mutex_;  // start/stop
@@ -67,14 +74,16 @@ class FileSource final : public RegistrySource {
   Listener listener_;
 
   // Watcher thread only.
-  bool attempted_ = false;
-  std::vector<ManifestFile> last_files_;
-  std::vector<std::string> last_read_errors_;
-  std::vector<std::string> last_logged_;
+  files::FileRegistry registry_;
+  std::set<std::string> dirty_;  // files to re-read
+  bool rescan_ = true;           // list the tree again (a directory changed, events overflowed)
+  std::vector<ManifestError> root_errors_;
+  std::map<std::string, std::vector<std::string>> logged_;  // per file: the problems last logged
 
   PublishedState published_;
   mutable std::mutex state_mutex_;
   std::vector<ManifestError> errors_;  // guarded by state_mutex_
+  Health health_;                      // guarded by state_mutex_
 };
 
 }  // namespace clusterdns::discovery

@@ -64,8 +64,8 @@ ParseResult parse_manifest_text(const std::string& text, const std::string& file
   return reader.finish();
 }
 
-std::vector<ManifestFile> read_manifest_files(const std::string& path, std::vector<ManifestError>& errors) {
-  std::vector<ManifestFile> out;
+std::vector<std::string> list_manifest_files(const std::string& path, std::vector<ManifestError>& errors) {
+  std::vector<std::string> out;
   std::error_code ec;
   fs::path root(path);
   fs::file_status st = fs::status(root, ec);
@@ -73,10 +73,7 @@ std::vector<ManifestFile> read_manifest_files(const std::string& path, std::vect
     errors.push_back(ManifestError{path, 0, "no such file or directory"});
     return out;
   }
-  if (!fs::is_directory(st)) {
-    read_one(root, out, errors);  // named explicitly: read it whatever its extension
-    return out;
-  }
+  if (!fs::is_directory(st)) return {path};  // named explicitly: read it whatever its extension
   std::vector<fs::path> found;
   fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec);
   for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
@@ -92,6 +89,13 @@ std::vector<ManifestFile> read_manifest_files(const std::string& path, std::vect
   if (ec) errors.push_back(ManifestError{path, 0, "cannot list directory: " + ec.message()});
   std::sort(found.begin(), found.end());
   for (const fs::path& p : found)
+    out.push_back(p.string());
+  return out;
+}
+
+std::vector<ManifestFile> read_manifest_files(const std::string& path, std::vector<ManifestError>& errors) {
+  std::vector<ManifestFile> out;
+  for (const std::string& p : list_manifest_files(path, errors))
     read_one(p, out, errors);
   return out;
 }

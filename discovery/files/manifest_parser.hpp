@@ -14,6 +14,7 @@ struct ManifestError {
   std::string reason;
   // "file:line: reason", or "file: reason" when line is 0.
   std::string to_string() const;
+  bool operator==(const ManifestError&) const = default;
 };
 
 struct ParseResult {
@@ -40,6 +41,9 @@ ParseResult parse_manifest_text(const std::string& text, const std::string& file
 // are not followed, symlinked files are read), sorted by path.
 // Unreadable entries become errors with line 0.
 std::vector<ManifestFile> read_manifest_files(const std::string& path, std::vector<ManifestError>& errors);
+
+// The manifest files read_manifest_files would read, without reading them (same order, same rules).
+std::vector<std::string> list_manifest_files(const std::string& path, std::vector<ManifestError>& errors);
 
 // Parses several files as one registry: duplicates across files are errors, namespaces are merged.
 ParseResult parse_manifest_files(const std::vector<ManifestFile>& manifests);

@@ -74,6 +74,7 @@ void ManifestReader::read_text(const std::string& text, const std::string& file)
     if (auto problem = check_yaml(chunk.text, limits, &nodes)) {
       int line = chunk.first_line + std::max(problem->line, 1);
       result_.errors.push_back(ManifestError{file, line, problem->reason});
+      broken_yaml_ = true;
       if (problem->reason.rfind("invalid YAML", 0) != 0) return;  // a limit: the rest is no better
       continue;
     }
@@ -84,6 +85,7 @@ void ManifestReader::read_text(const std::string& text, const std::string& file)
     } catch (const YAML::Exception& e) {
       int line = chunk.first_line + (e.mark.line >= 0 ? e.mark.line : 0) + 1;
       result_.errors.push_back(ManifestError{file, line, "invalid YAML: " + e.msg});
+      broken_yaml_ = true;
       continue;
     }
     f.set_line_offset(chunk.first_line);

@@ -32,6 +32,10 @@ class ManifestReader {
   void read_text(const std::string& text, const std::string& file);
   // Merges namespaces, drops legacy Endpoints shadowed by EndpointSlices, returns the result.
   ParseResult finish();
+  // "Service default/web" → "file:line" of every object claimed so far (also after finish).
+  const std::map<std::string, std::string>& positions() const { return seen_; }
+  // True when a document could not be parsed as YAML at all (its objects are unknown, not absent).
+  bool broken_yaml() const { return broken_yaml_; }
 
  private:
   void read_document(const YAML::Node& doc, Fields& f, bool in_list);
@@ -55,6 +59,7 @@ class ManifestReader {
   std::set<std::string> namespaces_;
   std::map<std::string, std::string> seen_;  // "Service default/web" -> "file:line" of its first definition
   std::vector<EndpointSet> legacy_sets_;     // from v1 Endpoints: kept only where no slice exists
+  bool broken_yaml_ = false;
 };
 
 }  // namespace clusterdns::discovery::files

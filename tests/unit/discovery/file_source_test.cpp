@@ -218,62 +218,71 @@ TEST(FileSource, ConfigMapStyleSymlinkSwap) {
   EXPECT_THAT(service_names(src.state()), ElementsAre("two"));
 }
 
-TEST(FileSource, BrokenFileKeepsTheLastGoodState) {
+TEST(FileSource, InvalidObjectIsLeftOutAndNotYamlKeepsTheFilesLastGoodObjects) {
   CapturedLog log;
   TempDir dir;
   dir.write("a.yaml", service("a", "10.0.0.1"));
-  dir.write("b.yaml", service("b", "10.0.0.2"));
+  dir.write("b.yaml", service("b", "10.0.0.2") + "---\n" + service("c", "10.0.0.4"));
   FileSource src(dir.str());
   src.start(nullptr);
-  std::shared_ptr<const RegistryState> good = src.state();
-  ASSERT_NE(good, nullptr);
+  ASSERT_THAT(service_names(src.state()), ElementsAre("a", "b", "c"));
 
-  dir.write("b.yaml", "# broken on purpose\n" + service("b", "10.0.0.300"));
-  ASSERT_TRUE(wait_for_errors(src));
-  EXPECT_EQ(src.generation(), 1u);
-  EXPECT_EQ(src.state(), good);  // the very same snapshot
+  // One invalid object: it alone is left out, the other object of the same file is applied.
+  auto t0 = Clock::now();
+  dir.write("b.yaml",
+            "# broken on purpose\n" + service("b", "10.0.0.300") + "---\n" + service("c", "10.0.0.5"));
+  expect_live(src, 1, t0, "a file with one invalid object");
+  EXPECT_THAT(service_names(src.state()), ElementsAre("a", "c"));
+  EXPECT_EQ(src.state()->services.find({"default", "c"})->cluster_ips[0], "10.0.0.5");
+  const std::string expected =
+      dir.str("b.yaml") + ":5: Service default/b: spec.clusterIP: '10.0.0.300' is not a valid IP address";
   std::vector<std::string> errors;
   for (const ManifestError& e : src.last_errors())
     errors.push_back(e.to_string());
-  const std::string expected =
-      dir.str("b.yaml") + ":5: Service default/b: spec.clusterIP: '10.0.0.300' is not a valid IP address";
   EXPECT_THAT(errors, ElementsAre(expected));
-  const std::string logged = "rejected " + dir.str() + ": " + expected + "; keeping the last good state";
-  EXPECT_EQ(log.count(logged), 1) << log.text();
+  EXPECT_EQ(log.count(expected + "; left out"), 1) << log.text();
+  EXPECT_GE(src.health().rejected, 1u);
+  EXPECT_FALSE(src.health().stale);
 
-  // Another change while b.yaml is still broken: still rejected, the same error not logged again.
+  // Not YAML at all: b.yaml's last good objects stay, a.yaml's change applies.
+  const uint64_t gen = src.generation();
+  dir.write("b.yaml", "---\n,\n");
+  ASSERT_TRUE(wait_for_errors(src));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(src.generation(), gen);
+  EXPECT_TRUE(src.health().stale);
+  EXPECT_EQ(log.count(dir.str("b.yaml") + ":2: invalid YAML"), 1) << log.text();
+  t0 = Clock::now();
   dir.write("a.yaml", service("a2", "10.0.0.1"));
-  std::this_thread::sleep_for(std::chrono::milliseconds(150));
-  EXPECT_EQ(src.generation(), 1u);
-  EXPECT_EQ(src.state(), good);
-  EXPECT_EQ(log.count(logged), 1) << log.text();
+  expect_live(src, gen, t0, "another file while b.yaml is not YAML");
+  EXPECT_THAT(service_names(src.state()), ElementsAre("a2", "c"));
 
-  auto t0 = Clock::now();
+  t0 = Clock::now();
   dir.write("b.yaml", service("b", "10.0.0.3"));
-  expect_live(src, 1, t0, "fix after a broken edit");
+  expect_live(src, gen + 1, t0, "fix after a broken edit");
   EXPECT_THAT(service_names(src.state()), ElementsAre("a2", "b"));
   EXPECT_THAT(src.last_errors(), IsEmpty());
+  EXPECT_FALSE(src.health().stale);
+  EXPECT_GT(src.health().last_applied_unix_ms, 0);
 }
 
-TEST(FileSource, BrokenInitialLoadStaysUnsyncedAndKeepsWatching) {
+TEST(FileSource, InvalidInitialObjectsAreLeftOutAndTheRestServed) {
   CapturedLog log;
   TempDir dir;
   dir.write("a.yaml", "apiVersion: v1\nkind: Service\nmetadata: {}\n");
+  dir.write("b.yaml", service("b", "10.0.0.2"));
   FileSource src(dir.str());
   src.start(nullptr);
-  EXPECT_FALSE(src.has_synced());
-  EXPECT_EQ(src.state(), nullptr);
-  EXPECT_EQ(src.generation(), 0u);
+  EXPECT_TRUE(src.has_synced());
+  EXPECT_THAT(service_names(src.state()), ElementsAre("b"));
   ASSERT_EQ(src.last_errors().size(), 1u);
   EXPECT_EQ(src.last_errors()[0].line, 3);
-  EXPECT_THAT(log.text(), HasSubstr("rejected " + dir.str() + ": " + dir.str("a.yaml") +
-                                    ":3: Service: metadata.name is required; no state loaded yet"));
+  EXPECT_THAT(log.text(), HasSubstr(dir.str("a.yaml") + ":3: Service: metadata.name is required; left out"));
 
   auto t0 = Clock::now();
   dir.write("a.yaml", service("a", "10.0.0.1"));
-  expect_live(src, 0, t0, "first good load after a broken start");
-  EXPECT_TRUE(src.has_synced());
-  EXPECT_THAT(service_names(src.state()), ElementsAre("a"));
+  expect_live(src, 1, t0, "fixed file");
+  EXPECT_THAT(service_names(src.state()), ElementsAre("a", "b"));
 }
 
 TEST(FileSource, UnchangedContentIsNotRepublished) {
