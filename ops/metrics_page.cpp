@@ -218,6 +218,21 @@ MetricsPage::Collector source_collector(const Sources& sources) {
              "Complete re-reads of the registry after the first (410 Gone, compaction).");
     for (const auto& s : status)
       w.sample("clusterdns_source_relists_total", {{"source", s.name}}, s.restarts.relists);
+    w.family("clusterdns_source_rejected_total", "counter",
+             "Inputs the registry source refused (invalid objects, files that are not YAML, bad events).");
+    for (const auto& s : status)
+      w.sample("clusterdns_source_rejected_total", {{"source", s.name}}, s.health.rejected);
+    w.family("clusterdns_source_last_applied_timestamp_seconds", "gauge",
+             "Unix time the served state last took in a change from the registry source.");
+    for (const auto& s : status) {
+      if (s.health.last_applied_unix_ms > 0)
+        w.sample("clusterdns_source_last_applied_timestamp_seconds", {{"source", s.name}},
+                 static_cast<double>(s.health.last_applied_unix_ms) / 1e3);
+    }
+    w.family("clusterdns_source_stale", "gauge",
+             "1 while the newest input of the registry source is refused and an older state is served.");
+    for (const auto& s : status)
+      w.sample("clusterdns_source_stale", {{"source", s.name}}, uint64_t{s.health.stale ? 1u : 0u});
     w.family("clusterdns_registry_objects", "gauge",
              "Objects in the registry the server answers from, by kind.");
     if (auto state = sources.state()) {

@@ -65,7 +65,8 @@ MetricsPage::Collector query_collector(const QueryMetrics& metrics, std::string 
 MetricsPage::Collector server_collector(const dns::Server& server);
 // clusterdns_snapshot_{builds_total,build_seconds,bytes,names,generation}.
 MetricsPage::Collector snapshot_collector(const SnapshotPipeline& pipeline);
-// clusterdns_source_{synced,generation,last_event_age_seconds,watches_total,relists_total}{source} and
+// clusterdns_source_{synced,generation,last_event_age_seconds,watches_total,relists_total,rejected_total,
+// last_applied_timestamp_seconds,stale}{source} and
 // clusterdns_registry_objects{kind} of the server's registry.
 MetricsPage::Collector source_collector(const Sources& sources);
 // coredns_reload_failed_total, clusterdns_config_reloads_total,

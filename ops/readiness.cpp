@@ -32,6 +32,7 @@ std::vector<SourceStatus> Sources::status() const {
     s.synced = e.source->has_synced();
     s.generation = e.source->generation();
     s.restarts = e.source->restarts();
+    s.health = e.source->health();
     const int64_t t = e.last_event_ns->load(std::memory_order_relaxed);
     if (t != 0) s.seconds_since_event = static_cast<double>(now - t) / 1e9;
     out.push_back(std::move(s));

@@ -19,6 +19,7 @@ struct SourceStatus {
   uint64_t generation = 0;
   double seconds_since_event = -1;  // since the source last announced a change; -1 before the first one
   discovery::RegistrySource::Restarts restarts;
+  discovery::RegistrySource::Health health;
 };
 
 // The registry sources the server depends on. Add every source before any of them starts.
