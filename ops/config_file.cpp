@@ -60,7 +60,9 @@ std::vector<FlagArg> parse_config_text(const std::string& text, const std::strin
   limits.max_bytes = 1u << 20;  // a flag file, not a cluster
   limits.max_depth = 16;
   if (auto problem = discovery::check_yaml(text, limits)) {
-    throw ConfigError(path + ":" + std::to_string(problem->line) + ": not valid YAML: " + problem->reason);
+    std::string reason = problem->reason;
+    if (reason.rfind("invalid YAML: ", 0) == 0) reason.erase(0, 14);
+    throw ConfigError(path + ":" + std::to_string(problem->line) + ": not valid YAML: " + reason);
   }
   try {
     root = YAML::Load(text);

@@ -256,8 +256,14 @@ void FileSource::drain_events() {
 void FileSource::read_and_apply(const std::string& file, bool& changed) {
   std::vector<ManifestError> read_errors;
   std::vector<ManifestFile> content = read_manifest_files(file, read_errors);
-  if (content.empty()) {  // gone (or unreadable): its objects go with it
-    changed |= registry_.remove(file);
+  if (content.empty()) {
+    std::error_code ec;
+    if (fs::exists(file, ec) &&
+        !read_errors.empty()) {  // there but unreadable (or too big): keep its objects
+      log_problems(file, read_errors, true);
+      return;
+    }
+    changed |= registry_.remove(file);  // gone: its objects go with it
     logged_.erase(file);
     return;
   }

@@ -263,7 +263,7 @@ void ManifestReader::read_endpoint_slice(const YAML::Node& doc, Fields& f, const
     return;
   }
   set.service_name = label->second;
-  if (!is_dns1035_label(set.service_name)) {
+  if (!is_dns1123_label(set.service_name)) {
     f.error(child(child(meta, "labels"), "kubernetes.io/service-name"),
             "label kubernetes.io/service-name '" + set.service_name + "' is not a valid service name");
   }

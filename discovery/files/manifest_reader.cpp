@@ -125,9 +125,9 @@ void ManifestReader::read_document(const YAML::Node& doc, Fields& f, bool in_lis
     if (!read_meta(doc, f, *kind, false, NameRule::Dns1123Label, m)) return;
     if (claim(f, doc, "Namespace " + m.name)) namespaces_.insert(m.name);
   } else if (*api == "v1" && *kind == "Service") {
-    if (read_meta(doc, f, *kind, true, NameRule::Dns1035Label, m)) read_service(doc, f, m);
+    if (read_meta(doc, f, *kind, true, NameRule::Dns1123Label, m)) read_service(doc, f, m);
   } else if (*api == "v1" && *kind == "Endpoints") {
-    if (read_meta(doc, f, *kind, true, NameRule::Dns1035Label, m)) read_endpoints(doc, f, m);
+    if (read_meta(doc, f, *kind, true, NameRule::Dns1123Label, m)) read_endpoints(doc, f, m);
   } else if (*api == "v1" && *kind == "Pod") {
     if (read_meta(doc, f, *kind, true, NameRule::Dns1123Subdomain, m)) read_pod(doc, f, m);
   } else if ((*api == "discovery.k8s.io/v1" || *api == "discovery.k8s.io/v1beta1") &&

@@ -61,7 +61,8 @@ TEST(FileSourceIncremental, InPlaceRewriteIsNeverPublishedHalfWritten) {
   });
   ASSERT_TRUE(src.state()->services.find({"default", "web"}));
 
-  const std::string next = many_services(300, "pad") + "---\n" + service("web", "10.0.0.2");  // web comes last
+  const std::string next =
+      many_services(300, "pad") + "---\n" + service("web", "10.0.0.2");  // web comes last
   int fd = open(dir.str("a.yaml").c_str(), O_WRONLY | O_TRUNC);
   ASSERT_GE(fd, 0);
   const size_t piece = next.size() / 8 + 1;
@@ -74,7 +75,7 @@ TEST(FileSourceIncremental, InPlaceRewriteIsNeverPublishedHalfWritten) {
   ASSERT_TRUE(wait_until([&] {
     auto st = src.state();
     const Service* web = st->services.find({"default", "web"});
-    return web && web->cluster_ips[0] == "10.0.0.2";
+    return web && web->cluster_ips[0] == "10.0.0.2" && publishes.load() >= 2;  // the listener runs after
   }));
   EXPECT_EQ(without_web.load(), 0);
   EXPECT_EQ(publishes.load(), 2);  // the initial load and the closed file
@@ -144,6 +145,21 @@ TEST(FileRegistry, ErrorsAreCappedPerFile) {
   ASSERT_EQ(out.errors.size(), FileRegistry::kMaxErrorsPerFile + 1);
   EXPECT_THAT(out.errors.back().reason, HasSubstr("more problems"));
   EXPECT_EQ(reg.errors().size(), FileRegistry::kMaxErrorsPerFile + 1);
+}
+
+// The API server accepts Service names that are DNS-1123 labels ("1kubernetes"); an invalid object is
+// skipped on its own, named with file:line, and counted, while the rest of its file applies.
+TEST(FileRegistry, LeadingDigitNamesAreAcceptedAndAnInvalidObjectIsSkippedAlone) {
+  FileRegistry reg;
+  auto out = reg.update("a.yaml", service("1kubernetes", "10.0.0.1", "0ns") + "---\n" +
+                                      service("Bad_Name", "10.0.0.2") + "---\n" + service("ok", "10.0.0.3"));
+  EXPECT_TRUE(reg.state().services.find({"0ns", "1kubernetes"}));
+  EXPECT_TRUE(reg.state().services.find({"default", "ok"}));
+  EXPECT_EQ(reg.state().services.size(), 2u);
+  ASSERT_EQ(out.errors.size(), 1u);
+  EXPECT_EQ(out.rejected, 1u);
+  EXPECT_EQ(out.errors[0].line, 8);
+  EXPECT_THAT(out.errors[0].reason, HasSubstr("Service default/Bad_Name: metadata.name 'Bad_Name'"));
 }
 
 }  // namespace

@@ -56,7 +56,7 @@ TEST(ManifestErrors, MissingName) {
 TEST(ManifestErrors, InvalidNames) {
   EXPECT_THAT(
       errors_of("apiVersion: v1\nkind: Service\nmetadata:\n  name: My_Svc\n"),
-      ElementsAre("bad.yaml:4: Service default/My_Svc: metadata.name 'My_Svc' is not a DNS-1035 label "
+      ElementsAre("bad.yaml:4: Service default/My_Svc: metadata.name 'My_Svc' is not a DNS-1123 label "
                   "(lowercase letters, digits and '-', at most 63 characters)"));
   EXPECT_THAT(
       errors_of("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: Bad.NS\n"),

@@ -53,6 +53,14 @@ TEST(ConfigFile, RejectsWithFileLineAndField) {
   EXPECT_THAT(error_of("ttl: 30\nlisten: [a\n"), ::testing::StartsWith("c.yaml:"));
 }
 
+// libyaml vets the text first: "---\n,\n" made yaml-cpp 0.7 allocate without end, aliases could expand.
+TEST(ConfigFile, HostileYamlIsRejectedWithItsLine) {
+  EXPECT_EQ(error_of("---\n,\n"),
+            "c.yaml:2: not valid YAML: did not find expected node content (while parsing a block node)");
+  EXPECT_THAT(error_of("a: &a [x, x]\nb: [*a, *a]\nc: [[[[[[[[[[[[[[[[[[x]]]]]]]]]]]]]]]]]]\n"),
+              HasSubstr("c.yaml:3: not valid YAML: nested deeper than 16 levels"));
+}
+
 TEST(ConfigFile, UnknownFieldSuggestsTheClosestFlag) {
   const std::vector<std::string> known = {"--ttl", "--domain", "--lameduck", "--log-level"};
   FlagArg typo{"--tll", "30", "/etc/c.yaml", 7};
