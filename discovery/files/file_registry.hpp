@@ -38,6 +38,9 @@ class FileRegistry {
   bool remove(const std::string& path);
 
   const RegistryState& state() const { return state_; }
+  // For objects derived from the files' (selector endpoint sets, named "<service>/selector/<n>"): keys no
+  // file can define, so update and remove never touch them.
+  RegistryState& derived_state() { return state_; }
   // The content last given for path, or null when path is not known.
   const std::string* text(const std::string& path) const;
   std::vector<std::string> paths() const;

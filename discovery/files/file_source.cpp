@@ -279,7 +279,8 @@ void FileSource::read_and_apply(const std::string& file, bool& changed) {
 }
 
 bool FileSource::reload() {
-  bool changed = !published_.synced();  // the first load is published even when empty
+  bool changed = !published_.synced();             // the first load is published even when empty
+  const RegistryState before = registry_.state();  // O(chunks): what update_selector_endpoints diffs
   try {
     std::error_code ec;
     if (!fs::exists(path_, ec)) {
@@ -329,8 +330,13 @@ bool FileSource::reload() {
     if (changed) health_.last_applied_unix_ms = now_unix_ms();
   }
   if (!changed) return false;
-  auto next = std::make_shared<RegistryState>(registry_.state());  // O(chunks)
-  compute_selector_endpoints(*next);
+  // Endpoints of services that select pods: all of them once, then only the namespaces that moved.
+  if (!published_.synced()) {
+    compute_selector_endpoints(registry_.derived_state());
+  } else {
+    update_selector_endpoints(before, registry_.derived_state());
+  }
+  auto next = std::make_shared<const RegistryState>(registry_.state());  // O(chunks)
   const uint64_t gen = published_.publish(next);
   logger()->info("{}: {} files: {} namespaces, {} services, {} endpoint sets, {} pods (generation {})",
                  name(), registry_.paths().size(), next->namespaces.size(), next->services.size(),

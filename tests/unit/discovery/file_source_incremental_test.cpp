@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -18,6 +19,7 @@
 namespace clusterdns::discovery {
 namespace {
 
+namespace fs = std::filesystem;
 using files::FileRegistry;
 using test_support::TempDir;
 using ::testing::ElementsAre;
@@ -101,6 +103,34 @@ TEST(FileSourceIncremental, SmallFileChangeLeavesTheBigFilesObjectsShared) {
   EXPECT_EQ(chunks, 1u);  // only zzz differs
   EXPECT_GE(after->services.shared_chunks(before->services) + 1,
             (after->services.size() + ObjectTable<Service>::kMaxChunk - 1) / ObjectTable<Service>::kMaxChunk);
+}
+
+// Selector-derived endpoints follow a pod edited in another file (update_selector_endpoints per change).
+TEST(FileSourceIncremental, SelectorEndpointsFollowAPodInAnotherFile) {
+  TempDir dir;
+  dir.write(
+      "svc.yaml",
+      "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {clusterIP: None, selector: {app: web}, "
+      "ports: [{name: http, port: 80}]}\n");
+  const auto pod = [](const std::string& ip) {
+    return "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {app: web}}\nspec: {}\nstatus: {podIP: " +
+           ip + ", phase: Running, conditions: [{type: Ready, status: 'True'}]}\n";
+  };
+  dir.write("pod.yaml", pod("10.1.0.1"));
+  FileSource src(dir.str());
+  src.start(nullptr);
+  const auto address = [&]() -> std::string {
+    std::string out;
+    src.state()->endpoint_sets.for_each_in("default", [&](const EndpointSet& e) {
+      if (e.service_name == "web" && !e.endpoints.empty()) out = e.endpoints[0].addresses[0];
+    });
+    return out;
+  };
+  EXPECT_EQ(address(), "10.1.0.1");
+  dir.write("pod.yaml", pod("10.1.0.2"));
+  EXPECT_TRUE(wait_until([&] { return address() == "10.1.0.2"; }));
+  fs::remove(dir.path() / "pod.yaml");
+  EXPECT_TRUE(wait_until([&] { return address().empty(); }));
 }
 
 TEST(FileRegistry, DuplicateAcrossFilesNamesBothPositionsAndTakesOverWhenTheFirstGoes) {
