@@ -262,8 +262,10 @@ json read_pod(const std::string& file) {
     // libyaml vets the text first: yaml-cpp loops on some malformed input, and yaml_to_json expands every
     // alias (a 1 KB "billion laughs" would take minutes and gigabytes).
     if (auto problem = discovery::check_yaml(s)) {
-      std::fprintf(stderr, "envinject: --pod %s:%d: %s\n", file.c_str(), problem->line,
-                   problem->reason.c_str());
+      std::string reason = problem->reason;
+      if (reason.rfind("invalid YAML: ", 0) == 0) reason.erase(0, 14);
+      std::fprintf(stderr, "envinject: --pod %s:%d: not YAML: %s\n", file.c_str(), problem->line,
+                   reason.c_str());
       std::exit(1);
     }
     pod = yaml_to_json(YAML::Load(s));
