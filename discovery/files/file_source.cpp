@@ -301,6 +301,10 @@ bool FileSource::reload() {
     }
     std::set<std::string> dirty = std::move(dirty_);
     dirty_.clear();
+    if (dirty.count(path_) && fs::is_directory(path_, ec)) {  // PATH came back as a tree: list it
+      dirty.erase(path_);
+      rescan_ = true;
+    }
     if (rescan_) {
       rescan_ = false;
       std::vector<ManifestError> list_errors;
