@@ -28,14 +28,16 @@ std::span<uint8_t> FrameReader::read_space() {
   }
   // What the next message needs; unknown before its prefix, so one ordinary read's worth.
   const size_t needed = available >= 2 ? std::max(frame_size(buffer_.get()), kInitialBuffer) : kInitialBuffer;
-  if (capacity_ < kInitialBuffer || (capacity_ > needed && available <= kInitialBuffer)) {
-    // First read, or a large message was consumed: back to the ordinary size (memory returned).
-    reallocate(std::max(kInitialBuffer, available));
+  if (capacity_ < kInitialBuffer) {
+    reallocate(kInitialBuffer);
   } else if (end_ == capacity_ && capacity_ < needed) {
-    // Full of a message that has not fully arrived: double, bounded by what it announced. The buffer stays
-    // within twice what the client actually sent.
+    // Full of a message that has not fully arrived: double, bounded by what it announced.
     reallocate(std::min(needed, capacity_ * 2));
+  } else if (capacity_ > kInitialBuffer && capacity_ > 2 * available) {
+    // A large message was consumed: give the memory back, keeping what is buffered.
+    reallocate(std::max({kInitialBuffer, available, std::min(needed, 2 * available)}));
   }
+  // Either way the buffer now holds at most twice what the client actually sent (or kInitialBuffer).
   return {buffer_.get() + end_, capacity_ - end_};
 }
 

@@ -26,7 +26,8 @@ class FrameReader {
   static constexpr size_t kMaxFrame = 2 + 65535;
 
   // Where the next read may write `n > 0` bytes. Empty when a complete message is buffered and the buffer is
-  // full of it: answer it (next()) first. Moves the unconsumed bytes to the front, grows or shrinks.
+  // full of it: answer it (next()) first. Moves the unconsumed bytes to the front, grows or shrinks:
+  // afterwards capacity() <= max(kInitialBuffer, 2 * buffered()).
   std::span<uint8_t> read_space();
   // `n` bytes were written at the start of the last read_space().
   void commit(size_t n);
