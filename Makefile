@@ -16,7 +16,12 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build $(BUILD) -j$(JOBS)
 
+# A build directory configured with another compiler is started afresh: CMake would reset the cache and
+# drop -DCLUSTERDNS_SANITIZE=ON with it.
 build-asan: deps
+	@if [ -f $(ASAN_BUILD)/CMakeCache.txt ] && \
+	  ! grep -q '^CMAKE_CXX_COMPILER:[A-Z]*=\(.*/\)\?$(ASAN_CXX)$$' $(ASAN_BUILD)/CMakeCache.txt; then \
+	  echo "$(ASAN_BUILD) was configured with another compiler: removing it"; rm -rf $(ASAN_BUILD); fi
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_CXX_COMPILER=$(ASAN_CXX) -DCMAKE_BUILD_TYPE=Debug -DCLUSTERDNS_SANITIZE=ON >/dev/null
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 
