@@ -12,18 +12,21 @@ TcpLimits::Key TcpLimits::key_of(const boost::asio::ip::address& client) {
 }
 
 TcpLimits::Admit TcpLimits::admit(const boost::asio::ip::address& client) {
-  if (open_.fetch_add(1, std::memory_order_relaxed) >= max_connections_) {
+  const auto count_server_wide = [this] {
+    if (open_.fetch_add(1, std::memory_order_relaxed) < max_connections_) return true;
     open_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  };
+  if (max_per_client_ == 0) return count_server_wide() ? Admit::Yes : Admit::ServerFull;
+  // The client's own cap first: a client over it is refused as such, whatever the server-wide count.
+  std::lock_guard lock(per_client_mutex_);
+  const auto it = per_client_.try_emplace(key_of(client), 0).first;
+  if (it->second >= max_per_client_) return Admit::ClientFull;
+  if (!count_server_wide()) {
+    if (it->second == 0) per_client_.erase(it);
     return Admit::ServerFull;
   }
-  if (max_per_client_ == 0) return Admit::Yes;
-  std::lock_guard lock(per_client_mutex_);
-  size_t& count = per_client_[key_of(client)];
-  if (count >= max_per_client_) {
-    open_.fetch_sub(1, std::memory_order_relaxed);
-    return Admit::ClientFull;
-  }
-  ++count;
+  ++it->second;
   return Admit::Yes;
 }
 

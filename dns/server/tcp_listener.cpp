@@ -89,12 +89,22 @@ std::shared_ptr<TcpConnection> TcpListener::admit(boost::asio::ip::tcp::socket& 
   const boost::asio::ip::tcp::endpoint peer = socket.remote_endpoint(ec);
   if (ec) return nullptr;  // already gone
   TcpLimits& limits = worker_.tcp_limits;
-  if (evict && limits.near_cap() && !evict_least_active(worker_)) {
+  const auto make_room = [&] {
+    if (evict_least_active(worker_)) return true;
     // Nothing to evict here: ask the next worker (its connection goes a moment later; the reserve below
     // the cap lets this one in meanwhile).
     if (limits.evict_on.size() > 1) limits.evict_on[(worker_.index + 1) % limits.evict_on.size()]();
+    return false;
+  };
+  const bool crowded = evict && limits.near_cap();  // before this one counts
+  // A client over its own cap evicts nobody: its retries must not cost others their connections.
+  TcpLimits::Admit verdict = limits.admit(peer.address());
+  if (verdict == TcpLimits::Admit::ServerFull && evict && make_room()) {
+    verdict = limits.admit(peer.address());
+  } else if (verdict == TcpLimits::Admit::Yes && crowded) {
+    make_room();
   }
-  switch (limits.admit(peer.address())) {
+  switch (verdict) {
     case TcpLimits::Admit::Yes:
       break;
     case TcpLimits::Admit::ServerFull:

@@ -139,6 +139,31 @@ TEST(ServerTcpLimits, OneClientCannotTakeEveryConnection) {
   EXPECT_EQ(read_frame(again), expected_answer(make_query(10)));
 }
 
+TEST(ServerTcpLimits, ClientOverItsCapEvictsNobody) {
+  // The server is full (8): one client's retries beyond its own cap (4) must not close anyone else's.
+  EchoHandler handler;
+  ServerOptions options{{{"127.0.0.1", 0}}, 1, 10000ms, 8};
+  options.max_tcp_per_client = 4;
+  Server server(options, handler);
+  server.start();
+  const uint16_t port = server.bound().at(0).port;
+  std::vector<Socket> held;
+  for (int i = 0; i < 8; ++i) {
+    held.push_back(
+        connect_from(i < 4 ? "127.0.0.1" : "127.0.6." + std::to_string(i), "127.0.0.1", port, 300ms));
+    send_bytes(held.back(), framed(make_query(static_cast<uint16_t>(i))));
+    ASSERT_TRUE(read_frame(held.back())) << i;
+  }
+  for (int i = 0; i < 3; ++i) {
+    Socket retry = connect_from("127.0.0.1", "127.0.0.1", port);
+    EXPECT_TRUE(closed_by_peer(retry));
+  }
+  EXPECT_EQ(server.stats().tcp_evicted, 0u);
+  EXPECT_EQ(server.stats().tcp_rejected, 3u);
+  for (int i = 4; i < 8; ++i)
+    EXPECT_FALSE(closed_by_peer(held[static_cast<size_t>(i)])) << i;
+}
+
 TEST(ServerTcpLimits, LeastRecentlyActiveEvictedNearTheCap) {
   // One worker, a cap of 8: idle connections from many clients fill it; a new client still gets in, and the
   // connection that was idle longest is the one closed.
