@@ -32,7 +32,8 @@ struct ServerOptions {
   std::chrono::milliseconds tcp_idle_timeout{10000};
   size_t max_tcp_connections = 1024;  // server-wide; connections beyond it are closed on accept
   // Per client address: one client cannot take every connection (0: no cap). Near the server-wide cap the
-  // least recently active connections are closed to make room (RFC 7766 §6.2.3).
+  // accepting worker closes its least recently active connection to make room (RFC 7766 §6.2.3); workers
+  // share connections evenly (SO_REUSEPORT), so that is close to the server's least recently active.
   size_t max_tcp_per_client = 128;
   // From a message's first byte to its last; a client slower than that is disconnected (slowloris).
   std::chrono::milliseconds tcp_message_timeout{1000};

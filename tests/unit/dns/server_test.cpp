@@ -182,19 +182,23 @@ TEST(ServerTcp, ShortMessageClosesConnection) {
 }
 
 TEST(ServerTcp, AtTheCapTheLeastRecentlyActiveMakesRoom) {
-  Running r({{"127.0.0.1", 0}}, 10000ms, 2);
-  Socket a = connect_to(SOCK_STREAM, "127.0.0.1", r.port());
-  Socket b = connect_to(SOCK_STREAM, "127.0.0.1", r.port());
+  // One worker: the order is per worker (each evicts its own least recently active connection first).
+  EchoHandler handler;
+  Server server(ServerOptions{{{"127.0.0.1", 0}}, 1, 10000ms, 2}, handler);
+  server.start();
+  const uint16_t port = server.bound().at(0).port;
+  Socket a = connect_to(SOCK_STREAM, "127.0.0.1", port);
+  Socket b = connect_to(SOCK_STREAM, "127.0.0.1", port);
   send_bytes(a, framed(make_query(1)));
   ASSERT_TRUE(read_frame(a));
   send_bytes(b, framed(make_query(2)));
   ASSERT_TRUE(read_frame(b));
-  Socket extra = connect_to(SOCK_STREAM, "127.0.0.1", r.port());  // RFC 7766 §6.2.3
+  Socket extra = connect_to(SOCK_STREAM, "127.0.0.1", port);  // RFC 7766 §6.2.3
   send_bytes(extra, framed(make_query(3)));
   EXPECT_EQ(read_frame(extra), expected_answer(make_query(3)));
   EXPECT_TRUE(closed_by_peer(a));
-  EXPECT_EQ(r.server.stats().tcp_rejected, 0u);
-  EXPECT_EQ(r.server.stats().tcp_evicted, 1u);
+  EXPECT_EQ(server.stats().tcp_rejected, 0u);
+  EXPECT_EQ(server.stats().tcp_evicted, 1u);
 }
 
 TEST(Server, StopIsPromptWithConnectionsOpen) {
