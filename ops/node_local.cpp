@@ -75,7 +75,12 @@ int talk(const NetlinkRequest& req) {
       result = -errno;
     } else {
       int left = static_cast<int>(n);
-      for (auto* h = reinterpret_cast<nlmsghdr*>(reply); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+      // NLMSG_OK(h, left), spelled out: the macro compares the unsigned nlmsg_len with the int length, which
+      // clang's -Wsign-compare rejects.
+      for (auto* h = reinterpret_cast<nlmsghdr*>(reply);
+           left >= static_cast<int>(sizeof(nlmsghdr)) && h->nlmsg_len >= sizeof(nlmsghdr) &&
+           h->nlmsg_len <= static_cast<unsigned>(left);
+           h = NLMSG_NEXT(h, left)) {
         if (h->nlmsg_type == NLMSG_ERROR) {
           result = reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(h))->error;
           break;

@@ -147,7 +147,8 @@ std::shared_ptr<const Snapshot> ZoneBuilder::update(std::shared_ptr<const discov
     if (was) {
       auto it = sets_.find(set_key(was->ns, was->service_name));
       if (it != sets_.end()) {
-        std::erase_if(it->second, [&](const auto& p) { return p.get() == was; });
+        // An init-capture: clang 14 cannot capture a structured binding (C++20 P1091, clang 16).
+        std::erase_if(it->second, [gone = was](const auto& p) { return p.get() == gone; });
         if (it->second.empty()) sets_.erase(it);
       }
     }

@@ -77,7 +77,7 @@ std::vector<uint8_t>& buffer(int which) {
 }
 
 // Hands answer() a PendingReply that merges the target's answer into the client's before sending it.
-struct ChaseDeferrer : Deferrer {
+struct ChaseDeferrer final : Deferrer {
   ChaseDeferrer(Deferrer& outer, std::span<const uint8_t> query, const wire::ParsedQuery& q,
                 std::span<const uint8_t> prefix, size_t limit)
       : outer_(outer), query_(query), q_(q), prefix_(prefix), limit_(limit) {}

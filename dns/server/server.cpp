@@ -72,15 +72,15 @@ namespace detail {
 
 struct Worker {
   Worker(unsigned index, QueryHandler& handler, std::shared_ptr<spdlog::logger> log,
-         const ServerOptions& options, std::atomic<size_t>& tcp_open)
-      : ctx(index, handler, std::move(log), options.tcp_idle_timeout, options.max_tcp_connections, tcp_open) {
-  }
+         const ServerOptions& options, detail::TcpLimits& limits)
+      : ctx(index, handler, std::move(log), options.tcp_idle_timeout, options.tcp_message_timeout, limits) {}
 
   void shutdown() {  // worker thread
     for (auto& listener : udp_listeners)
       listener->close();
     for (auto& listener : tcp_listeners)
       listener->close();
+    ctx.trimmer.close();
     // After the listeners: the handler fails or drops what it still owes, which lets draining TCP
     // connections finish, and cancels its timers and sockets so that io.run() returns.
     try {
@@ -108,7 +108,11 @@ struct Server::Impl {
     std::vector<tcp::acceptor> acceptors;
   };
 
-  Impl(ServerOptions o, QueryHandler& h) : options(std::move(o)), handler(h), log(dns_logger()) {}
+  Impl(ServerOptions o, QueryHandler& h)
+      : options(std::move(o)),
+        handler(h),
+        log(dns_logger()),
+        tcp_limits(options.max_tcp_connections, options.max_tcp_per_client) {}
 
   std::optional<Failure> open_all(const asio::ip::address& ip, uint16_t port, Sockets& out);
   uint16_t bind_address(const ListenAddress& address);
@@ -117,7 +121,7 @@ struct Server::Impl {
   ServerOptions options;
   QueryHandler& handler;
   std::shared_ptr<spdlog::logger> log;
-  std::atomic<size_t> tcp_open{0};
+  detail::TcpLimits tcp_limits;                  // before the workers, whose connections release into it
   std::vector<std::unique_ptr<Worker>> workers;  // fixed once start() returns
   std::vector<ListenAddress> bound;
   std::mutex lifecycle;  // serialises start() and stop()
@@ -230,13 +234,17 @@ void Server::start() {
   threads = std::max(threads, 1u);
   try {
     for (unsigned i = 0; i < threads; ++i) {
-      s.workers.push_back(std::make_unique<Worker>(i, s.handler, s.log, s.options, s.tcp_open));
+      s.workers.push_back(std::make_unique<Worker>(i, s.handler, s.log, s.options, s.tcp_limits));
+      s.tcp_limits.evict_on.push_back([w = s.workers.back().get()] {
+        asio::post(w->ctx.io, [w] { detail::evict_least_active(w->ctx); });
+      });
     }
     for (const ListenAddress& address : s.options.listen) {
       s.bound.push_back({address.host, s.bind_address(address)});
     }
   } catch (...) {
     s.workers.clear();  // no thread ran yet: closing every socket is all there is to undo
+    s.tcp_limits.evict_on.clear();
     s.bound.clear();
     throw;
   }
@@ -281,6 +289,8 @@ ServerStats Server::stats() const {
     total.udp_send_errors += read(c.udp_send_errors);
     total.tcp_accepted += read(c.tcp_accepted);
     total.tcp_rejected += read(c.tcp_rejected);
+    total.tcp_evicted += read(c.tcp_evicted);
+    total.tcp_timed_out += read(c.tcp_timed_out);
     total.deferred += read(c.deferred);
   }
   return total;

@@ -31,6 +31,12 @@ struct ServerOptions {
   unsigned threads = 0;  // 0 = std::thread::hardware_concurrency()
   std::chrono::milliseconds tcp_idle_timeout{10000};
   size_t max_tcp_connections = 1024;  // server-wide; connections beyond it are closed on accept
+  // Per client address: one client cannot take every connection (0: no cap). Near the server-wide cap the
+  // accepting worker closes its least recently active connection to make room (RFC 7766 §6.2.3); workers
+  // share connections evenly (SO_REUSEPORT), so that is close to the server's least recently active.
+  size_t max_tcp_per_client = 128;
+  // From a message's first byte to its last; a client slower than that is disconnected (slowloris).
+  std::chrono::milliseconds tcp_message_timeout{1000};
 };
 
 // Totals over every worker thread; each counter is read with relaxed loads, so the sum is approximate
@@ -41,7 +47,9 @@ struct ServerStats {
   uint64_t dropped = 0;          // the handler returned 0 (or threw), or a datagram was truncated on receipt
   uint64_t udp_send_errors = 0;  // answers the kernel refused (full send buffer, unreachable peer)
   uint64_t tcp_accepted = 0;     // connections accepted and served
-  uint64_t tcp_rejected = 0;     // connections closed on accept because max_tcp_connections was reached
+  uint64_t tcp_rejected = 0;     // closed on accept: max_tcp_connections or max_tcp_per_client reached
+  uint64_t tcp_evicted = 0;      // closed near max_tcp_connections to make room (least recently active)
+  uint64_t tcp_timed_out = 0;    // closed idle, or because a message did not arrive in time
   uint64_t deferred = 0;         // queries whose answer the handler sent later (forwarded)
 };
 

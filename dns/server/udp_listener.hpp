@@ -49,7 +49,7 @@ struct UdpSendState {
   WorkerContext* worker = nullptr;
 };
 
-class UdpListener : public Deferrer {
+class UdpListener final : public Deferrer {
  public:
   // `socket` is open, bound and non-blocking. With `wildcard` (0.0.0.0 or ::) the destination address of
   // each query is received (IP_PKTINFO) and used as the source of its answer, so a multi-homed host

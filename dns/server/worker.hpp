@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <span>
 
@@ -13,8 +14,12 @@
 #include <spdlog/spdlog.h>
 
 #include "dns/handler.hpp"
+#include "dns/server/memory_trim.hpp"
+#include "dns/server/tcp_limits.hpp"
 
 namespace clusterdns::dns::detail {
+
+class TcpConnection;
 
 // Written by the owning worker only, read by Server::stats() from any thread: relaxed and lock-free.
 struct alignas(64) WorkerCounters {
@@ -23,8 +28,10 @@ struct alignas(64) WorkerCounters {
   std::atomic<uint64_t> dropped{0};
   std::atomic<uint64_t> udp_send_errors{0};
   std::atomic<uint64_t> tcp_accepted{0};
-  std::atomic<uint64_t> tcp_rejected{0};
-  std::atomic<uint64_t> deferred{0};  // answers the handler promised for later (forwarded queries)
+  std::atomic<uint64_t> tcp_rejected{0};   // at the server-wide or the per-client cap
+  std::atomic<uint64_t> tcp_evicted{0};    // closed to make room near the server-wide cap
+  std::atomic<uint64_t> tcp_timed_out{0};  // closed idle, or with a message that did not arrive in time
+  std::atomic<uint64_t> deferred{0};       // answers the handler promised for later (forwarded queries)
 
   // Single writer, so a plain load+store: no locked instruction on the packet path.
   static void add(std::atomic<uint64_t>& counter, uint64_t n) {
@@ -60,13 +67,13 @@ class LogLimiter {
 // State shared by the listeners of one worker; touched only on that worker's thread unless noted.
 struct WorkerContext {
   WorkerContext(unsigned worker_index, QueryHandler& h, std::shared_ptr<spdlog::logger> logger,
-                std::chrono::milliseconds idle, size_t max_tcp, std::atomic<size_t>& tcp_open_count)
+                std::chrono::milliseconds idle, std::chrono::milliseconds message, TcpLimits& limits)
       : index(worker_index),
         handler(h),
         log(std::move(logger)),
         tcp_idle_timeout(idle),
-        max_tcp_connections(max_tcp),
-        tcp_open(tcp_open_count) {}
+        tcp_message_timeout(message),
+        tcp_limits(limits) {}
 
   // Calls the handler, turning an exception or an impossible length into a drop: one bad query must not
   // take the worker down. Returns kDeferred when the handler took a PendingReply.
@@ -106,8 +113,11 @@ struct WorkerContext {
   std::shared_ptr<spdlog::logger> log;
   LogLimiter limiter;
   const std::chrono::milliseconds tcp_idle_timeout;
-  const size_t max_tcp_connections;
-  std::atomic<size_t>& tcp_open;  // server-wide count of open TCP connections
+  const std::chrono::milliseconds tcp_message_timeout;  // from a message's first byte to its last
+  TcpLimits& tcp_limits;                                // server-wide
+  // This worker's open connections, least recently active first (eviction order).
+  std::list<TcpConnection*> tcp_by_activity;
+  MemoryTrimmer trimmer{io};
 };
 
 }  // namespace clusterdns::dns::detail

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -139,6 +140,34 @@ TEST(ServerDeferred, TcpPipelineKeepsQueryOrder) {
     EXPECT_EQ(wire_id(*m), want);
   }
   ::close(fd);
+}
+
+TEST(ServerDeferred, ConnectionOwingAnAnswerIsNotEvicted) {
+  // At the cap nothing can make room: both connections wait for a deferred answer, so the new one is refused.
+  LaterHandler handler;
+  Server server(ServerOptions{{{"127.0.0.1", 0}}, 1, 10000ms, 2}, handler);
+  server.start();
+  const uint16_t port = server.bound().at(0).port;
+  int owed[2];
+  for (int& fd : owed) {
+    fd = connect_socket(SOCK_STREAM, port);
+    const Bytes q = make_query(7, 50);  // answered after 1 s
+    const uint8_t prefix[2] = {0, static_cast<uint8_t>(q.size())};
+    ASSERT_EQ(::send(fd, prefix, 2, 0), 2);
+    ASSERT_EQ(::send(fd, q.data(), q.size(), 0), static_cast<ssize_t>(q.size()));
+  }
+  std::this_thread::sleep_for(100ms);
+  const int extra = connect_socket(SOCK_STREAM, port);
+  uint8_t byte;
+  EXPECT_LE(::recv(extra, &byte, 1, 0), 0);  // closed, not answered
+  EXPECT_EQ(server.stats().tcp_rejected, 1u);
+  for (const int fd : owed) {
+    const auto m = read_frame(fd);  // still answered
+    ASSERT_TRUE(m);
+    EXPECT_EQ(wire_id(*m), 7);
+    ::close(fd);
+  }
+  ::close(extra);
 }
 
 TEST(ServerDeferred, StopWorkerIsCalledOnEachWorker) {
