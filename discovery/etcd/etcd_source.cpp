@@ -375,7 +375,14 @@ bool EtcdSource::decode(const etcd::ObjectKey& key, const etcd::KeyValue& kv, et
 
 void EtcdSource::publish() {
   auto next = std::make_shared<RegistryState>(state_);  // O(chunks): the tables share every object
-  compute_selector_endpoints(*next);
+  // state_ holds the derived sets of the last publish: only the namespaces that changed are recomputed.
+  if (last_published_) {
+    update_selector_endpoints(*last_published_, *next);
+  } else {
+    compute_selector_endpoints(*next);
+  }
+  state_ = *next;
+  last_published_ = next;
   {
     std::lock_guard lock(state_mutex_);
     stats_.revision = *std::min_element(progress_.begin(), progress_.end());

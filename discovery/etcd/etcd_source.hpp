@@ -111,7 +111,8 @@ class EtcdSource final : public RegistrySource {
 
   // Watcher thread only.
   std::map<std::string, std::shared_ptr<const etcd::SlimObject>> objects_;  // by etcd key
-  RegistryState state_;                           // what objects_ hold, without selector endpoints
+  RegistryState state_;  // what objects_ hold, and the selector endpoints of the last publish
+  std::shared_ptr<const RegistryState> last_published_;
   std::map<std::string, size_t> namespace_refs_;  // namespace → objects naming it (Namespace included)
   std::map<std::string, int64_t> rejected_;       // key → revision of the malformed value already logged
   std::vector<int64_t> progress_;                 // per resource: every change up to here has been applied

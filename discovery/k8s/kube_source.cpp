@@ -252,9 +252,18 @@ void KubeSource::count_namespace(const std::string& ns, int delta) {
   }
 }
 
-std::shared_ptr<const RegistryState> KubeSource::build() const {
+std::shared_ptr<const RegistryState> KubeSource::build() {
   auto st = std::make_shared<RegistryState>(state_);  // O(chunks): the tables share every object
-  if (options_.selector_endpoints) compute_selector_endpoints(*st);
+  if (options_.selector_endpoints) {
+    // state_ holds the derived sets of the last build: only the namespaces that changed are recomputed.
+    if (last_built_) {
+      update_selector_endpoints(*last_built_, *st);
+    } else {
+      compute_selector_endpoints(*st);
+    }
+    state_ = *st;
+  }
+  last_built_ = st;
   return st;
 }
 

@@ -68,7 +68,8 @@ class KubeSource final : public RegistrySource {
   bool apply(k8s::Kind kind, const k8s::Reflector::Change& change);
   // Counts one more (+1) or one fewer (-1) object naming namespace ns.
   void count_namespace(const std::string& ns, int delta);
-  std::shared_ptr<const RegistryState> build() const;
+  // Publisher thread: a copy of state_ with selector endpoints (when asked), updated from the last build.
+  std::shared_ptr<const RegistryState> build();
 
   const KubeSourceOptions options_;
   std::unique_ptr<k8s::ApiClient> api_;
@@ -79,7 +80,8 @@ class KubeSource final : public RegistrySource {
   bool started_ = false;
 
   // Publisher thread only.
-  RegistryState state_;                           // every object the reflectors hold (no selector endpoints)
+  RegistryState state_;  // every object the reflectors hold, and the selector endpoints of the last build
+  std::shared_ptr<const RegistryState> last_built_;
   std::set<std::string> namespace_objects_;       // Namespace objects listed or watched
   std::map<std::string, size_t> namespace_refs_;  // namespace → objects naming it (Namespace included)
   std::set<std::string> wanted_namespaces_;       // options_.namespaces; empty = all
