@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "discovery/files/manifest_parser.hpp"
+#include "discovery/k8s/strict_json.hpp"
 #include "discovery/selector_endpoints.hpp"
 
 namespace clusterdns::discovery::etcd {
@@ -13,6 +14,9 @@ namespace clusterdns::discovery::etcd {
 namespace {
 
 using nlohmann::json;
+
+// etcd's own request limit is 1.5 MiB by default (--max-request-bytes); a value far beyond is not an object.
+constexpr std::size_t kMaxValueBytes = 16u << 20;
 
 const char* resource_path(Resource r) {
   switch (r) {
@@ -34,11 +38,10 @@ bool namespaced(Resource r) {
 
 // Checks (or fills in) one identifying field; false and a reason when the value names another object.
 bool match_field(json& obj, const char* field, const std::string& expected, const std::string& path,
-                 bool& modified, std::string& error) {
+                 std::string& error) {
   auto it = obj.find(field);
   if (it == obj.end() || it->is_null()) {
     obj[field] = expected;
-    modified = true;
     return true;
   }
   if (!it->is_string()) {
@@ -120,22 +123,15 @@ DecodeResult decode_object(const ObjectKey& key, const std::string& value) {
     return out;
   }
   json obj;
-  try {
-    obj = json::parse(value);
-  } catch (const json::exception& e) {
-    out.error = std::string("not JSON: ") + e.what();
-    return out;
-  }
+  if (!k8s::parse_strict_json(value, kMaxValueBytes, obj, out.error)) return out;
   if (!obj.is_object()) {
     out.error = "not a JSON object";
     return out;
   }
   const std::string kind = resource_kind(key.resource);
-  bool modified = false;
-  if (!match_field(obj, "kind", kind, "kind", modified, out.error)) return out;
+  if (!match_field(obj, "kind", kind, "kind", out.error)) return out;
   if (!obj.contains("apiVersion")) {
     obj["apiVersion"] = resource_api_version(key.resource);
-    modified = true;
   }
   if (!obj.contains("metadata")) obj["metadata"] = json::object();
   json& meta = obj["metadata"];
@@ -143,15 +139,15 @@ DecodeResult decode_object(const ObjectKey& key, const std::string& value) {
     out.error = "metadata is not an object";
     return out;
   }
-  if (!match_field(meta, "name", key.name, "metadata.name", modified, out.error)) return out;
-  if (namespaced(key.resource) &&
-      !match_field(meta, "namespace", key.ns, "metadata.namespace", modified, out.error)) {
+  if (!match_field(meta, "name", key.name, "metadata.name", out.error)) return out;
+  if (namespaced(key.resource) && !match_field(meta, "namespace", key.ns, "metadata.namespace", out.error)) {
     return out;
   }
 
   ParseResult parsed;
   try {
-    parsed = parse_manifest_text(modified ? obj.dump() : value, "");
+    // The tree checked above, re-serialised: the manifest reader sees exactly the fields that were checked.
+    parsed = parse_manifest_text(obj.dump(), "");
   } catch (const std::exception& e) {
     out.error = std::string("cannot parse: ") + e.what();
     return out;

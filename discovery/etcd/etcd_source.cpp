@@ -6,6 +6,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "discovery/selector_endpoints.hpp"
+
 namespace clusterdns::discovery {
 
 namespace {
@@ -151,7 +153,7 @@ void EtcdSource::note_failure(const std::string& what) {
 
 void EtcdSource::full_range() {
   int64_t revision = 0;
-  std::map<std::string, etcd::SlimObject> next;
+  std::map<std::string, std::shared_ptr<const etcd::SlimObject>> next;
   std::map<std::string, int64_t> still_rejected;
   for (etcd::Resource r : etcd::kResources) {
     const std::string p = layout_.resource_prefix(r);
@@ -159,17 +161,31 @@ void EtcdSource::full_range() {
          client_->range_all(p, etcd::prefix_end(p), options_.page_size, &revision)) {
       std::optional<etcd::ObjectKey> key = layout_.parse_key(kv.key);
       if (!key) continue;
-      etcd::SlimObject slim;
-      if (decode(*key, kv, slim)) {
+      auto old = objects_.find(kv.key);
+      if (old != objects_.end() && old->second->mod_revision == kv.mod_revision) {
+        next.emplace(kv.key, old->second);  // unchanged since it was applied: not decoded again
+        continue;
+      }
+      auto slim = std::make_shared<etcd::SlimObject>();
+      if (decode(*key, kv, *slim)) {
         next.emplace(kv.key, std::move(slim));
         continue;
       }
       still_rejected[kv.key] = kv.mod_revision;
-      auto old = objects_.find(kv.key);
       if (old != objects_.end()) next.emplace(kv.key, old->second);  // keeps its last good version
     }
   }
-  objects_ = std::move(next);
+  // Applied as changes: what the range no longer holds goes, what differs is replaced.
+  std::vector<std::string> gone;
+  for (const auto& [key, object] : objects_) {
+    if (!next.count(key)) gone.push_back(key);
+  }
+  for (const std::string& key : gone)
+    set_object(key, nullptr);
+  for (auto& [key, object] : next) {
+    auto old = objects_.find(key);
+    if (old == objects_.end() || old->second != object) set_object(key, std::move(object));
+  }
   rejected_ = std::move(still_rejected);
   progress_.assign(etcd::kResources.size(), revision);
   need_range_ = false;
@@ -182,6 +198,65 @@ void EtcdSource::full_range() {
   logger()->info("{}: read {} objects at revision {}: {} namespaces, {} services, {} endpoint sets, {} pods",
                  name(), objects_.size(), revision, st->namespaces.size(), st->services.size(),
                  st->endpoint_sets.size(), st->pods.size());
+}
+
+namespace {
+
+// Replaces or removes the entry (ns, name) of table with what `object` holds of type T (nothing: removed).
+template <typename T>
+void apply_to(ObjectTable<T>& table, const etcd::ObjectKey& key,
+              const std::shared_ptr<const etcd::SlimObject>& object) {
+  const T* value = object ? std::get_if<T>(&object->value) : nullptr;
+  if (value != nullptr) {
+    table.upsert(std::shared_ptr<const T>(object, value));  // shares the object: nothing copied
+  } else {
+    table.erase({key.ns, key.name});
+  }
+}
+
+}  // namespace
+
+void EtcdSource::set_object(const std::string& key, std::shared_ptr<const etcd::SlimObject> object) {
+  auto it = objects_.find(key);
+  const etcd::ObjectKey id = object                 ? object->key
+                             : it != objects_.end() ? it->second->key
+                                                    : etcd::ObjectKey{};
+  if (!object && it == objects_.end()) return;
+  const bool had = it != objects_.end();
+  switch (id.resource) {
+    case etcd::Resource::Service:
+      apply_to(state_.services, id, object);
+      break;
+    case etcd::Resource::EndpointSlice:
+      apply_to(state_.endpoint_sets, id, object);
+      break;
+    case etcd::Resource::Pod:
+      apply_to(state_.pods, id, object);
+      break;
+    case etcd::Resource::Namespace:
+      break;
+  }
+  const std::string& ns = id.resource == etcd::Resource::Namespace ? id.name : id.ns;
+  if (object) {
+    if (!had) count_namespace(ns, 1);
+    objects_.insert_or_assign(key, std::move(object));
+  } else {
+    objects_.erase(it);
+    count_namespace(ns, -1);
+  }
+}
+
+void EtcdSource::count_namespace(const std::string& ns, int delta) {
+  if (delta > 0) {
+    if (++namespace_refs_[ns] == 1) state_.namespaces.upsert(ns);
+    return;
+  }
+  auto it = namespace_refs_.find(ns);
+  if (it == namespace_refs_.end()) return;
+  if (--it->second == 0) {
+    namespace_refs_.erase(it);
+    state_.namespaces.erase(object_key(ns));
+  }
 }
 
 void EtcdSource::watch_once() {
@@ -263,16 +338,16 @@ bool EtcdSource::apply(const etcd::KeyValue& kv, bool is_delete) {
   if (!key) return false;
   auto it = objects_.find(kv.key);
   // A resumed watch may replay what was applied already: a key never goes back to an older revision.
-  if (it != objects_.end() && it->second.mod_revision >= kv.mod_revision) return false;
+  if (it != objects_.end() && it->second->mod_revision >= kv.mod_revision) return false;
   if (is_delete) {
     rejected_.erase(kv.key);
     if (it == objects_.end()) return false;
-    objects_.erase(it);
+    set_object(kv.key, nullptr);
     return true;
   }
-  etcd::SlimObject slim;
-  if (!decode(*key, kv, slim)) return false;
-  objects_[kv.key] = std::move(slim);
+  auto slim = std::make_shared<etcd::SlimObject>();
+  if (!decode(*key, kv, *slim)) return false;
+  set_object(kv.key, std::move(slim));
   return true;
 }
 
@@ -299,7 +374,15 @@ bool EtcdSource::decode(const etcd::ObjectKey& key, const etcd::KeyValue& kv, et
 }
 
 void EtcdSource::publish() {
-  auto next = std::make_shared<const RegistryState>(etcd::build_state(objects_));
+  auto next = std::make_shared<RegistryState>(state_);  // O(chunks): the tables share every object
+  // state_ holds the derived sets of the last publish: only the namespaces that changed are recomputed.
+  if (last_published_) {
+    update_selector_endpoints(*last_published_, *next);
+  } else {
+    compute_selector_endpoints(*next);
+  }
+  state_ = *next;
+  last_published_ = next;
   {
     std::lock_guard lock(state_mutex_);
     stats_.revision = *std::min_element(progress_.begin(), progress_.end());

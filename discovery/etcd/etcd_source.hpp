@@ -41,7 +41,8 @@ bool parse_etcd_spec(const std::string& spec, EtcdSourceOptions& out, std::strin
 // Ranges the four resource prefixes (Services, EndpointSlices, Pods, Namespaces) page by page at one
 // revision, publishes the registry (selector endpoints included; has_synced from then on), then watches
 // the four prefixes on one stream from the next revision, with progress notifications, applying each
-// PUT/DELETE to per-key slim objects and republishing after every read that changed something.
+// PUT/DELETE to per-key slim objects and to one RegistryState (an upsert or erase per event), republishing
+// a copy of it (O(chunks)) after every read that changed something.
 // - A value that does not decode is logged with its key and reason and ignored: the key keeps its last good
 //   version (if any); every other key still applies. One object is never half-applied.
 // - Losing etcd never clears the state: the last good state keeps serving. The watch resumes from the last
@@ -86,6 +87,10 @@ class EtcdSource final : public RegistrySource {
   bool apply(const etcd::KeyValue& kv, bool is_delete);
   // Decodes kv into slim; false (and a log line, once per key revision) when the value is malformed.
   bool decode(const etcd::ObjectKey& key, const etcd::KeyValue& kv, etcd::SlimObject& slim);
+  // Sets (object non-null) or removes the object under etcd key `key` in objects_ and state_.
+  void set_object(const std::string& key, std::shared_ptr<const etcd::SlimObject> object);
+  void count_namespace(const std::string& ns, int delta);
+  // Publishes a copy of state_ (O(chunks)) with selector endpoints.
   void publish();
   void note_failure(const std::string& what);
   // Sleeps (interrupted by stop); false when stopping.
@@ -105,10 +110,13 @@ class EtcdSource final : public RegistrySource {
   bool stopping_ = false;  // guarded by wake_mutex_
 
   // Watcher thread only.
-  std::map<std::string, etcd::SlimObject> objects_;
-  std::map<std::string, int64_t> rejected_;  // key → revision of the malformed value already logged
-  std::vector<int64_t> progress_;            // per resource: every change up to here has been applied
-  std::vector<int> watcher_of_id_;           // watch_id → resource index, in the order of creation
+  std::map<std::string, std::shared_ptr<const etcd::SlimObject>> objects_;  // by etcd key
+  RegistryState state_;  // what objects_ hold, and the selector endpoints of the last publish
+  std::shared_ptr<const RegistryState> last_published_;
+  std::map<std::string, size_t> namespace_refs_;  // namespace → objects naming it (Namespace included)
+  std::map<std::string, int64_t> rejected_;       // key → revision of the malformed value already logged
+  std::vector<int64_t> progress_;                 // per resource: every change up to here has been applied
+  std::vector<int> watcher_of_id_;                // watch_id → resource index, in the order of creation
   bool need_range_ = true;
   bool compacted_ = false;
   bool established_ = false;  // every watcher of the current stream was created

@@ -3,6 +3,9 @@
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -235,6 +238,15 @@ std::unique_ptr<httplib::ClientImpl> ApiClient::connect(std::chrono::seconds rea
   cli->set_keep_alive(false);
   cli->set_url_encode(false);
   cli->set_tcp_nodelay(true);
+  // TCP keepalive finds an API server that vanished (host down, a NAT dropping the flow) even while a
+  // watch is quiet: ~60 s, where a half-open connection would otherwise wait for the read timeout.
+  cli->set_socket_options([](socket_t sock) {
+    int yes = 1, idle = 30, interval = 10, count = 3;
+    setsockopt(sock, SOL_SOCKET, SO_KEEPALIVE, &yes, sizeof yes);
+    setsockopt(sock, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    setsockopt(sock, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    setsockopt(sock, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+  });
   return cli;
 }
 

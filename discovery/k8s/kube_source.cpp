@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <set>
+#include <type_traits>
+#include <variant>
 
 #include "discovery/k8s/log.hpp"
 #include "discovery/selector_endpoints.hpp"
@@ -24,7 +26,9 @@ struct Collection {
 
 }  // namespace
 
-KubeSource::KubeSource(ClusterAccess access, KubeSourceOptions options) : options_(std::move(options)) {
+KubeSource::KubeSource(ClusterAccess access, KubeSourceOptions options)
+    : options_(std::move(options)),
+      wanted_namespaces_(options_.namespaces.begin(), options_.namespaces.end()) {
   api_ = std::make_unique<k8s::ApiClient>(std::move(access), options_.connect_timeout);
   std::vector<Collection> namespaced = {{Kind::Service, "/api/v1", "services"},
                                         {Kind::EndpointSlice, "/apis/discovery.k8s.io/v1", "endpointslices"}};
@@ -124,6 +128,8 @@ k8s::ReflectorStats KubeSource::stats() const {
     sum.events += s.events;
     sum.partial_lines += s.partial_lines;
     sum.malformed += s.malformed;
+    sum.undecodable += s.undecodable;
+    sum.idle_timeouts += s.idle_timeouts;
   }
   return sum;
 }
@@ -137,6 +143,7 @@ void KubeSource::mark_dirty() {
 }
 
 void KubeSource::publish_loop() {
+  bool published = false;
   while (true) {
     {
       std::unique_lock lock(dirty_mutex_);
@@ -144,15 +151,16 @@ void KubeSource::publish_loop() {
       if (stopping_) return;
       dirty_ = false;
     }
+    // Changes are applied as they come, listed or not; a state is published once every collection is.
+    bool changed = false;
+    for (const auto& r : reflectors_) {
+      for (const k8s::Reflector::Change& c : r->take_changes())
+        changed = apply(r->spec().kind, c) || changed;
+    }
     bool all_listed =
         std::all_of(reflectors_.begin(), reflectors_.end(), [](const auto& r) { return r->synced(); });
-    if (!all_listed) continue;
-    // Two wake-ups for one change (a store changed while the previous build read it) publish once.
-    std::vector<uint64_t> versions;
-    for (const auto& r : reflectors_)
-      versions.push_back(r->version());
-    if (versions == built_versions_) continue;
-    built_versions_ = std::move(versions);
+    if (!all_listed || (published && !changed)) continue;
+    published = true;
     std::shared_ptr<const RegistryState> next = build();
     const uint64_t gen = published_.publish(next);
     if (gen == 1) {
@@ -169,33 +177,93 @@ void KubeSource::publish_loop() {
   }
 }
 
-std::shared_ptr<const RegistryState> KubeSource::build() const {
-  auto st = std::make_shared<RegistryState>();
-  std::set<std::string> namespaces;
-  for (const auto& r : reflectors_) {
-    r->read([&](const k8s::Reflector::Store& store) {
-      for (const auto& [key, slim] : store) {
-        if (const auto* ns = std::get_if<std::string>(&slim)) {
-          namespaces.insert(*ns);
-        } else if (const auto* svc = std::get_if<Service>(&slim)) {
-          st->services.push_back(*svc);
-          namespaces.insert(svc->ns);
-        } else if (const auto* set = std::get_if<EndpointSet>(&slim)) {
-          st->endpoint_sets.push_back(*set);
-          namespaces.insert(set->ns);
-        } else if (const auto* pod = std::get_if<Pod>(&slim)) {
-          st->pods.push_back(*pod);
-          namespaces.insert(pod->ns);
-        }
-      }
-    });
+namespace {
+
+// Replaces or removes (object null) the entry (ns, name) of table; returns whether the key was present.
+template <typename T>
+bool apply_to(ObjectTable<T>& table, const std::string& ns, const std::string& name,
+              const std::shared_ptr<const k8s::Slim>& object) {
+  const bool had = table.find({ns, name}) != nullptr;
+  if (object) {
+    // The table shares the reflector's object (aliasing pointer): nothing is copied.
+    table.upsert(std::shared_ptr<const T>(object, &std::get<T>(*object)));
+  } else if (had) {
+    table.erase({ns, name});
   }
-  if (!options_.namespaces.empty()) {
-    std::set<std::string> wanted(options_.namespaces.begin(), options_.namespaces.end());
-    std::erase_if(namespaces, [&](const std::string& ns) { return !wanted.count(ns); });
+  return had;
+}
+
+}  // namespace
+
+bool KubeSource::apply(Kind kind, const k8s::Reflector::Change& change) {
+  const bool has = change.object != nullptr;
+  if (kind == Kind::Namespace) {
+    const bool had =
+        has ? !namespace_objects_.insert(change.key).second : namespace_objects_.erase(change.key);
+    if (had != has) count_namespace(change.key, has ? 1 : -1);
+    return had != has;
   }
-  st->namespaces.assign(namespaces.begin(), namespaces.end());
-  if (options_.selector_endpoints) compute_selector_endpoints(*st);
+  // "ns/name" (the reflector's key; a namespace never holds '/').
+  const std::size_t slash = change.key.find('/');
+  if (slash == std::string::npos) return false;
+  const std::string ns = change.key.substr(0, slash), object_name = change.key.substr(slash + 1);
+  if (has && !std::visit(
+                 [&](const auto& o) {
+                   if constexpr (std::is_same_v<std::decay_t<decltype(o)>, std::string>) {
+                     return false;
+                   } else {
+                     return o.ns == ns && o.name == object_name;
+                   }
+                 },
+                 *change.object)) {
+    logger()->error("{}: {} {} decoded under another name; ignored", name(), k8s::kind_name(kind),
+                    change.key);
+    return false;
+  }
+  bool had = false;
+  switch (kind) {
+    case Kind::Service:
+      had = apply_to(state_.services, ns, object_name, change.object);
+      break;
+    case Kind::EndpointSlice:
+      had = apply_to(state_.endpoint_sets, ns, object_name, change.object);
+      break;
+    case Kind::Pod:
+      had = apply_to(state_.pods, ns, object_name, change.object);
+      break;
+    case Kind::Namespace:
+      break;
+  }
+  if (had != has) count_namespace(ns, has ? 1 : -1);
+  return had || has;
+}
+
+void KubeSource::count_namespace(const std::string& ns, int delta) {
+  const bool wanted = wanted_namespaces_.empty() || wanted_namespaces_.count(ns) != 0;
+  if (delta > 0) {
+    if (++namespace_refs_[ns] == 1 && wanted) state_.namespaces.upsert(ns);
+    return;
+  }
+  auto it = namespace_refs_.find(ns);
+  if (it == namespace_refs_.end()) return;
+  if (--it->second == 0) {
+    namespace_refs_.erase(it);
+    state_.namespaces.erase(object_key(ns));
+  }
+}
+
+std::shared_ptr<const RegistryState> KubeSource::build() {
+  auto st = std::make_shared<RegistryState>(state_);  // O(chunks): the tables share every object
+  if (options_.selector_endpoints) {
+    // state_ holds the derived sets of the last build: only the namespaces that changed are recomputed.
+    if (last_built_) {
+      update_selector_endpoints(*last_built_, *st);
+    } else {
+      compute_selector_endpoints(*st);
+    }
+    state_ = *st;
+  }
+  last_built_ = st;
   return st;
 }
 

@@ -4,8 +4,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -32,9 +34,11 @@ struct KubeSourceOptions {
 };
 
 // Lists then watches Namespaces, Services, discovery.k8s.io/v1 EndpointSlices (and Pods when asked), one
-// thread per collection, slimming each object as it arrives. A publisher thread turns the stores into a
-// new RegistryState after every change once every collection has been listed (has_synced); bursts
-// coalesce because it builds from whatever the stores hold when it wakes. Failures keep the last state.
+// thread per collection, slimming each object as it arrives. A publisher thread keeps one RegistryState,
+// applies each reflector's changes to it (an upsert or erase per object; a namespace exists while a
+// Namespace object or any object names it) and, once every collection has been listed (has_synced),
+// publishes a copy (O(chunks)) after every batch; bursts coalesce because it takes whatever changes are
+// pending when it wakes. Failures keep the last state.
 class KubeSource final : public RegistrySource {
  public:
   // Throws std::invalid_argument when access.server is unusable.
@@ -60,7 +64,12 @@ class KubeSource final : public RegistrySource {
  private:
   void publish_loop();
   void mark_dirty();
-  std::shared_ptr<const RegistryState> build() const;
+  // Publisher thread: applies one reflector change to state_; true when state_ changed.
+  bool apply(k8s::Kind kind, const k8s::Reflector::Change& change);
+  // Counts one more (+1) or one fewer (-1) object naming namespace ns.
+  void count_namespace(const std::string& ns, int delta);
+  // Publisher thread: a copy of state_ with selector endpoints (when asked), updated from the last build.
+  std::shared_ptr<const RegistryState> build();
 
   const KubeSourceOptions options_;
   std::unique_ptr<k8s::ApiClient> api_;
@@ -70,7 +79,12 @@ class KubeSource final : public RegistrySource {
   std::mutex lifecycle_mutex_;
   bool started_ = false;
 
-  std::vector<uint64_t> built_versions_;  // publisher thread: reflector versions of the last build
+  // Publisher thread only.
+  RegistryState state_;  // every object the reflectors hold, and the selector endpoints of the last build
+  std::shared_ptr<const RegistryState> last_built_;
+  std::set<std::string> namespace_objects_;       // Namespace objects listed or watched
+  std::map<std::string, size_t> namespace_refs_;  // namespace → objects naming it (Namespace included)
+  std::set<std::string> wanted_namespaces_;       // options_.namespaces; empty = all
 
   std::mutex dirty_mutex_;
   std::condition_variable dirty_cv_;

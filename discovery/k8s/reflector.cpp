@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "discovery/k8s/log.hpp"
+#include "discovery/k8s/strict_json.hpp"
 #include "discovery/k8s/watch_stream.hpp"
 
 namespace clusterdns::discovery::k8s {
@@ -14,10 +15,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t kMaxPageBytes = 512u << 20;  // one list page; a bigger one is a broken server
 constexpr std::size_t kMaxEventBytes = 64u << 20;  // one watch event line
-constexpr int kMaxPages = 100000;                  // 50 million objects at 500 a page
-constexpr int kMaxListRestarts = 3;                // expired continue tokens in one list
+constexpr int kMaxUndecodableRewatches = 3;        // then the collection is listed again
 
 }  // namespace
 
@@ -61,6 +60,13 @@ void Reflector::read(const std::function<void(const Store&)>& fn) const {
 uint64_t Reflector::version() const {
   std::lock_guard lock(store_mutex_);
   return version_;
+}
+
+std::vector<Reflector::Change> Reflector::take_changes() {
+  std::vector<Change> out;
+  std::lock_guard lock(store_mutex_);
+  out.swap(changes_);
+  return out;
 }
 
 ReflectorStats Reflector::stats() const {
@@ -142,124 +148,6 @@ Reflector::Next Reflector::classify(const HttpResult& r, const std::string& what
   return code == 429 || code >= 500 ? Next::Backoff : Next::BackoffRelist;
 }
 
-Reflector::Next Reflector::list() {
-  Store fresh;
-  std::string rv;
-  std::string cont;
-  int pages = 0;
-  int restarts = 0;
-  while (pages < kMaxPages) {
-    std::string next_cont;
-    bool gone = false;
-    Next n = list_page(cont, fresh, rv, next_cont, gone);
-    if (gone && !cont.empty() && restarts < kMaxListRestarts) {
-      // The continue token expired (410) mid-list: start over for a consistent snapshot.
-      ++restarts;
-      logger()->info("{} {}: list continuation expired; listing again from the start", api_.origin(),
-                     spec_.description);
-      fresh.clear();
-      cont.clear();
-      pages = 0;
-      continue;
-    }
-    if (gone) return Next::Backoff;
-    if (n != Next::Watch) return n;
-    ++pages;
-    if (next_cont.empty()) break;
-    cont = std::move(next_cont);
-  }
-  if (rv.empty()) {
-    report("list response has no metadata.resourceVersion");
-    return Next::Backoff;
-  }
-  std::size_t count = fresh.size();
-  {
-    std::lock_guard lock(store_mutex_);
-    store_.swap(fresh);
-    ++version_;
-  }
-  fresh.clear();  // the previous objects, freed outside the lock
-  bool first = !synced();
-  rv_ = rv;
-  synced_.store(true, std::memory_order_release);
-  {
-    std::lock_guard lock(stats_mutex_);
-    ++stats_.lists;
-  }
-  recovered();
-  logger()->info("{} {}: {} {} objects in {} page(s) at resourceVersion {}", api_.origin(), spec_.description,
-                 first ? "listed" : "re-listed", count, pages, rv);
-  on_change_();
-  return Next::Watch;
-}
-
-Reflector::Next Reflector::list_page(const std::string& cont_in, Store& fresh, std::string& rv,
-                                     std::string& cont_out, bool& gone) {
-  std::string path = spec_.path + "?limit=" + std::to_string(timing_.page_size) + query_suffix();
-  if (!cont_in.empty()) path += "&continue=" + url_encode(cont_in);
-  std::string body;
-  bool too_big = false;
-  HttpResult r = api_.get(
-      path, timing_.list_read_timeout,
-      [&](const char* d, std::size_t n) {
-        if (body.size() + n > kMaxPageBytes) return !(too_big = true);
-        body.append(d, n);
-        return true;
-      },
-      cancel_);
-  if (stopping()) return Next::Stop;
-  if (too_big) {
-    report("list page larger than 512 MiB");
-    return Next::Backoff;
-  }
-  if (r.status == 410) {
-    gone = true;
-    return Next::Backoff;
-  }
-  if (r.status != 200 || !r.transport_ok) return classify(r, "list");
-
-  bool in_items = false;
-  uint64_t malformed = 0;
-  json::parser_callback_t cb = [&](int depth, json::parse_event_t ev, json& parsed) {
-    if (depth == 1 && ev == json::parse_event_t::key) in_items = parsed == "items";
-    if (depth != 2 || !in_items || ev != json::parse_event_t::object_end) return true;
-    // One item complete: slim it now and drop the full object, so a page never exists as a tree.
-    SlimResult s = slim_object(spec_.kind, parsed);
-    if (s.object) {
-      fresh.insert_or_assign(s.key, std::move(*s.object));
-      bad_.erase(s.key);
-    } else if (!s.error.empty()) {
-      ++malformed;
-      auto [it, added] = bad_.emplace(s.key, s.error);
-      if (added || it->second != s.error) {
-        it->second = s.error;
-        logger()->warn("{} {}: skipped {} {}: {}", api_.origin(), spec_.description, kind_name(spec_.kind),
-                       s.key.empty() ? "(no name)" : s.key, s.error);
-      }
-    }
-    return false;
-  };
-  json doc = json::parse(body, cb, false);
-  body.clear();
-  body.shrink_to_fit();
-  if (malformed > 0) {
-    std::lock_guard lock(stats_mutex_);
-    stats_.malformed += malformed;
-  }
-  if (!doc.is_object() || !doc.contains("metadata") || !doc["metadata"].is_object()) {
-    report("list response is not a JSON list object");
-    return Next::Backoff;
-  }
-  const json& meta = doc["metadata"];
-  if (meta.contains("resourceVersion") && meta["resourceVersion"].is_string()) {
-    // Every page carries the first page's resourceVersion: the snapshot the continue token reads.
-    if (rv.empty()) rv = meta["resourceVersion"].get<std::string>();
-  }
-  if (meta.contains("continue") && meta["continue"].is_string())
-    cont_out = meta["continue"].get<std::string>();
-  return Next::Watch;
-}
-
 Reflector::Next Reflector::watch() {
   std::uniform_int_distribution<int64_t> pick(
       timing_.min_watch_timeout.count(),
@@ -268,12 +156,18 @@ Reflector::Next Reflector::watch() {
   std::string path = spec_.path + "?watch=1&allowWatchBookmarks=true&resourceVersion=" + url_encode(rv_) +
                      "&timeoutSeconds=" + std::to_string(timeout.count()) + query_suffix();
   const auto started = std::chrono::steady_clock::now();
+  auto last_byte = started;
   uint64_t events = 0;
   Next next = Next::Watch;
   LineSplitter lines(kMaxEventBytes);
+  const std::chrono::seconds idle =
+      timing_.watch_idle_timeout.count() > 0
+          ? std::min(timeout + timing_.read_timeout_slack, timing_.watch_idle_timeout)
+          : timeout + timing_.read_timeout_slack;
   HttpResult r = api_.get(
-      path, timeout + timing_.read_timeout_slack,
+      path, idle,
       [&](const char* d, std::size_t n) {
+        last_byte = std::chrono::steady_clock::now();
         bool changed = false;
         bool go =
             lines.feed(d, n, [&](std::string& line) { return handle_line(line, next, changed, events); });
@@ -288,6 +182,14 @@ Reflector::Next Reflector::watch() {
     if (r.status == 410 || next == Next::Relist) ++stats_.gone;
   }
   if (stopping()) return Next::Stop;
+  if (!r.transport_ok && !r.cancelled && std::chrono::steady_clock::now() - last_byte >= idle) {
+    // Not even a bookmark for two bookmark intervals: the server (or the path to it) went quiet.
+    logger()->warn(
+        "{} {}: watch silent for {} s (no event, no bookmark); watching again from resourceVersion {}",
+        api_.origin(), spec_.description, idle.count(), rv_);
+    std::lock_guard lock(stats_mutex_);
+    ++stats_.idle_timeouts;
+  }
   if (r.status != 200) return classify(r, "watch");
   if (lines.pending() > 0) {
     // The stream was cut inside an event: what arrived of it is dropped, and the re-watch from the last
@@ -313,13 +215,31 @@ Reflector::Next Reflector::watch() {
 }
 
 bool Reflector::handle_line(std::string& line, Next& next, bool& changed, uint64_t& events) {
-  json ev = json::parse(line, nullptr, false);
+  DuplicateKeys keys;
+  json ev;
+  if (!json_too_deep(line)) {
+    json::parser_callback_t cb = [&keys](int depth, json::parse_event_t e, json& parsed) {
+      keys.on_event(depth, e, parsed);
+      return true;
+    };
+    ev = json::parse(line, cb, false);
+  }
   if (!ev.is_object() || !ev.contains("type") || !ev["type"].is_string() || !ev.contains("object") ||
-      !ev["object"].is_object()) {
-    logger()->warn("{} {}: skipped a malformed watch event: {:.200}", api_.origin(), spec_.description, line);
-    std::lock_guard lock(stats_mutex_);
-    ++stats_.malformed;
-    return true;
+      !ev["object"].is_object() || keys.duplicate_depth() == 1) {
+    // Skipping it would lose this change until the next re-list (hours): stop here and watch again from
+    // the last applied resourceVersion, so the server sends it again (a 410 then means re-list). A line
+    // that stays undecodable re-lists after a few attempts.
+    {
+      std::lock_guard lock(stats_mutex_);
+      ++stats_.malformed;
+      ++stats_.undecodable;
+    }
+    const bool relist = ++undecodable_streak_ >= kMaxUndecodableRewatches;
+    logger()->warn("{} {}: undecodable watch event after resourceVersion {}; {}: {:.200}", api_.origin(),
+                   spec_.description, rv_, relist ? "re-listing" : "watching again from there", line);
+    if (relist) undecodable_streak_ = 0;
+    next = relist ? Next::BackoffRelist : Next::Backoff;
+    return false;
   }
   const std::string type = ev["type"].get<std::string>();
   json& object = ev["object"];
@@ -348,28 +268,39 @@ bool Reflector::handle_line(std::string& line, Next& next, bool& changed, uint64
     logger()->warn("{} {}: skipped a watch event of unknown type {}", api_.origin(), spec_.description, type);
     return true;
   }
-  apply_object(type, object, changed);
+  apply_object(
+      type, object, changed,
+      keys.duplicate().empty() ? std::string() : "repeated key '" + keys.duplicate() + "' in one object");
   if (!rv.empty()) rv_ = std::move(rv);
+  undecodable_streak_ = 0;
   ++events;
   return true;
 }
 
-void Reflector::apply_object(const std::string& type, json& object, bool& changed) {
+void Reflector::apply_object(const std::string& type, json& object, bool& changed,
+                             const std::string& refused) {
   {
     std::lock_guard lock(stats_mutex_);
     ++stats_.events;
   }
-  if (type == "DELETED") {
+  if (type == "DELETED" && refused.empty()) {
     std::string key = object_key(spec_.kind, object);
     bad_.erase(key);
     std::lock_guard lock(store_mutex_);
     if (store_.erase(key) > 0) {
+      changes_.push_back({key, nullptr});
       changed = true;
       ++version_;
     }
     return;
   }
-  SlimResult s = slim_object(spec_.kind, object);
+  SlimResult s;
+  if (refused.empty()) {
+    s = slim_object(spec_.kind, object);
+  } else {
+    s.key = object_key(spec_.kind, object);
+    s.error = refused;
+  }
   if (!s.error.empty()) {
     // Malformed: logged with its key and skipped; whatever the store held for the key stays.
     auto [it, added] = bad_.emplace(s.key, s.error);
@@ -385,9 +316,13 @@ void Reflector::apply_object(const std::string& type, json& object, bool& change
   bad_.erase(s.key);
   std::lock_guard lock(store_mutex_);
   if (s.object) {
-    store_.insert_or_assign(s.key, std::move(*s.object));
+    auto object = std::make_shared<const Slim>(std::move(*s.object));
+    store_.insert_or_assign(s.key, object);
+    changes_.push_back({s.key, std::move(object)});
   } else if (store_.erase(s.key) == 0) {  // left out on purpose (e.g. an IP as externalName)
     return;
+  } else {
+    changes_.push_back({s.key, nullptr});
   }
   changed = true;
   ++version_;

@@ -7,10 +7,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -23,7 +25,11 @@ struct WatchTiming {
   int page_size = 500;                          // list ?limit=
   std::chrono::seconds min_watch_timeout{300};  // watch ?timeoutSeconds= is random in [min, max]
   std::chrono::seconds max_watch_timeout{600};
-  std::chrono::seconds read_timeout_slack{30};     // a silent watch dies after timeoutSeconds + this
+  std::chrono::seconds read_timeout_slack{30};  // a silent watch dies after timeoutSeconds + this…
+  // …or after this long without a byte, whichever is first: the watch asks for bookmarks, which the API
+  // server's watch cache sends about once a minute even when nothing changes, so a stream silent for two
+  // of those intervals is a server gone quiet (half-open TCP): watched again from the last version.
+  std::chrono::seconds watch_idle_timeout{120};
   std::chrono::seconds list_read_timeout{60};      // a silent list response dies after this
   std::chrono::milliseconds backoff_initial{800};  // doubled per failure, jittered up to +50 %
   std::chrono::milliseconds backoff_max{30000};
@@ -45,13 +51,20 @@ struct ReflectorStats {
   uint64_t events = 0;         // ADDED/MODIFIED/DELETED applied
   uint64_t partial_lines = 0;  // incomplete events dropped when a stream was cut
   uint64_t malformed = 0;      // unreadable events or objects skipped
+  uint64_t idle_timeouts = 0;  // watches that heard nothing (not even a bookmark) for watch_idle_timeout
+  uint64_t undecodable = 0;    // watch lines that did not decode: each re-watched from the last version
 };
 
 // Runs on its own thread. Failures never clear the store: it keeps the last good objects until a list
 // replaces them whole (so a half-listed state is never seen) or a watch event changes one.
 class Reflector {
  public:
-  using Store = std::map<std::string, Slim>;  // keyed "ns/name" (or "name" for namespaces)
+  using Store = std::map<std::string, std::shared_ptr<const Slim>>;  // keyed "ns/name" (or "name")
+  // One key's change since the last take_changes(): its new object, or null when it is gone.
+  struct Change {
+    std::string key;
+    std::shared_ptr<const Slim> object;
+  };
 
   // on_change runs on the reflector thread after the store changed (a list, or a batch of events).
   Reflector(ResourceSpec spec, ApiClient& api, WatchTiming timing, std::function<void()> on_change);
@@ -70,6 +83,9 @@ class Reflector {
   void read(const std::function<void(const Store&)>& fn) const;
   // Increments with every change to the store (a list, an applied event). Thread-safe.
   uint64_t version() const;
+  // The changes since the last call, oldest first (a key may appear more than once; the last one counts).
+  // A list that replaced the store reports every key it removed and every key it holds. Thread-safe.
+  std::vector<Change> take_changes();
   ReflectorStats stats() const;
   const ResourceSpec& spec() const { return spec_; }
 
@@ -83,7 +99,9 @@ class Reflector {
                  bool& gone);
   Next watch();
   bool handle_line(std::string& line, Next& next, bool& changed, uint64_t& events);
-  void apply_object(const std::string& type, nlohmann::json& object, bool& changed);
+  // refused: a reason the object is rejected before slimming ("" = none).
+  void apply_object(const std::string& type, nlohmann::json& object, bool& changed,
+                    const std::string& refused);
   Next classify(const HttpResult& r, const std::string& what);
   void wait_backoff();
   void report(const std::string& problem);
@@ -104,8 +122,9 @@ class Reflector {
   std::condition_variable wait_cv_;
 
   mutable std::mutex store_mutex_;
-  Store store_;           // guarded by store_mutex_
-  uint64_t version_ = 0;  // guarded by store_mutex_
+  Store store_;                  // guarded by store_mutex_
+  std::vector<Change> changes_;  // guarded by store_mutex_
+  uint64_t version_ = 0;         // guarded by store_mutex_
   mutable std::mutex stats_mutex_;
   ReflectorStats stats_;  // guarded by stats_mutex_
 
@@ -114,6 +133,7 @@ class Reflector {
   int failures_ = 0;
   int gone_streak_ = 0;
   int retry_after_ = 0;
+  int undecodable_streak_ = 0;              // undecodable watch lines with no applied event between them
   std::string problem_;                     // last problem logged; "" when healthy
   std::map<std::string, std::string> bad_;  // key -> reason of objects skipped (logged once each)
   std::mt19937_64 rng_;

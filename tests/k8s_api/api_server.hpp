@@ -38,7 +38,7 @@ struct Control {
   bool hold = false;  // watches neither start nor send while held
   uint64_t cut_generation = 0;
   uint64_t bookmark_generation = 0;  // /test/bookmark: every watch sends a BOOKMARK now
-  std::string cut_mode;              // clean, abort, midline, error410, error500
+  std::string cut_mode;              // clean, abort, midline, garble, error410, error500
   int split_bytes = 0;               // write each event in pieces this big…
   int piece_delay_ms = 0;            // …this far apart
   int response_delay_ms = 0;         // before answering any API request

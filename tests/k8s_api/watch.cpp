@@ -31,6 +31,7 @@ struct WatchState {
   uint64_t bookmark_generation = 0;
   std::vector<std::string> initial;  // synthetic ADDED events for a watch without a resourceVersion
   bool midline = false;              // cut inside the next line written
+  bool garble = false;               // the next line written is not JSON (then the stream goes on)
   Clock::time_point midline_deadline;
   bool done = false;
 };
@@ -137,6 +138,7 @@ void TestApiServer::serve_watch(const httplib::Request& req, httplib::Response& 
                                          code == 410 ? "too old resource version" : "internal error")));
               finish = true;
             }
+            if (mode == "garble") st->garble = true;
             if (mode == "midline") {
               st->midline = true;
               st->midline_deadline = Clock::now() + std::chrono::seconds(2);
@@ -171,6 +173,10 @@ void TestApiServer::serve_watch(const httplib::Request& req, httplib::Response& 
         }
         if (abort) return false;
         for (std::size_t i = 0; i < lines.size(); ++i) {
+          if (st->garble) {
+            lines[i] = "%" + lines[i];  // one undecodable line; the events after it follow as usual
+            st->garble = false;
+          }
           const std::string& line = lines[i];
           if (st->midline) {
             // A cut inside an event: half of the line, then the connection drops without the last chunk.

@@ -150,6 +150,29 @@ TEST(EtcdDecode, MalformedValuesSayWhy) {
   EXPECT_THAT(error_of(Resource::EndpointSlice, R"({"addressType":"IPv4"})"), HasSubstr("service-name"));
 }
 
+TEST(EtcdDecode, RepeatedKeysDeepNestingAndNamesNotTheKeysAreRefused) {
+  auto error_of = [](const std::string& value) {
+    DecodeResult d = decode_object({Resource::Service, "default", "web"}, value);
+    EXPECT_FALSE(d.object) << value;
+    return d.error;
+  };
+  // Which of two "name"s counts depends on the reader: such a value is refused, whichever order.
+  EXPECT_THAT(error_of(R"({"metadata":{"name":"evil","namespace":"default","name":"web"}})"),
+              HasSubstr("repeated key 'name'"));
+  EXPECT_THAT(error_of(R"({"metadata":{"name":"web"},"metadata":{"name":"evil"}})"),
+              HasSubstr("repeated key 'metadata'"));
+  EXPECT_THAT(error_of(R"({"metadata":{"name":"web","namespace":"other"}})"),
+              HasSubstr("metadata.namespace 'other' does not match"));
+  EXPECT_THAT(error_of(R"({"spec":{"x":)" + std::string(500, '[') + std::string(500, ']') + "}}"),
+              HasSubstr("deeper than"));
+  EXPECT_THAT(error_of("{\"a\":\"" + std::string(17u << 20, 'x') + "\"}"), HasSubstr("larger than"));
+  // Repeated keys in different objects are fine.
+  EXPECT_TRUE(
+      decode_object({Resource::Service, "default", "web"},
+                    R"({"metadata":{"name":"web","labels":{"name":"x"}},"spec":{"selector":{"name":"y"}}})")
+          .object);
+}
+
 TEST(EtcdDecode, BuildStateJoinsNamespacesAndComputesSelectorEndpoints) {
   std::map<std::string, SlimObject> objects;
   auto add = [&](const ObjectKey& key, const std::string& value) {

@@ -189,6 +189,27 @@ TEST_F(EtcdSourceTest, ASelectorServiceGainsAndLosesEndpointsAsPodsChange) {
   EXPECT_TRUE(eps({}));
 }
 
+TEST_F(EtcdSourceTest, OneEventChangesOneObjectAndTheRestIsShared) {
+  for (int i = 0; i < 600; ++i)
+    put(Resource::Service, "default", "s" + std::to_string(i),
+        service_json("default", "s" + std::to_string(i), "10.96.1." + std::to_string(i % 250)));
+  EtcdSource src(options());
+  src.start([] {});
+  ASSERT_TRUE(wait_for_state(src, [](const RegistryState& s) { return s.services.size() == 600; }));
+  auto before = src.state();
+  put(Resource::Service, "default", "s7", service_json("default", "s7", "10.96.2.7"));
+  ASSERT_TRUE(wait_for_state(src, [](const RegistryState& s) { return ip_of(s, "s7") == "10.96.2.7"; }));
+  auto after = src.state();
+  EXPECT_EQ(ip_of(*before, "s7"), "10.96.1.7");  // a published state never changes
+  // The state is updated in place, not rebuilt: every chunk but the one holding s7 is the same.
+  size_t changed = 0;
+  ObjectTable<Service>::diff(before->services, after->services,
+                             [&](const Service*, const Service*) { ++changed; });
+  EXPECT_EQ(changed, 1u);
+  EXPECT_GE(after->services.shared_chunks(before->services), 3u);
+  EXPECT_EQ(after->services.find({"default", "s8"}), before->services.find({"default", "s8"}));
+}
+
 TEST_F(EtcdSourceTest, StopEndsAnIdleWatchPromptly) {
   EtcdSource src(options());
   src.start([] {});

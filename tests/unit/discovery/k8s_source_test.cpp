@@ -78,6 +78,30 @@ TEST_F(K8sSource, MalformedObjectIsSkippedAndTheRestApplies) {
   EXPECT_EQ(find_service(*source->state(), "a", "good")->ports[0].port, 80);
 }
 
+TEST_F(K8sSource, OneEventChangesOneObjectAndTheRestIsShared) {
+  start_server();
+  for (int i = 0; i < 600; ++i)
+    server->apply(service_object("a", "s" + std::to_string(i), "10.96.1." + std::to_string(i % 250)));
+  start_source(access());
+  ASSERT_TRUE(eventually([](const RegistryState& st) { return st.services.size() == 600; }));
+  auto before = source->state();
+  server->apply(service_object("a", "s7", "10.96.2.7"));
+  ASSERT_TRUE(eventually([](const RegistryState& st) {
+    auto* s = find_service(st, "a", "s7");
+    return s && s->cluster_ips[0] == "10.96.2.7";
+  }));
+  auto after = source->state();
+  EXPECT_EQ(find_service(*before, "a", "s7")->cluster_ips[0], "10.96.1.7");  // published states never change
+  // Applied in place, not rebuilt: only s7 differs, every other object is the one published before.
+  size_t changed = 0;
+  discovery::ObjectTable<discovery::Service>::diff(
+      before->services, after->services,
+      [&](const discovery::Service*, const discovery::Service*) { ++changed; });
+  EXPECT_EQ(changed, 1u);
+  EXPECT_EQ(after->services.find({"a", "s8"}), before->services.find({"a", "s8"}));
+  EXPECT_TRUE(has_namespace(*after, "a"));
+}
+
 TEST_F(K8sSource, NamespaceFilterAndServiceLabelSelector) {
   start_server();
   json web = service_object("a", "web", "10.96.0.1");

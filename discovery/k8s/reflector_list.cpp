@@ -1,0 +1,177 @@
+// Reflector's list: every page slimmed item by item as it parses, then the store replaced whole.
+#include <nlohmann/json.hpp>
+
+#include "discovery/k8s/log.hpp"
+#include "discovery/k8s/reflector.hpp"
+#include "discovery/k8s/strict_json.hpp"
+
+namespace clusterdns::discovery::k8s {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxPageBytes = 512u << 20;  // one list page; a bigger one is a broken server
+constexpr int kMaxPages = 100000;                  // 50 million objects at 500 a page
+constexpr int kMaxListRestarts = 3;                // expired continue tokens in one list
+
+}  // namespace
+
+Reflector::Next Reflector::list() {
+  Store fresh;
+  std::string rv;
+  std::string cont;
+  int pages = 0;
+  int restarts = 0;
+  while (pages < kMaxPages) {
+    std::string next_cont;
+    bool gone = false;
+    Next n = list_page(cont, fresh, rv, next_cont, gone);
+    if (gone && !cont.empty() && restarts < kMaxListRestarts) {
+      // The continue token expired (410) mid-list: start over for a consistent snapshot.
+      ++restarts;
+      logger()->info("{} {}: list continuation expired; listing again from the start", api_.origin(),
+                     spec_.description);
+      fresh.clear();
+      cont.clear();
+      pages = 0;
+      continue;
+    }
+    if (gone) return Next::Backoff;
+    if (n != Next::Watch) return n;
+    ++pages;
+    if (next_cont.empty()) break;
+    cont = std::move(next_cont);
+  }
+  if (rv.empty()) {
+    report("list response has no metadata.resourceVersion");
+    return Next::Backoff;
+  }
+  std::size_t count = fresh.size();
+  {
+    // The consumer applies changes, not stores: a re-list reports what it removed and what it holds.
+    std::vector<Change> changes;
+    changes.reserve(fresh.size());
+    std::lock_guard lock(store_mutex_);
+    for (const auto& [key, old] : store_) {
+      if (!fresh.count(key)) changes.push_back({key, nullptr});
+    }
+    for (const auto& [key, object] : fresh) {
+      auto old = store_.find(key);
+      if (old == store_.end() || old->second != object) changes.push_back({key, object});
+    }
+    if (changes_.empty()) {
+      changes_ = std::move(changes);
+    } else {
+      changes_.insert(changes_.end(), std::make_move_iterator(changes.begin()),
+                      std::make_move_iterator(changes.end()));
+    }
+    store_.swap(fresh);
+    ++version_;
+  }
+  fresh.clear();  // the previous objects, freed outside the lock
+  bool first = !synced();
+  rv_ = rv;
+  synced_.store(true, std::memory_order_release);
+  {
+    std::lock_guard lock(stats_mutex_);
+    ++stats_.lists;
+  }
+  recovered();
+  logger()->info("{} {}: {} {} objects in {} page(s) at resourceVersion {}", api_.origin(), spec_.description,
+                 first ? "listed" : "re-listed", count, pages, rv);
+  on_change_();
+  return Next::Watch;
+}
+
+Reflector::Next Reflector::list_page(const std::string& cont_in, Store& fresh, std::string& rv,
+                                     std::string& cont_out, bool& gone) {
+  std::string path = spec_.path + "?limit=" + std::to_string(timing_.page_size) + query_suffix();
+  if (!cont_in.empty()) path += "&continue=" + url_encode(cont_in);
+  std::string body;
+  bool too_big = false;
+  HttpResult r = api_.get(
+      path, timing_.list_read_timeout,
+      [&](const char* d, std::size_t n) {
+        if (body.size() + n > kMaxPageBytes) return !(too_big = true);
+        body.append(d, n);
+        return true;
+      },
+      cancel_);
+  if (stopping()) return Next::Stop;
+  if (too_big) {
+    report("list page larger than 512 MiB");
+    return Next::Backoff;
+  }
+  if (r.status == 410) {
+    gone = true;
+    return Next::Backoff;
+  }
+  if (r.status != 200 || !r.transport_ok) return classify(r, "list");
+
+  if (json_too_deep(body)) {
+    report("list page nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+    return Next::Backoff;
+  }
+  bool in_items = false;
+  uint64_t malformed = 0;
+  DuplicateKeys keys;
+  std::string envelope_duplicate;
+  json::parser_callback_t cb = [&](int depth, json::parse_event_t ev, json& parsed) {
+    keys.on_event(depth, ev, parsed);
+    if (depth == 1 && ev == json::parse_event_t::key) in_items = parsed == "items";
+    if (depth == 2 && in_items && ev == json::parse_event_t::object_start) {
+      if (envelope_duplicate.empty()) envelope_duplicate = keys.duplicate();
+      keys.clear_duplicate();
+    }
+    if (depth != 2 || !in_items || ev != json::parse_event_t::object_end) return true;
+    // One item complete: slim it now and drop the full object, so a page never exists as a tree.
+    SlimResult s;
+    if (!keys.duplicate().empty()) {
+      s.key = object_key(spec_.kind, parsed);
+      s.error = "repeated key '" + keys.duplicate() + "' in one object";
+      keys.clear_duplicate();
+    } else {
+      s = slim_object(spec_.kind, parsed);
+    }
+    if (s.object) {
+      fresh.insert_or_assign(s.key, std::make_shared<const Slim>(std::move(*s.object)));
+      bad_.erase(s.key);
+    } else if (!s.error.empty()) {
+      ++malformed;
+      auto [it, added] = bad_.emplace(s.key, s.error);
+      if (added || it->second != s.error) {
+        it->second = s.error;
+        logger()->warn("{} {}: skipped {} {}: {}", api_.origin(), spec_.description, kind_name(spec_.kind),
+                       s.key.empty() ? "(no name)" : s.key, s.error);
+      }
+    }
+    return false;
+  };
+  json doc = json::parse(body, cb, false);
+  body.clear();
+  body.shrink_to_fit();
+  if (malformed > 0) {
+    std::lock_guard lock(stats_mutex_);
+    stats_.malformed += malformed;
+  }
+  if (!doc.is_object() || !doc.contains("metadata") || !doc["metadata"].is_object()) {
+    report("list response is not a JSON list object");
+    return Next::Backoff;
+  }
+  if (envelope_duplicate.empty()) envelope_duplicate = keys.duplicate();
+  if (!envelope_duplicate.empty()) {
+    report("list response repeats the key '" + envelope_duplicate + "'");
+    return Next::Backoff;
+  }
+  const json& meta = doc["metadata"];
+  if (meta.contains("resourceVersion") && meta["resourceVersion"].is_string()) {
+    // Every page carries the first page's resourceVersion: the snapshot the continue token reads.
+    if (rv.empty()) rv = meta["resourceVersion"].get<std::string>();
+  }
+  if (meta.contains("continue") && meta["continue"].is_string())
+    cont_out = meta["continue"].get<std::string>();
+  return Next::Watch;
+}
+
+}  // namespace clusterdns::discovery::k8s

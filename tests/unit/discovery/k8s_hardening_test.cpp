@@ -1,0 +1,69 @@
+// A watch stream that turns bad: an undecodable line is read again (not lost), a silent server is noticed.
+#include "discovery/k8s/kube_source.hpp"
+
+#include <gtest/gtest.h>
+
+#include "discovery/k8s/strict_json.hpp"
+#include "tests/k8s_api/source_fixture.hpp"
+
+namespace clusterdns::k8s_api::testing {
+namespace {
+
+using K8sHardening = KubeSourceTest;
+
+bool has(const RegistryState& st, const char* ns, const char* name) {
+  return find_service(st, ns, name) != nullptr;
+}
+
+TEST_F(K8sHardening, AnUndecodableWatchLineIsReadAgainNotLost) {
+  start_server();
+  start_source(access());
+  ASSERT_TRUE(wait_synced());
+  server->control("cut-streams", {{"mode", "garble"}});
+  server->apply(service_object("a", "garbled", "10.96.0.4"));  // its ADDED line arrives undecodable
+  server->apply(service_object("a", "next", "10.96.0.5"));
+  // Skipping the line would lose "garbled" until the next re-list; watching again from the last applied
+  // resourceVersion has the server send it again.
+  ASSERT_TRUE(
+      eventually([](const RegistryState& st) { return has(st, "a", "garbled") && has(st, "a", "next"); }));
+  EXPECT_GE(source->stats().undecodable, 1u);
+  EXPECT_EQ(lists_of("services"), 1u);  // re-watched, not re-listed
+}
+
+TEST_F(K8sHardening, ASilentWatchIsRestartedAfterTheIdleTimeout) {
+  start_server();
+  KubeSourceOptions o = fast_options();
+  o.timing.watch_idle_timeout = std::chrono::seconds(1);
+  server->control("config", {{"bookmarkIntervalMs", 200}});  // bookmarks keep a healthy watch alive
+  start_source(access(), o);
+  ASSERT_TRUE(wait_synced());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(source->stats().idle_timeouts, 0u);  // bookmarks arrive: no timeout
+  server->control("hold", {{"hold", true}});     // the server goes quiet, connections stay open
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (source->stats().idle_timeouts == 0 && std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_GE(source->stats().idle_timeouts, 1u);
+  server->control("hold", {{"hold", false}});
+  server->apply(service_object("a", "after", "10.96.0.6"));
+  ASSERT_TRUE(eventually([](const RegistryState& st) { return has(st, "a", "after"); }));
+}
+
+TEST(StrictJson, RefusesRepeatedKeysDepthAndSize) {
+  nlohmann::json out;
+  std::string error;
+  EXPECT_TRUE(discovery::k8s::parse_strict_json(R"({"a":{"b":1},"c":[{"b":2},{"b":3}]})", 1000, out, error));
+  EXPECT_FALSE(
+      discovery::k8s::parse_strict_json(R"({"metadata":{"name":"a","name":"b"}})", 1000, out, error));
+  EXPECT_EQ(error, "repeated key 'name' in one object");
+  EXPECT_FALSE(
+      discovery::k8s::parse_strict_json(std::string(200, '[') + std::string(200, ']'), 1000, out, error));
+  EXPECT_NE(error.find("deeper"), std::string::npos);
+  EXPECT_TRUE(
+      discovery::k8s::parse_strict_json(R"({"s":"[[[[{{{{\"[["})", 1000, out, error));  // strings skipped
+  EXPECT_FALSE(discovery::k8s::parse_strict_json(R"({"a":1})", 3, out, error));
+  EXPECT_FALSE(discovery::k8s::parse_strict_json(R"({"a":)", 100, out, error));
+}
+
+}  // namespace
+}  // namespace clusterdns::k8s_api::testing
