@@ -26,6 +26,7 @@ struct ServicePort {
   int32_t port = 0;
   Protocol protocol = Protocol::Tcp;
   std::string target_port;  // number or container port name; "" = same as port
+  bool operator==(const ServicePort&) const = default;
 };
 
 struct Service {
@@ -37,12 +38,14 @@ struct Service {
   std::vector<ServicePort> ports;
   bool publish_not_ready = false;
   std::map<std::string, std::string> selector;  // empty: endpoints come from slices only
+  bool operator==(const Service&) const = default;
 };
 
 struct EndpointPort {
   std::string name;
   int32_t port = 0;
   Protocol protocol = Protocol::Tcp;
+  bool operator==(const EndpointPort&) const = default;
 };
 
 struct Endpoint {
@@ -50,6 +53,7 @@ struct Endpoint {
   bool ready = true;                   // EndpointSlice: absent ready = ready
   std::string hostname;                // "" unless the pod's subdomain names the service
   std::string target_pod;              // targetRef name, if any
+  bool operator==(const Endpoint&) const = default;
 };
 
 // One EndpointSlice (or one legacy Endpoints object, normalised), joined to its service by name.
@@ -62,12 +66,14 @@ struct EndpointSet {
   // endpoints.kubernetes.io/last-change-trigger-time in ms since the epoch (0: not set): when the change
   // this object carries happened, for coredns_kubernetes_dns_programming_duration_seconds.
   int64_t trigger_time_ms = 0;
+  bool operator==(const EndpointSet&) const = default;
 };
 
 struct ContainerPort {
   std::string name;
   int32_t port = 0;
   Protocol protocol = Protocol::Tcp;
+  bool operator==(const ContainerPort&) const = default;
 };
 
 struct Pod {
@@ -83,6 +89,7 @@ struct Pod {
   std::string phase;         // Pending, Running, Succeeded, Failed, Unknown
   bool enable_service_links = true;
   std::vector<ContainerPort> container_ports;
+  bool operator==(const Pod&) const = default;
 };
 
 // Everything a registry knows at one moment. A value whose copies share their objects: a source keeps one,

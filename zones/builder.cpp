@@ -114,19 +114,22 @@ std::shared_ptr<const Snapshot> ZoneBuilder::update(std::shared_ptr<const discov
   }
   discovery::ObjectTable<discovery::Service>::diff(
       before.services, after.services, [&](const discovery::Service* was, const discovery::Service* now) {
+        if (was && now && *was == *now) return;  // a source re-read it unchanged
         services.push_back(key_of(was, now));
       });
   std::vector<std::pair<const discovery::EndpointSet*, const discovery::EndpointSet*>> set_changes;
   discovery::ObjectTable<discovery::EndpointSet>::diff(
       before.endpoint_sets, after.endpoint_sets,
       [&](const discovery::EndpointSet* was, const discovery::EndpointSet* now) {
-        set_changes.emplace_back(was, now);
+        set_changes.emplace_back(was, now);  // the index follows the new object even when it is equal
+        if (was && now && *was == *now) return;
         if (was) services.push_back({was->ns, was->service_name});
         if (now) services.push_back({now->ns, now->service_name});
       });
   bool pods_moved = false;
   discovery::ObjectTable<discovery::Pod>::diff(before.pods, after.pods,
                                                [&](const discovery::Pod* was, const discovery::Pod* now) {
+                                                 if (was && now && *was == *now) return;
                                                  pods.push_back(key_of(was, now));
                                                  pods_moved = true;
                                                });

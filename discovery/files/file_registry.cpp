@@ -79,6 +79,8 @@ bool FileRegistry::apply_table(int tag, ObjectTable<T> RegistryState::*table, co
     std::vector<std::string>& files = owner->second;
     if (std::find(files.begin(), files.end(), path) == files.end()) files.push_back(path);
     if (files.front() == path) {
+      // An object re-read unchanged keeps the state's pointer: what moved is what the zones recompile.
+      if (before && *before == *after) return;
       merged.upsert(mine.find_ptr(key));
       changed = true;
     } else {

@@ -334,6 +334,9 @@ bool FileSource::reload() {
     if (changed) health_.last_applied_unix_ms = now_unix_ms();
   }
   if (!changed) return false;
+  // The first state waits until every file has been read: serving a registry without a file that does not
+  // parse would answer its names NXDOMAIN (cached by clients), where not yet synced answers SERVFAIL.
+  if (!published_.synced() && (registry_.stale() || !root_errors_.empty())) return false;
   // Endpoints of services that select pods: all of them once, then only the namespaces that moved.
   if (!published_.synced()) {
     compute_selector_endpoints(registry_.derived_state());

@@ -184,6 +184,25 @@ TEST_F(SnapshotReuse, NothingChangedCompilesNothing) {
   EXPECT_EQ(after->zones()[l.answer->serial_zone].serial, 2026120199u);
 }
 
+TEST_F(SnapshotReuse, AnObjectReplacedByAnEqualCopyCompilesNothing) {
+  discovery::RegistryState state = base_state();
+  zones::ZoneBuilder builder(config_);
+  update(builder, state, 100);
+  // A source that re-reads everything (a relist, a file read again) hands over new objects of equal value.
+  discovery::RegistryState reread;
+  reread.namespaces = state.namespaces;
+  for (const auto& svc : state.services)
+    reread.services.upsert(discovery::Service(svc));
+  for (const auto& set : state.endpoint_sets)
+    reread.endpoint_sets.upsert(discovery::EndpointSet(set));
+  auto after = update(builder, reread, 101);
+  EXPECT_EQ(after->compiled_count(), 0u);
+  // And the index follows the new objects: the endpoints can still change afterwards.
+  reread.endpoint_sets.upsert(endpoints("team-a", "db", 2, 40));
+  auto changed = update(builder, reread, 102);
+  expect_same_answers(*changed, *zones::build_snapshot(&reread, config_, 102), "after a re-read");
+}
+
 TEST_F(SnapshotReuse, RandomChangesAnswerAsBuildsFromNothing) {
   std::mt19937 rng(20261201);
   discovery::RegistryState state = base_state();
