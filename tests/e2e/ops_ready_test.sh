@@ -24,9 +24,13 @@ expect_eq "/healthcheck/kubedns before sync: 503" 503 "$HTTP_CODE"
 expect_match "cluster names answer SERVFAIL before sync" 'status: SERVFAIL' "$(q A my-nginx.default.svc.cluster.local)"
 expect_eq "metric: source not synced" 0 "$(metric '^clusterdns_source_synced\{')"
 
-# The manifest is fixed: the source syncs, /ready turns 200.
-rm "$MANIFESTS/broken.yaml"
+# Good files arrive beside the broken one: still no first state (every file must parse first). Then the broken
+# file goes: the source syncs with everything at once, /ready turns 200.
 cp "$EXAMPLES"/*.yaml "$MANIFESTS/"
+sleep 0.3
+http_get /ready
+expect_eq "/ready while one file is still broken: 503" 503 "$HTTP_CODE"
+rm "$MANIFESTS/broken.yaml"
 ready() { http_get /ready; [ "$HTTP_CODE" = 200 ]; }
 if wait_for "/ready 200 after the fix" 50 0.1 ready; then ok "/ready 200 after sync (${WAITED_MS} ms)"; else bad "/ready after sync"; fi
 expect_eq "/ready body" OK "$HTTP_BODY"
