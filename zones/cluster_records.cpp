@@ -1,4 +1,4 @@
-// Record synthesis; section numbers refer to the Kubernetes DNS specification 1.1.0 and SPEC.md.
+// Record synthesis; section numbers refer to the Kubernetes DNS specification 1.1.0.
 #include "zones/cluster_records.hpp"
 
 #include <algorithm>
@@ -32,7 +32,7 @@ std::string srv_key(const std::string& port_name, discovery::Protocol proto) {
   return label("_" + port_name) + label(std::string("_") + discovery::protocol_label(proto));
 }
 
-// The endpoint's own label: its hostname, else the dashed IP (SPEC.md §1 "hostname").
+// The endpoint's own label: its hostname, else the dashed IP.
 std::string endpoint_label(const Endpoint& ep, const std::string& ip) {
   return (!ep.hostname.empty() && is_dns_label(wire::lowercase(ep.hostname))) ? ep.hostname : dashed_ip(ip);
 }
@@ -48,10 +48,10 @@ ClusterRecords::ClusterRecords(const ClusterOptions& opts) : opts_(opts) {
 
 void ClusterRecords::fixed(const std::vector<DraftZone>& zones, RecordSink& out) const {
   out.exists(svc_);
-  out.exists(pod_);  // exists in every pod mode (SPEC.md §4)
+  out.exists(pod_);  // exists in every pod mode
   // §2.2 schema version.
   out.record(label("dns-version") + zone_, wire::rrtype::TXT, kDnsVersionTtl, rdata_txt("1.1.0"));
-  // NS at every apex (SPEC.md §3): ns.dns.<zone>, glued to the DNS Service's addresses (--dns-service,
+  // NS at every apex: ns.dns.<zone>, glued to the DNS Service's addresses (--dns-service,
   // written by service()).
   for (const auto& zone : zones) {
     if (zone.registry_backed) out.record(zone.apex, wire::rrtype::NS, opts_.ttl, rdata_name(ns_name_));
@@ -83,7 +83,7 @@ void ClusterRecords::add_ptr(RecordSink& out, const std::string& ip, const std::
 }
 
 // §2.3.2 / §2.4.2: one SRV per target under _port._proto, all of them under the service name too
-// (CoreDNS extension); weight = 100 / number of targets (SPEC.md §3).
+// (CoreDNS extension); weight = 100 / number of targets.
 void ClusterRecords::add_srv(RecordSink& out, const std::string& service_name,
                              const std::map<std::string, std::set<SrvTarget>>& by_port) const {
   std::set<SrvTarget> all;
@@ -111,7 +111,7 @@ void ClusterRecords::service(const Service& svc, const std::vector<const Endpoin
   }
   const std::string name = label(svc.name) + label(svc.ns) + svc_;
   if (svc.kind == ServiceKind::ExternalName) {
-    // §2.5: a CNAME to the absolute external name; an IP literal is not a name (SPEC.md §3).
+    // §2.5: a CNAME to the absolute external name; an IP literal is not a name.
     if (discovery::canonical_ip(svc.external_name)) return;
     auto target = wire::name_from_text(svc.external_name);
     if (target) out.record(name, wire::rrtype::CNAME, opts_.ttl, rdata_name(*target));

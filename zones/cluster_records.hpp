@@ -1,4 +1,4 @@
-// The Kubernetes DNS specification 1.1.0 (SPEC.md §1–§9): registry state → records in a ZoneDraft.
+// The Kubernetes DNS specification 1.1.0: registry state → records in a ZoneDraft.
 #pragma once
 
 #include <cstdint>
@@ -96,7 +96,7 @@ class ClusterRecords {
   std::string zone_, svc_, pod_, ns_name_;
 };
 
-// The cluster zone and the two reverse zones, with their SOAs (SPEC.md §5).
+// The cluster zone and the two reverse zones, with their SOAs.
 void add_cluster_zones(ZoneDraft& draft, const ClusterOptions& opts);
 
 }  // namespace clusterdns::zones

@@ -135,7 +135,7 @@ Lookup Snapshot::find(std::string_view qname, uint16_t qtype) const {
     return r;
   }
   r.kind = LookupKind::NxDomain;
-  // `pods insecure`: <dashed-ip>.<ns>.pod.<zone> exists for any valid address (SPEC.md §6).
+  // `pods insecure`: <dashed-ip>.<ns>.pod.<zone> exists for any valid address.
   const std::string_view parent = wire::strip_labels(qname, 1);
   if (!qname.empty() && !parent.empty()) {
     const uint32_t parent_hash = wire::hash_name(parent);

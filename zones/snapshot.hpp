@@ -45,7 +45,7 @@ struct Lookup {
   const Answer* answer = nullptr;  // kind == Answer
   std::span<const uint8_t> body;   // kind == Answer: the answer's bytes and RR ends
   std::span<const uint16_t> rr_ends;
-  // SynthesizePod: the address parsed from the first label (insecure pod records, SPEC.md §6).
+  // SynthesizePod: the address parsed from the first label (insecure pod records).
   uint8_t address[16] = {};
   bool address_v6 = false;
 };
@@ -119,7 +119,7 @@ class Snapshot {
   size_t compiled_count() const { return compiled_; }
   size_t memory_bytes() const;
   const std::vector<Zone>& zones() const { return zones_; }
-  // Zone transfer data (SPEC.md §10): every RRset of the zone's nodes; null unless transfers are allowed.
+  // Zone transfer data: every RRset of the zone's nodes; null unless transfers are allowed.
   const ZoneDraft* draft() const { return draft_.get(); }
 
  private:

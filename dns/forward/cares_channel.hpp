@@ -4,7 +4,7 @@
 // as c-ares 1.18 channels are not: one per worker thread.
 #pragma once
 
-#include <utility>  // before Asio in C++20 (STACK.md G2)
+#include <utility>  // before Asio in C++20 (Boost 1.74 asio/awaitable.hpp uses std::exchange without it)
 
 #include <ares.h>
 

@@ -1,6 +1,6 @@
 // The forwarding QueryHandler's upstream side: server choice, c-ares callbacks, failover, serve-stale,
 // upstream health checks and loop probes. Everything here runs on one worker thread.
-#include <utility>  // before Asio in C++20 (STACK.md G2)
+#include <utility>  // before Asio in C++20 (Boost 1.74 asio/awaitable.hpp uses std::exchange without it)
 
 #include <cstring>
 

@@ -1,7 +1,7 @@
 // Internal: one worker thread's forwarding state (channels, cache, IDs) and its queries in flight.
 #pragma once
 
-#include <utility>  // before Asio in C++20 (STACK.md G2)
+#include <utility>  // before Asio in C++20 (Boost 1.74 asio/awaitable.hpp uses std::exchange without it)
 
 #include <cstdint>
 #include <memory>

@@ -1,7 +1,7 @@
 // Internal: gives memory that closed connections freed back to the kernel, in one batch per second at most.
 #pragma once
 
-#include <utility>  // before Asio in C++20 (STACK.md G2)
+#include <utility>  // before Asio in C++20 (Boost 1.74 asio/awaitable.hpp uses std::exchange without it)
 
 #include <cstddef>
 

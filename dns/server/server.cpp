@@ -1,7 +1,7 @@
 // Server: binds every listen address on every worker (SO_REUSEPORT), runs one io_context per thread.
 #include "dns/server/server.hpp"
 
-#include <utility>  // before Asio in C++20 (STACK.md G2)
+#include <utility>  // before Asio in C++20 (Boost 1.74 asio/awaitable.hpp uses std::exchange without it)
 
 #include <pthread.h>
 

@@ -1,7 +1,7 @@
 // Internal: one accepted TCP connection (RFC 7766): framing, pipelining, bounded buffers and deadlines.
 #pragma once
 
-#include <utility>  // before Asio in C++20 (STACK.md G2)
+#include <utility>  // before Asio in C++20 (Boost 1.74 asio/awaitable.hpp uses std::exchange without it)
 
 #include <chrono>
 #include <cstdint>

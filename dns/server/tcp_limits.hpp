@@ -1,7 +1,7 @@
 // Internal: server-wide TCP connection accounting shared by every worker: the cap and the per-client cap.
 #pragma once
 
-#include <utility>  // before Asio in C++20 (STACK.md G2)
+#include <utility>  // before Asio in C++20 (Boost 1.74 asio/awaitable.hpp uses std::exchange without it)
 
 #include <array>
 #include <atomic>

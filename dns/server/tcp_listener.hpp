@@ -1,7 +1,7 @@
 // Internal: one worker's TCP acceptor for one listen address, and the connections it accepted (RFC 7766).
 #pragma once
 
-#include <utility>  // before Asio in C++20 (STACK.md G2)
+#include <utility>  // before Asio in C++20 (Boost 1.74 asio/awaitable.hpp uses std::exchange without it)
 
 #include <memory>
 #include <unordered_set>

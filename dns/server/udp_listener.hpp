@@ -1,7 +1,7 @@
 // Internal: one worker's UDP socket for one listen address, served with recvmmsg/sendmmsg batches.
 #pragma once
 
-#include <utility>  // before Asio in C++20 (STACK.md G2)
+#include <utility>  // before Asio in C++20 (Boost 1.74 asio/awaitable.hpp uses std::exchange without it)
 
 #include <netinet/in.h>
 #include <sys/socket.h>

@@ -1,7 +1,7 @@
 // Internal: what one worker thread owns and shares between its UDP and TCP listeners.
 #pragma once
 
-#include <utility>  // before Asio in C++20 (STACK.md G2)
+#include <utility>  // before Asio in C++20 (Boost 1.74 asio/awaitable.hpp uses std::exchange without it)
 
 #include <atomic>
 #include <chrono>
