@@ -68,7 +68,7 @@ expect_eq "$LB: load balancer IP and external IP, TTL 5" \
   "$(printf '%s\n' "$LB. 5 IN A 198.51.100.7" "$LB. 5 IN A 203.0.113.10")" "$(dig_section "$out" ANSWER | norm | sort)"
 out=$(q SRV _http._tcp.$LB)
 expect_eq "SRV _http._tcp.$LB" "_http._tcp.$LB. 5 IN SRV 0 100 80 $LB." "$(dig_section "$out" ANSWER | norm)"
-expect_eq "SRV: the target's addresses as additional data" 2 "$(dig_section "$out" ADDITIONAL | grep -c " IN A ")"
+expect_eq "SRV: the target's addresses as additional data" 2 "$(dig_section "$out" ADDITIONAL | norm | grep -c " IN A ")"
 expect_eq "over TCP too" "$(printf '%s\n' 198.51.100.7 203.0.113.10)" "$(qs A $LB +tcp)"
 expect_eq "PTR of the load balancer IP (--external-ptr)" "$LB." "$(q +short -x 203.0.113.10)"
 expect_eq "the cluster name is unchanged" 10.0.171.239 "$(qs A my-nginx-lb.default.svc.cluster.local)"
