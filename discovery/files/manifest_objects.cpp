@@ -119,9 +119,9 @@ void read_endpoint_ports(DocNode ports, Fields& f, const std::string& path, bool
 // spec.externalIPs and status.loadBalancer.ingress[] (ip, hostname): the addresses the external zone
 // (--external-zone) serves. Validated as the API server does (ValidateService, ValidateLoadBalancerStatus):
 // externalIPs and ingress IPs are IP addresses, an ingress hostname is a DNS-1123 subdomain and no IP.
-void read_external_addresses(const YAML::Node& doc, const YAML::Node& spec, Fields& f, Service& svc) {
-  YAML::Node ips = f.seq(spec, "externalIPs", "spec.externalIPs");
-  if (ips.IsDefined()) {
+void read_external_addresses(DocNode doc, DocNode spec, Fields& f, Service& svc) {
+  DocNode ips = f.seq(spec, "externalIPs", "spec.externalIPs");
+  if (ips.defined()) {
     for (std::size_t i = 0; i < ips.size(); ++i) {
       if (std::optional<std::string> ip = f.ip(ips[i], idx("spec.externalIPs", i))) {
         if (std::find(svc.external_ips.begin(), svc.external_ips.end(), *ip) == svc.external_ips.end())
@@ -129,14 +129,14 @@ void read_external_addresses(const YAML::Node& doc, const YAML::Node& spec, Fiel
       }
     }
   }
-  YAML::Node status = f.map(doc, "status", "status");
-  YAML::Node lb = f.map(status, "loadBalancer", "status.loadBalancer");
-  YAML::Node ingress = f.seq(lb, "ingress", "status.loadBalancer.ingress");
-  if (!ingress.IsDefined()) return;
+  DocNode status = f.map(doc, "status", "status");
+  DocNode lb = f.map(status, "loadBalancer", "status.loadBalancer");
+  DocNode ingress = f.seq(lb, "ingress", "status.loadBalancer.ingress");
+  if (!ingress.defined()) return;
   for (std::size_t i = 0; i < ingress.size(); ++i) {
-    YAML::Node entry = ingress[i];
+    DocNode entry = ingress[i];
     const std::string at = idx("status.loadBalancer.ingress", i);
-    if (!entry.IsMap()) {
+    if (!entry.is_map()) {
       f.error(entry, at + ": expected a mapping");
       continue;
     }
