@@ -276,7 +276,7 @@ void Rebuilder::build_now() {
 
 void Rebuilder::run() {
   std::unique_lock<std::mutex> lock(mutex_);
-  bool trimmed = true;
+  bool trimmed = false;  // start() built the first snapshot: its parse and build garbage goes back too
   while (true) {
     // The draft and the previous snapshot freed by a build are kept while changes keep coming (the next
     // build reuses those pages instead of faulting new ones in: a quarter of a large rebuild), and given
