@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fails when a file includes a header its folder may not depend on (STYLE.md "Who may include whom").
+# Fails when a file includes a header its folder may not depend on (README.md, "Layout": the "may include" column).
 set -uo pipefail
 root=${1:-$(dirname "$0")/..}
 cd "$root" || exit 2

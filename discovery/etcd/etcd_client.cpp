@@ -319,7 +319,8 @@ void Client::watch(const std::vector<WatchRequest>& requests, std::chrono::milli
     status = r.status;
     return true;
   };
-  // Chunks are not messages (STACK.md §2): buffer and split on '\n'.
+  // Chunks are not messages (cpp-httplib's ContentReceiver hands over pieces of about 4 KiB): buffer and
+  // split on '\n'.
   req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
     buffer.append(data, n);
     if (status != 200) return buffer.size() < (1u << 20);

@@ -1,6 +1,7 @@
 // The packet cache for forwarded answers (dnsdist's way): whole wire answers keyed on the lower-cased
-// question plus DO/CD/EDNS, the ID and question case patched and TTLs aged on a hit. One instance per
-// worker thread (shared-nothing: no lock at all); a segmented LRU keeps hot names through scans.
+// question plus DO/CD/EDNS, the ID and question case patched and TTLs aged on a hit. Two levels: a Cache per
+// worker thread (no lock; a segmented LRU keeps hot names through scans), then one SharedCache behind them
+// (a mutex per shard) that only the workers' misses reach.
 #pragma once
 
 #include <atomic>

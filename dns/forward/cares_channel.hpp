@@ -1,4 +1,5 @@
-// One c-ares channel for one upstream server, driven by a worker's io_context (STACK.md §3, G10-G12):
+// One c-ares channel for one upstream server, driven by a worker's io_context (c-ares 1.18's
+// ares_process_fd(3)):
 // ARES_OPT_SOCK_STATE_CB tells which fds to watch; each is watched by a non-owning stream_descriptor
 // (released, never closed, when c-ares says (0,0)); a steady_timer runs ares_timeout(). Not thread-safe,
 // as c-ares 1.18 channels are not: one per worker thread.

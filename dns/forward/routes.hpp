@@ -67,7 +67,8 @@ std::optional<StubDomain> parse_stub_domain(std::string_view text, std::string& 
 std::optional<StubDomain> make_stub_domain(std::string_view domain, const std::vector<std::string>& servers,
                                            std::string& error);
 
-// What the kube-dns ConfigMap directory says (SPEC: kube-dns `stubDomains`, `upstreamNameservers`).
+// What the kube-dns ConfigMap directory says (kube-dns's `stubDomains` and `upstreamNameservers` keys,
+// kubernetes.io/docs/tasks/administer-cluster/dns-custom-nameservers).
 struct KubeDnsConfig {
   std::optional<std::vector<StubDomain>> stubs;    // key absent: nullopt
   std::optional<std::vector<Upstream>> upstreams;  // key absent: nullopt; at most 3

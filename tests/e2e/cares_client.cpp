@@ -3,7 +3,7 @@
 //   cares_client HOST PORT [BIG_NAME BIG_COUNT]
 //
 // The channel's only server is HOST:PORT (ares_set_servers_ports_csv, checked with ares_get_servers_ports
-// before the first query: the machine's resolver must never be asked, STACK.md G13). ARES_FLAG_NOCHECKRESP
+// before the first query: the machine's resolver must never be asked). ARES_FLAG_NOCHECKRESP
 // lets REFUSED through (G11). Each suite runs twice: UDP, then ARES_FLAG_USEVC (TCP); a socket-creation
 // callback proves which transport was used. With BIG_NAME (a headless service with BIG_COUNT ready
 // endpoints, > 512 bytes of answers) it also checks the TC -> TCP retry, ARES_FLAG_IGNTC and EDNS.

@@ -7,7 +7,7 @@
 #   expect_eq "what" EXPECTED ACTUAL; expect_match "what" REGEX TEXT; finish
 #
 # Every query goes to 127.0.0.1 (or an address the test owns): the machine's resolver 10.255.255.53 must
-# never see a query (STACK.md G13). Every wait is bounded in count and time. The EXIT trap kills only the
+# never see a query. Every wait is bounded in count and time. The EXIT trap kills only the
 # PIDs started here and removes the temp dirs.
 set -uo pipefail
 
