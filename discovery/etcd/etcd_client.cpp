@@ -127,21 +127,20 @@ std::string Client::endpoints_text() const {
 }
 
 void Client::cancel() {
-  std::lock_guard lock(active_mutex_);
+  auto active = active_.lock();
   canceled_.store(true);
-  for (httplib::ClientImpl* http : active_)
+  for (httplib::ClientImpl* http : *active)
     http->stop();
 }
 
 void Client::track(httplib::ClientImpl* http) {
-  std::lock_guard lock(active_mutex_);
+  auto active = active_.lock();
   if (canceled_.load()) throw EtcdError(EtcdError::Kind::Canceled, "", "canceled");
-  active_.insert(http);
+  active->insert(http);
 }
 
 void Client::untrack(httplib::ClientImpl* http) {
-  std::lock_guard lock(active_mutex_);
-  active_.erase(http);
+  active_.lock()->erase(http);
 }
 
 std::unique_ptr<httplib::ClientImpl> Client::make_http(const Endpoint& ep,

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/guarded.hpp"
 #include "dns/wire/query.hpp"
 
 namespace clusterdns::dns::forward {
@@ -139,8 +140,7 @@ class SharedCache {
   std::atomic<uint64_t> generation_{0};
   struct alignas(64) Shard {
     explicit Shard(CacheOptions o) : cache(o) {}
-    mutable std::mutex mutex;
-    Cache cache;
+    base::Guarded<Cache> cache;
   };
   Shard& shard(const CacheKey& key) { return *shards_[key.hash % shards_.size()]; }
   std::vector<std::unique_ptr<Shard>> shards_;

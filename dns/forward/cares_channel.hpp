@@ -36,14 +36,15 @@ class Channel {
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
 
-  // Sends `query` (its ID is kept as is: G10). The callback may run before send() returns (immediate
-  // errors) and always on this thread. ARES_FLAG_NOCHECKRESP lets SERVFAIL/REFUSED through (G11);
-  // a truncated answer is retried over TCP by c-ares (no ARES_FLAG_IGNTC).
+  // Sends `query` (its ID is kept as is: c-ares 1.18's ares_send(3) neither changes nor checks it). The
+  // callback may run before send() returns (immediate errors) and always on this thread.
+  // ARES_FLAG_NOCHECKRESP lets SERVFAIL/REFUSED through (ares_init_options(3)); a truncated answer is retried
+  // over TCP by c-ares (no ARES_FLAG_IGNTC).
   void send(const uint8_t* query, size_t len, ares_callback callback, void* arg);
 
  private:
   struct Watch {
-    explicit Watch(boost::asio::io_context& io, int fd) : sd(io, fd), fd(fd) {}
+    explicit Watch(boost::asio::io_context& io, int socket) : sd(io, socket), fd(socket) {}
     boost::asio::posix::stream_descriptor sd;
     int fd;
     bool want_read = false, want_write = false;
