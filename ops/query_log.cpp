@@ -54,12 +54,12 @@ void QueryLog::start() {
   if (thread_.joinable()) return;
   stopping_ = false;
   thread_ = std::thread([this] {
-    std::unique_lock lock(mutex_);
+    std::unique_lock held(mutex_);
     while (!stopping_) {
-      cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_; });
-      lock.unlock();
+      cv_.wait_for(held, std::chrono::milliseconds(100), [this] { return stopping_; });
+      held.unlock();
       drain();
-      lock.lock();
+      held.lock();
     }
   });
 }

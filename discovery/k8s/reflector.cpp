@@ -320,9 +320,9 @@ void Reflector::apply_object(const std::string& type, json& object, bool& change
   bad_.erase(s.key);
   std::lock_guard lock(store_mutex_);
   if (s.object) {
-    auto object = std::make_shared<const Slim>(std::move(*s.object));
-    store_.insert_or_assign(s.key, object);
-    changes_.push_back({s.key, std::move(object)});
+    auto slim = std::make_shared<const Slim>(std::move(*s.object));
+    store_.insert_or_assign(s.key, slim);
+    changes_.push_back({s.key, std::move(slim)});
   } else if (store_.erase(s.key) == 0) {  // left out on purpose (e.g. an IP as externalName)
     return;
   } else {
