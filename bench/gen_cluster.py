@@ -14,7 +14,7 @@ Writes, under OUTDIR:
                                 qname <TAB> qtype <TAB> rcode <TAB> sorted `dig +short` lines joined by '|'
   summary.txt                   counts
 
-The zone mirrors what clusterdns synthesizes (SPEC.md §3, zones/cluster_records.cpp) with the default
+The zone mirrors what clusterdns synthesizes (Kubernetes DNS specification 1.1.0 §2.3-2.5, zones/cluster_records.cpp) with the default
 options (--domain cluster.local --ttl 30):
   * SOA ns.dns.<zone> hostmaster.<zone> … 7200 1800 86400 30, TTL 30; NS ns.dns.<zone> (glue: kube-dns IP)
   * dns-version.<zone> TXT "1.1.0" (TTL 28800)

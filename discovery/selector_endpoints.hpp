@@ -7,7 +7,8 @@ namespace clusterdns::discovery {
 
 // For every non-ExternalName Service with a non-empty selector and no EndpointSet whose service_name names
 // it (same namespace), appends EndpointSets computed from the Pods it selects, as the Kubernetes
-// EndpointSlice controller would (SPEC.md §2):
+// EndpointSlice controller would (Kubernetes DNS specification 1.1.0 §2.4, the EndpointSlice controller's
+// podToEndpoint):
 //  - pods in the service's namespace whose labels contain every selector pair and that have an IP;
 //    phase Succeeded/Failed pods are skipped; a ClusterIP service keeps only its own IP families;
 //  - ready = publish_not_ready || (pod ready && !terminating);

@@ -54,10 +54,10 @@ std::unique_ptr<RegistrySource> make_source(const std::string& spec, std::string
   }
   const std::string etcd_scheme = "etcd:";  // etcd:http(s)://HOST:PORT[,…][?prefix=…&cacert=…&cert=…&key=…]
   if (spec.compare(0, etcd_scheme.size(), etcd_scheme) == 0) {
-    EtcdSourceOptions options;
-    if (!parse_etcd_spec(spec.substr(etcd_scheme.size()), options, error)) return nullptr;
+    EtcdSourceOptions etcd;
+    if (!parse_etcd_spec(spec.substr(etcd_scheme.size()), etcd, error)) return nullptr;
     try {
-      return std::make_unique<EtcdSource>(std::move(options));
+      return std::make_unique<EtcdSource>(std::move(etcd));
     } catch (const std::exception& e) {
       error = spec + ": " + e.what();
       return nullptr;

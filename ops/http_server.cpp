@@ -6,23 +6,13 @@
 
 #include <stdexcept>
 
+#include "base/log.hpp"
 #include "ops/http_query.hpp"
 #include "ops/webhook_tls.hpp"
 
 namespace clusterdns::ops {
 
 namespace {
-
-std::shared_ptr<spdlog::logger> logger() {
-  if (auto l = spdlog::get("ops")) return l;
-  auto l = spdlog::default_logger()->clone("ops");
-  try {
-    spdlog::register_logger(l);
-  } catch (const spdlog::spdlog_ex&) {
-    if (auto existing = spdlog::get("ops")) return existing;
-  }
-  return l;
-}
 
 HttpResponse from_reply(HttpReply r) {
   return {r.status, r.content_type, std::move(r.body)};
@@ -82,7 +72,7 @@ std::vector<HttpRoute> HttpServer::http_routes() {
                  HttpReply reply = env_reply(query_param(req.query, "namespace"),
                                              query_param(req.query, "enableServiceLinks"), state.get());
                  for (const auto& line : reply.log)
-                   logger()->debug("{}", line);
+                   base::logger("ops")->debug("{}", line);
                  return from_reply(std::move(reply));
                }});
   return r;
@@ -94,7 +84,7 @@ std::vector<HttpRoute> HttpServer::webhook_routes(const AdmissionLimits& limits)
                  const auto state = routes_.registry ? routes_.registry() : nullptr;
                  HttpReply reply = admission_reply(req.body, state.get(), limits);
                  for (const auto& line : reply.log)
-                   logger()->warn("{}", line);
+                   base::logger("ops")->warn("{}", line);
                  // The tree of a large review (~15 times its size) is freed by now: give the pages back
                  // rather than keep them in this pool thread's malloc arena for good.
                  if (req.body.size() > (256u << 10)) malloc_trim(0);
@@ -137,7 +127,7 @@ void start_http(HttpServer& server, HttpConfig& config, bool http_given) {
   } catch (const std::exception& e) {
     const std::string what = e.what();
     if (http_given || !config.http || what.rfind("cannot listen on http ", 0) != 0) throw;
-    logger()->warn(
+    base::logger("ops")->warn(
         "{}: the default --http address is taken, so /metrics, /health and /ready are off; set "
         "--http ADDR:PORT (or --http none)",
         what);

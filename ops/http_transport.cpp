@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "base/log.hpp"
 #include "ops/webhook_tls.hpp"
 
 namespace clusterdns::ops {
@@ -29,11 +30,6 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-std::shared_ptr<spdlog::logger> logger() {
-  if (auto l = spdlog::get("ops")) return l;
-  return spdlog::default_logger();
-}
 
 class SessionBase {
  public:
@@ -77,9 +73,9 @@ struct HttpTransport::Impl {
     try {
       return route.handler(req);
     } catch (const std::exception& e) {
-      logger()->error("{} {} {}: {}", name, req.method, req.path, e.what());
+      base::logger("ops")->error("{} {} {}: {}", name, req.method, req.path, e.what());
     } catch (...) {
-      logger()->error("{} {} {}: unknown exception", name, req.method, req.path);
+      base::logger("ops")->error("{} {} {}: unknown exception", name, req.method, req.path);
     }
     return {500, "text/plain", "internal error\n"};
   }
@@ -286,12 +282,14 @@ void HttpTransport::Impl::admit(tcp::socket socket) {
   const auto client = peer.address();
   if (auto it = per_client.find(client); it != per_client.end() && it->second >= limits.max_per_client) {
     if (!evict_oldest(&client)) {
-      logger()->debug("{}: {} has {} connections open, refused", name, client.to_string(), it->second);
+      base::logger("ops")->debug("{}: {} has {} connections open, refused", name, client.to_string(),
+                                 it->second);
       return;  // the socket closes here
     }
   }
   if (sessions.size() >= limits.max_connections && !evict_oldest(nullptr)) {
-    logger()->debug("{}: {} connections open, refused {}", name, sessions.size(), client.to_string());
+    base::logger("ops")->debug("{}: {} connections open, refused {}", name, sessions.size(),
+                               client.to_string());
     return;
   }
   socket.set_option(tcp::no_delay(true), ec);

@@ -15,14 +15,11 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "base/log.hpp"
+
 namespace clusterdns::ops {
 
 namespace {
-
-std::shared_ptr<spdlog::logger> logger() {
-  auto l = spdlog::get("main");
-  return l ? l : spdlog::default_logger();
-}
 
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -51,8 +48,8 @@ Lifecycle::Lifecycle(std::string config_path, ReloadFn reload, ReloadStats& stat
   if (!config_path_.empty()) {
     inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (inotify_fd_ < 0) {
-      logger()->warn("config: inotify unavailable ({}): {} is reloaded on SIGHUP only", std::strerror(errno),
-                     config_path_);
+      base::logger("main")->warn("config: inotify unavailable ({}): {} is reloaded on SIGHUP only",
+                                 std::strerror(errno), config_path_);
     }
     watch_config();
     last_seen_hash_ = file_sha512(config_path_);
@@ -95,7 +92,8 @@ bool Lifecycle::reload(const std::string& why) {
   } catch (const std::exception& e) {
     stats_.failed.fetch_add(1);
     if (!hash.empty()) last_seen_hash_ = hash;  // do not retry the same bytes on every event
-    logger()->error("config: reload ({}) rejected, keeping the previous configuration: {}", why, e.what());
+    base::logger("main")->error("config: reload ({}) rejected, keeping the previous configuration: {}", why,
+                                e.what());
     return false;
   }
   if (!hash.empty()) {
@@ -103,7 +101,7 @@ bool Lifecycle::reload(const std::string& why) {
     stats_.set_config_hash(hash);
   }
   stats_.last_success_unix = unix_now();
-  logger()->info("config: reloaded ({})", why);
+  base::logger("main")->info("config: reloaded ({})", why);
   return true;
 }
 
@@ -152,10 +150,11 @@ void Lifecycle::lameduck(std::chrono::milliseconds duration) {
     if (read(signal_fd_, &info, sizeof(info)) != static_cast<ssize_t>(sizeof(info))) continue;
     const int sig = static_cast<int>(info.ssi_signo);
     if (sig == SIGTERM || sig == SIGINT) {
-      logger()->warn("second {}: ending the lameduck early", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      base::logger("main")->warn("second {}: ending the lameduck early",
+                                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
       return;
     }
-    logger()->info("SIGHUP during lameduck: ignored");
+    base::logger("main")->info("SIGHUP during lameduck: ignored");
   }
 }
 

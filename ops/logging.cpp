@@ -7,6 +7,8 @@
 
 #include <cstdio>
 
+#include "base/log.hpp"
+
 namespace clusterdns::ops {
 
 namespace {
@@ -147,7 +149,7 @@ std::unique_ptr<spdlog::formatter> make_log_formatter(const std::string& pattern
 
 void setup_logging(const std::string& level, const std::string& format) {
   for (const char* name : {"main", "dns", "zones", "discovery", "ops", "query"}) {
-    if (!spdlog::get(name)) spdlog::stderr_color_mt(name);
+    base::logger(name);
   }
   spdlog::set_default_logger(spdlog::get("main"));
   reconfigure_logging(level, format);

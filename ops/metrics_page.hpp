@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/guarded.hpp"
 #include "dns/server/server.hpp"
 #include "ops/prometheus_text.hpp"
 #include "ops/query_metrics.hpp"
@@ -23,18 +24,11 @@ struct ReloadStats {
   std::atomic<uint64_t> failed{0};   // rejected: the old configuration stayed
   std::atomic<double> last_success_unix{0};
   // SHA-512 (hex) of the config file in force, "" without one.
-  void set_config_hash(std::string hex) {
-    std::lock_guard lock(mutex);
-    config_sha512 = std::move(hex);
-  }
-  std::string config_hash() const {
-    std::lock_guard lock(mutex);
-    return config_sha512;
-  }
+  void set_config_hash(std::string hex) { *config_sha512_.lock() = std::move(hex); }
+  std::string config_hash() const { return *config_sha512_.lock(); }
 
  private:
-  mutable std::mutex mutex;
-  std::string config_sha512;
+  base::Guarded<std::string> config_sha512_;
 };
 
 // The `server` label CoreDNS gives a listener: "dns://:53" for a wildcard address, "dns://127.0.0.1:5353"

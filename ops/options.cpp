@@ -10,28 +10,43 @@
 
 namespace clusterdns::ops {
 
-const char* const kOpsUsage =
-    R"(  --config FILE          YAML file of flags (keys are flag names without --, lists for repeatable
-                         flags); reloaded on change and on SIGHUP; command-line flags win over it
-  --http ADDR:PORT       /metrics, /health, /ready, /v1/env (default 0.0.0.0:9153; "none" disables)
-  --lameduck DURATION    on SIGTERM: /ready fails at once, queries are answered this long, then the
-                         sockets close and in-flight TCP finishes (default 5s)
-  --log-format FORMAT    text or json (default text)
-  --query-log RATE       log a sample of queries: 0.01, 1%, 1/100; 1 logs every query (default 0: off)
-  --node-local IP        node-local cache mode: put IP on a dummy interface "nodelocaldns" (needs
-                         NET_ADMIN), listen on IP:53 unless --listen is given, and forward every name
-                         (cluster names through --stub-domain); --source then defaults to none
-  --webhook ADDR:PORT    HTTPS address of the envinject admission webhook POST /mutate (default
-                         0.0.0.0:9443; served only when --tls-cert and --tls-key are given)
-  --tls-cert FILE        PEM certificate (chain) of the webhook
-  --tls-key FILE         PEM private key of the webhook
-)";
+namespace {
 
-const std::vector<std::string>& ops_flag_names() {
-  static const std::vector<std::string> names = {"--config",     "--http",      "--lameduck",
-                                                 "--log-format", "--query-log", "--node-local",
-                                                 "--webhook",    "--tls-cert",  "--tls-key"};
-  return names;
+constexpr base::FlagSpec kOpsFlags[] = {
+    {.name = "--config",
+     .value = "FILE",
+     .help = "YAML file of flags (keys are flag names without --, lists for repeatable\n"
+             "flags); reloaded on change and on SIGHUP; command-line flags win over it"},
+    {.name = "--http",
+     .value = "ADDR:PORT",
+     .help = "/metrics, /health, /ready, /v1/env (default 0.0.0.0:9153; \"none\" disables)"},
+    {.name = "--lameduck",
+     .value = "DURATION",
+     .help = "on SIGTERM: /ready fails at once, queries are answered this long, then the\n"
+             "sockets close and in-flight TCP finishes (default 5s)",
+     .reloadable = true},
+    {.name = "--log-format", .value = "FORMAT", .help = "text or json (default text)", .reloadable = true},
+    {.name = "--query-log",
+     .value = "RATE",
+     .help = "log a sample of queries: 0.01, 1%, 1/100; 1 logs every query (default 0: off)",
+     .reloadable = true},
+    {.name = "--node-local",
+     .value = "IP",
+     .help = "node-local cache mode: put IP on a dummy interface \"nodelocaldns\" (needs\n"
+             "NET_ADMIN), listen on IP:53 unless --listen is given, and forward every name\n"
+             "(cluster names through --stub-domain); --source then defaults to none"},
+    {.name = "--webhook",
+     .value = "ADDR:PORT",
+     .help = "HTTPS address of the envinject admission webhook POST /mutate (default\n"
+             "0.0.0.0:9443; served only when --tls-cert and --tls-key are given)"},
+    {.name = "--tls-cert", .value = "FILE", .help = "PEM certificate (chain) of the webhook"},
+    {.name = "--tls-key", .value = "FILE", .help = "PEM private key of the webhook"},
+};
+
+}  // namespace
+
+base::FlagTable ops_flags() {
+  return kOpsFlags;
 }
 
 bool set_ops_flag(OpsFlags& f, const std::string& name, const std::string& v, std::string& error) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/flags.hpp"
 #include "dns/server/server.hpp"
 
 namespace clusterdns::ops {
@@ -22,18 +23,15 @@ struct OpsFlags {
   std::string tls_cert, tls_key;                // --tls-cert, --tls-key: the webhook runs when both are given
 };
 
-// The flags set_ops_flag understands, with their leading "--".
-const std::vector<std::string>& ops_flag_names();
+// The operational flags, declared once (name, value, help; base/flags.hpp).
+base::FlagTable ops_flags();
 
-// Applies one of ops_flag_names(). On a bad value returns false and sets `error` to the reason (one line,
+// Applies one of ops_flags(). On a bad value returns false and sets `error` to the reason (one line,
 // without the flag's name).
 bool set_ops_flag(OpsFlags& flags, const std::string& name, const std::string& value, std::string& error);
 
 // Checks the flags together (e.g. --tls-cert without --tls-key); "" when consistent.
 std::string check_ops_flags(const OpsFlags& flags);
-
-// The usage lines of these flags, in the style of clusterdns --help.
-extern const char* const kOpsUsage;
 
 // "5s", "300ms", "1m30s", "2h", "0": Go's time.ParseDuration subset (ns/us/ms/s/m/h, no sign); at most 1 h.
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text, std::string& error);

@@ -9,22 +9,12 @@
 #include <cstdio>
 #include <string_view>
 
+#include "base/log.hpp"
 #include "dns/wire/name.hpp"
 
 namespace clusterdns::ops {
 
 namespace {
-
-std::shared_ptr<spdlog::logger> query_logger() {
-  if (auto l = spdlog::get("query")) return l;
-  auto l = spdlog::default_logger()->clone("query");
-  try {
-    spdlog::register_logger(l);
-  } catch (const spdlog::spdlog_ex&) {
-    if (auto existing = spdlog::get("query")) return existing;
-  }
-  return l;
-}
 
 std::string type_text(uint16_t t) {
   const size_t slot = type_slot(t);
@@ -64,12 +54,12 @@ void QueryLog::start() {
   if (thread_.joinable()) return;
   stopping_ = false;
   thread_ = std::thread([this] {
-    std::unique_lock lock(mutex_);
+    std::unique_lock held(mutex_);
     while (!stopping_) {
-      cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_; });
-      lock.unlock();
+      cv_.wait_for(held, std::chrono::milliseconds(100), [this] { return stopping_; });
+      held.unlock();
       drain();
-      lock.lock();
+      held.lock();
     }
   });
 }
@@ -86,7 +76,7 @@ void QueryLog::stop() {
 
 size_t QueryLog::drain() {
   std::lock_guard drain_lock(drain_mutex_);
-  auto log = query_logger();
+  auto log = base::logger("query");
   size_t n = 0;
   std::lock_guard lock(owner_.mutex_);  // the block list; the query threads never take it after registering
   for (auto& [thread, block] : owner_.blocks_) {

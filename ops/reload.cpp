@@ -5,70 +5,49 @@
 
 #include <algorithm>
 
+#include "base/log.hpp"
 #include "ops/logging.hpp"
 
 namespace clusterdns::ops {
 
-namespace {
-std::shared_ptr<spdlog::logger> logger() {
-  auto l = spdlog::get("main");
-  return l ? l : spdlog::default_logger();
-}
-}  // namespace
-
-bool reloadable_flag(const std::string& name) {
-  static const char* const kReloadable[] = {"--domain",
-                                            "--ttl",
-                                            "--pods",
-                                            "--zone-file",
-                                            "--log-level",
-                                            "--log-format",
-                                            "--query-log",
-                                            "--lameduck",
-                                            "--external-zone",
-                                            "--external-ttl",
-                                            "--external-ptr",
-                                            "--external-headless",
-                                            "--external-ns-address"};
-  return std::any_of(std::begin(kReloadable), std::end(kReloadable),
-                     [&](const char* n) { return name == n; });
-}
-
 SettingsApplier::SettingsApplier(Settings initial, SnapshotPipeline& pipeline, QueryMetrics& metrics)
     : current_(std::move(initial)), pipeline_(pipeline), metrics_(metrics) {
-  metrics_.set_query_log_rate(current_.query_log_rate);
+  metrics_.set_query_log_rate(current_.lock()->query_log_rate);
 }
 
 void SettingsApplier::apply(Settings next) {
-  std::lock_guard lock(mutex_);
-  const auto changed = changed_flags(current_.args, next.args);
+  auto locked = current_.lock();
+  Settings& current = *locked;
+  const auto reloadable = [&](const std::string& name) {
+    return std::find(current.reloadable.begin(), current.reloadable.end(), name) != current.reloadable.end();
+  };
+  const auto changed = changed_flags(current.args, next.args);
   std::vector<FlagArg> running;
-  for (const auto& a : current_.args) {
-    if (!reloadable_flag(a.name)) running.push_back(a);
+  for (const auto& a : current.args) {
+    if (!reloadable(a.name)) running.push_back(a);
   }
   for (const auto& name : changed) {
-    if (reloadable_flag(name)) {
-      logger()->info("config: {} {} -> {}", name, flag_values(current_.args, name),
-                     flag_values(next.args, name));
+    if (reloadable(name)) {
+      base::logger("main")->info("config: {} {} -> {}", name, flag_values(current.args, name),
+                                 flag_values(next.args, name));
     } else {
-      logger()->warn("config: {} changed ({} -> {}) but takes effect only after a restart; still using {}",
-                     name, flag_values(current_.args, name), flag_values(next.args, name),
-                     flag_values(current_.args, name));
+      base::logger("main")->warn(
+          "config: {} changed ({} -> {}) but takes effect only after a restart; still using {}", name,
+          flag_values(current.args, name), flag_values(next.args, name), flag_values(current.args, name));
     }
   }
   for (const auto& a : next.args) {
-    if (reloadable_flag(a.name)) running.push_back(a);
+    if (reloadable(a.name)) running.push_back(a);
   }
   reconfigure_logging(next.log_level, next.log_format);
   metrics_.set_query_log_rate(next.query_log_rate);
   pipeline_.reconfigure(next.build);  // builds and publishes before returning
   next.args = std::move(running);
-  current_ = std::move(next);
+  current = std::move(next);
 }
 
 std::chrono::milliseconds SettingsApplier::lameduck() const {
-  std::lock_guard lock(mutex_);
-  return current_.lameduck;
+  return current_.lock()->lameduck;
 }
 
 }  // namespace clusterdns::ops

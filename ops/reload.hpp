@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/guarded.hpp"
 #include "ops/config_file.hpp"
 #include "ops/query_metrics.hpp"
 #include "ops/snapshot_pipeline.hpp"
@@ -21,10 +22,11 @@ struct Settings {
   double query_log_rate = 0;
   std::chrono::milliseconds lameduck{5000};
   std::vector<FlagArg> args;  // every effective flag, to tell what else changed
+  // The flags apply() changes without a restart (the flag tables' reloadable ones: --domain, --ttl, --pods,
+  // --zone-file, --log-level, --log-format, --query-log, --lameduck); every other change is logged as
+  // needing a restart.
+  std::vector<std::string> reloadable;
 };
-
-// True for the flags apply() changes without a restart.
-bool reloadable_flag(const std::string& name);
 
 class SettingsApplier {
  public:
@@ -37,8 +39,8 @@ class SettingsApplier {
   std::chrono::milliseconds lameduck() const;
 
  private:
-  mutable std::mutex mutex_;
-  Settings current_;  // reloadable fields as applied; args: non-reloadable values as running
+  // Reloadable fields as applied; args: non-reloadable values as running. Held through a whole apply().
+  base::Guarded<Settings> current_;
   SnapshotPipeline& pipeline_;
   QueryMetrics& metrics_;
 };

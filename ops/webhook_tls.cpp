@@ -9,6 +9,8 @@
 
 #include <stdexcept>
 
+#include "base/log.hpp"
+
 namespace clusterdns::ops {
 
 namespace {
@@ -20,11 +22,6 @@ std::string openssl_error() {
   ERR_error_string_n(e, buf, sizeof(buf));
   ERR_clear_error();
   return buf;
-}
-
-std::shared_ptr<spdlog::logger> logger() {
-  if (auto l = spdlog::get("ops")) return l;
-  return spdlog::default_logger();
 }
 
 }  // namespace
@@ -77,11 +74,11 @@ std::shared_ptr<boost::asio::ssl::context> TlsCertificate::current() {
     context_ = load_tls_context(cert_file_, key_file_);
     loaded_ = seen;
     ++reloads_;
-    logger()->info("webhook certificate {} reloaded (rotation {})", cert_file_, reloads_);
+    base::logger("ops")->info("webhook certificate {} reloaded (rotation {})", cert_file_, reloads_);
   } catch (const std::exception& e) {
     failed_ = seen;
-    logger()->warn("webhook certificate changed but cannot be loaded, still serving the previous one: {}",
-                   e.what());
+    base::logger("ops")->warn(
+        "webhook certificate changed but cannot be loaded, still serving the previous one: {}", e.what());
   }
   return context_;
 }

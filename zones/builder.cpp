@@ -8,19 +8,13 @@
 #include <chrono>
 #include <ctime>
 
+#include "base/log.hpp"
 #include "dns/wire/name.hpp"
 #include "dns/wire/types.hpp"
 
 namespace clusterdns::zones {
 
 namespace wire = dns::wire;
-
-namespace {
-std::shared_ptr<spdlog::logger> logger() {
-  auto l = spdlog::get("zones");
-  return l ? l : spdlog::default_logger();
-}
-}  // namespace
 
 ZoneBuilder::ZoneBuilder(BuildConfig config)
     : config_(std::move(config)),
@@ -268,7 +262,7 @@ void Rebuilder::build_now() {
     stats_.last_compiled = compiled;
     stats_.last_bytes = bytes;
   }
-  logger()->info(
+  base::logger("zones")->info(
       "snapshot {}: {} names ({} compiled), {} KiB, built in {:.1f} ms ({:.1f} ms after publishing){}",
       serial_, nodes, compiled, bytes / 1024, publish_secs * 1000, (secs - publish_secs) * 1000,
       synced ? "" : " (registry not synced: cluster names answer SERVFAIL)");

@@ -9,50 +9,150 @@
 #include <stdexcept>
 #include <thread>
 
+#include "base/flags.hpp"
 #include "dns/wire/name.hpp"
 
 namespace clusterdns {
 
 namespace {
 
-constexpr const char* kUsage =
-    R"(clusterdns: a cluster DNS server for Kubernetes service discovery (a kube-dns replacement)
+using base::FlagKind;
 
-Usage: clusterdns [flags]
+// The flags of the server itself; forwarding (dns/forward) and operations (ops/) declare theirs.
+constexpr base::FlagSpec kMainFlags[] = {
+    {.name = "--source",
+     .value = "SPEC",
+     .help = "where services come from: file:PATH (a manifest file or directory),\n"
+             "etcd:URL[,URL…][?prefix=…&cacert=…&cert=…&key=…], kubernetes (in-cluster),\n"
+             "kubeconfig:PATH[#context], or none (default file:/etc/clusterdns/manifests)"},
+    {.name = "--namespaces",
+     .value = "NS,…",
+     .help = "kubernetes sources: watch only these namespaces (default: all)"},
+    {.name = "--label-selector",
+     .value = "SEL",
+     .help = "kubernetes sources: only services matching this label selector"},
+    {.name = "--listen",
+     .value = "ADDR:PORT",
+     .help = "address to serve DNS on, UDP and TCP; repeatable; IPv6 as [::1]:53\n"
+             "(default 0.0.0.0:53 and [::]:53)",
+     .repeatable = true},
+    {.name = "--domain",
+     .value = "NAME",
+     .help = "cluster domain (default cluster.local)",
+     .reloadable = true},
+    {.name = "--ttl",
+     .value = "SECONDS",
+     .help = "TTL of cluster records, 0..3600 (default 30)",
+     .kind = FlagKind::Number,
+     .min = 0,
+     .max = 3600,
+     .reloadable = true},
+    {.name = "--pods",
+     .value = "MODE",
+     .help = "pod records: disabled, insecure or verified (default insecure)",
+     .reloadable = true},
+    {.name = "--dns-service",
+     .value = "NS/NAME",
+     .help = "the Service of this server, whose cluster IPs glue the zones' NS record\n"
+             "ns.dns.<domain> (default kube-system/kube-dns)"},
+    {.name = "--external-zone",
+     .value = "ZONE",
+     .help = "also serve <svc>.<ns>.ZONE for the Services' load balancer ingress and external\n"
+             "IPs (CoreDNS's k8s_external); repeatable (default: none)",
+     .repeatable = true,
+     .reloadable = true},
+    {.name = "--external-ttl",
+     .value = "SECONDS",
+     .help = "TTL of external-zone records, 0..3600 (default 5)",
+     .kind = FlagKind::Number,
+     .min = 0,
+     .max = 3600,
+     .reloadable = true},
+    {.name = "--external-ptr",
+     .value = "",
+     .help = "PTR records for those external addresses",
+     .kind = FlagKind::Bool,
+     .reloadable = true},
+    {.name = "--external-headless",
+     .value = "",
+     .help = "headless services' ready endpoints under the external zones too",
+     .kind = FlagKind::Bool,
+     .reloadable = true},
+    {.name = "--external-ns-address",
+     .value = "IP",
+     .help = "the glue of ns1.dns.ZONE; repeatable (default: the --dns-service Service's external\n"
+             "addresses, else its cluster IPs)",
+     .repeatable = true,
+     .reloadable = true},
+    {.name = "--loadbalance",
+     .value = "MODE",
+     .help = "round_robin: rotate multi-record answers (A/AAAA of headless services, SRV) by one\n"
+             "per response, as CoreDNS's loadbalance; off: always the same order\n"
+             "(default round_robin)"},
+    {.name = "--threads",
+     .value = "N",
+     .help = "worker threads (default: number of cores)",
+     .kind = FlagKind::Number,
+     .min = 1,
+     .max = 256},
+    {.name = "--zone-file",
+     .value = "PATH",
+     .help = "also serve an RFC 1035 zone file; repeatable",
+     .repeatable = true,
+     .reloadable = true},
+    {.name = "--allow-transfer",
+     .value = "CIDR",
+     .help = "allow AXFR/IXFR over TCP from these clients; repeatable (default: none)",
+     .repeatable = true},
+    {.name = "--log-level",
+     .value = "LEVEL",
+     .help = "trace, debug, info, warn, error (default info)",
+     .reloadable = true},
+    {.name = "--port-file",
+     .value = "PATH",
+     .help = "once the DNS sockets are bound, write their addresses there, one per line\n"
+             "(127.0.0.1:40231; for --listen ADDR:0, the port the kernel chose)"},
+};
 
-  --source SPEC          where services come from: file:PATH (a manifest file or directory),
-                         etcd:URL[,URL…][?prefix=…&cacert=…&cert=…&key=…], kubernetes (in-cluster),
-                         kubeconfig:PATH[#context], or none (default file:/etc/clusterdns/manifests)
-  --namespaces NS,…      kubernetes sources: watch only these namespaces (default: all)
-  --label-selector SEL   kubernetes sources: only services matching this label selector
-  --listen ADDR:PORT     address to serve DNS on, UDP and TCP; repeatable; IPv6 as [::1]:53
-                         (default 0.0.0.0:53 and [::]:53)
-  --domain NAME          cluster domain (default cluster.local)
-  --ttl SECONDS          TTL of cluster records, 0..3600 (default 30)
-  --pods MODE            pod records: disabled, insecure or verified (default insecure)
-  --dns-service NS/NAME  the Service of this server, whose cluster IPs glue the zones' NS record
-                         ns.dns.<domain> (default kube-system/kube-dns)
-  --external-zone ZONE   also serve <svc>.<ns>.ZONE for the Services' load balancer ingress and external
-                         IPs (CoreDNS's k8s_external); repeatable (default: none)
-  --external-ttl SECONDS TTL of external-zone records, 0..3600 (default 5)
-  --external-ptr         PTR records for those external addresses
-  --external-headless    headless services' ready endpoints under the external zones too
-  --external-ns-address IP
-                         the glue of ns1.dns.ZONE; repeatable (default: the --dns-service Service's external
-                         addresses, else its cluster IPs)
-  --loadbalance MODE     round_robin: rotate multi-record answers (A/AAAA of headless services, SRV) by one
-                         per response, as CoreDNS's loadbalance; off: always the same order
-                         (default round_robin)
-  --threads N            worker threads (default: number of cores)
-  --zone-file PATH       also serve an RFC 1035 zone file; repeatable
-  --allow-transfer CIDR  allow AXFR/IXFR over TCP from these clients; repeatable (default: none)
-  --log-level LEVEL      trace, debug, info, warn, error (default info)
-  --help                 show this help
-  --version              print the version
+// Answered before anything else; not settable in a config file.
+constexpr base::FlagSpec kInfoFlags[] = {
+    {.name = "--help", .value = "", .help = "show this help", .kind = FlagKind::Bool},
+    {.name = "--version", .value = "", .help = "print the version", .kind = FlagKind::Bool},
+};
 
-Try:  clusterdns --source file:examples/ --listen 127.0.0.1:5353
-      dig @127.0.0.1 -p 5353 my-nginx.default.svc.cluster.local
-)";
+// The settable flags' tables, in --help order.
+std::vector<base::FlagTable> settable_tables() {
+  return {kMainFlags, dns::forward::forward_flags(), ops::ops_flags()};
+}
+
+std::string usage() {
+  std::string out =
+      "clusterdns: a cluster DNS server for Kubernetes service discovery (a kube-dns replacement)\n\n"
+      "Usage: clusterdns [flags]\n\n";
+  for (const base::FlagTable& t : settable_tables())
+    out += base::flag_usage(t);
+  out += base::flag_usage(kInfoFlags);
+  out +=
+      "\nTry:  clusterdns --source file:examples/ --listen 127.0.0.1:5353\n"
+      "      dig @127.0.0.1 -p 5353 my-nginx.default.svc.cluster.local\n";
+  return out;
+}
+
+const base::FlagSpec* find_settable(const std::string& name) {
+  for (const base::FlagTable& t : settable_tables()) {
+    if (const base::FlagSpec* f = base::find_flag(t, name)) return f;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> settable_names() {
+  std::vector<std::string> names;
+  for (const base::FlagTable& t : settable_tables()) {
+    for (const base::FlagSpec& f : t)
+      names.emplace_back(f.name);
+  }
+  return names;
+}
 
 // A bad flag, value or config file: parse_flags prints it and exits 2; a reload logs it and carries on.
 struct FlagError : std::runtime_error {
@@ -63,16 +163,11 @@ struct FlagError : std::runtime_error {
   throw FlagError(message);
 }
 
-unsigned parse_number(const std::string& flag, const std::string& v, unsigned lo, unsigned hi) {
-  if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos) {
-    fail("invalid value '" + v + "' for " + flag + ": expected a number");
-  }
-  const unsigned n = static_cast<unsigned>(std::stoul(v));
-  if (n < lo || n > hi) {
-    fail("invalid value '" + v + "' for " + flag + ": must be " + std::to_string(lo) + ".." +
-         std::to_string(hi));
-  }
-  return n;
+unsigned parse_number(const std::string& flag, const std::string& v) {
+  std::string error;
+  const auto n = base::parse_flag_number(*base::find_flag(kMainFlags, flag), v, error);
+  if (!n) fail("invalid value '" + v + "' for " + flag + ": " + error);
+  return static_cast<unsigned>(*n);
 }
 
 bool parse_bool_flag(const std::string& flag, const std::string& v) {
@@ -81,12 +176,17 @@ bool parse_bool_flag(const std::string& flag, const std::string& v) {
   fail("invalid value '" + v + "' for " + flag + ": expected true or false");
 }
 
-bool is_boolean_flag(const std::string& name) {
-  return name == "--external-ptr" || name == "--external-headless" ||
-         dns::forward::is_boolean_forward_flag(name);
-}
-
 }  // namespace
+
+std::vector<std::string> reloadable_flags() {
+  std::vector<std::string> names;
+  for (const base::FlagTable& t : settable_tables()) {
+    for (const base::FlagSpec& f : t) {
+      if (f.reloadable) names.emplace_back(f.name);
+    }
+  }
+  return names;
+}
 
 Flags parse_flags(int argc, char** argv) {
   try {
@@ -136,7 +236,7 @@ Flags parse_flags_or_throw(int argc, char** argv) {
            fail("invalid value '" + v + "' for " + n + ": not a domain");
          f.cluster.domain = dns::wire::lowercase(d);
        }},
-      {"--ttl", [&](auto& n, auto& v) { f.cluster.ttl = parse_number(n, v, 0, 3600); }},
+      {"--ttl", [&](auto& n, auto& v) { f.cluster.ttl = parse_number(n, v); }},
       {"--pods",
        [&](auto& n, auto& v) {
          if (v == "disabled") {
@@ -149,7 +249,7 @@ Flags parse_flags_or_throw(int argc, char** argv) {
            fail("invalid value '" + v + "' for " + n + ": expected disabled, insecure or verified");
          }
        }},
-      {"--threads", [&](auto& n, auto& v) { f.threads = parse_number(n, v, 1, 256); }},
+      {"--threads", [&](auto& n, auto& v) { f.threads = parse_number(n, v); }},
       {"--dns-service",
        [&](auto& n, auto& v) {
          const size_t slash = v.find('/');
@@ -175,7 +275,7 @@ Flags parse_flags_or_throw(int argc, char** argv) {
          auto& zones = f.cluster.external.zones;
          if (std::find(zones.begin(), zones.end(), d) == zones.end()) zones.push_back(d);
        }},
-      {"--external-ttl", [&](auto& n, auto& v) { f.cluster.external.ttl = parse_number(n, v, 0, 3600); }},
+      {"--external-ttl", [&](auto& n, auto& v) { f.cluster.external.ttl = parse_number(n, v); }},
       {"--external-ptr", [&](auto& n, auto& v) { f.cluster.external.ptr = parse_bool_flag(n, v); }},
       {"--external-headless", [&](auto& n, auto& v) { f.cluster.external.headless = parse_bool_flag(n, v); }},
       {"--external-ns-address",
@@ -191,6 +291,7 @@ Flags parse_flags_or_throw(int argc, char** argv) {
          f.rotate = v == "round_robin";
        }},
       {"--zone-file", [&](auto&, auto& v) { f.zone_files.push_back(v); }},
+      {"--port-file", [&](auto&, auto& v) { f.port_file = v; }},
       {"--allow-transfer",
        [&](auto& n, auto& v) {
          auto c = zones::Cidr::parse(v);
@@ -205,32 +306,31 @@ Flags parse_flags_or_throw(int argc, char** argv) {
          f.log_level = v;
        }},
   };
-  for (const std::string& name : dns::forward::forward_flag_names()) {
-    setters[name] = [&](auto& n, auto& v) {
+  for (const base::FlagSpec& flag : dns::forward::forward_flags()) {
+    setters[std::string(flag.name)] = [&](auto& n, auto& v) {
       std::string error;
       if (!dns::forward::set_forward_flag(f.forward, n, v, error))
         fail("invalid value '" + v + "' for " + n + ": " + error);
     };
   }
-  for (const std::string& name : ops::ops_flag_names()) {
-    setters[name] = [&](auto& n, auto& v) {
+  for (const base::FlagSpec& flag : ops::ops_flags()) {
+    setters[std::string(flag.name)] = [&](auto& n, auto& v) {
       std::string error;
       if (!ops::set_ops_flag(f.ops, n, v, error)) fail("invalid value '" + v + "' for " + n + ": " + error);
     };
+  }
+  for (const std::string& name : settable_names()) {
+    if (!setters.count(name)) throw std::logic_error(name + " is declared but has no setter");
   }
   std::vector<ops::FlagArg> cli;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      const std::string usage = kUsage;
-      const size_t at = usage.find("  --help ");
-      std::fputs(
-          (usage.substr(0, at) + dns::forward::kForwardUsage + ops::kOpsUsage + usage.substr(at)).c_str(),
-          stdout);
+      std::fputs(usage().c_str(), stdout);
       std::exit(0);
     }
     if (arg == "--version") {
-      std::puts("clusterdns 0.1.0 (Kubernetes DNS schema 1.1.0)");
+      std::puts("clusterdns " CLUSTERDNS_VERSION " (Kubernetes DNS schema 1.1.0)");
       std::exit(0);
     }
     std::string value;
@@ -240,11 +340,9 @@ Flags parse_flags_or_throw(int argc, char** argv) {
       arg = arg.substr(0, eq);
       has_value = true;
     }
-    std::vector<std::string> known;
-    for (const auto& [name, setter] : setters)
-      known.push_back(name);
-    if (!setters.count(arg)) fail(ops::unknown_flag_message({arg, "", "", 0}, known));
-    if (!has_value && is_boolean_flag(arg)) {
+    const base::FlagSpec* spec = find_settable(arg);
+    if (!spec) fail(ops::unknown_flag_message({arg, "", "", 0}, settable_names()));
+    if (!has_value && spec->kind == FlagKind::Bool) {
       value = "true";  // --autopath, --upstream-tcp, --external-ptr, --external-headless
     } else if (!has_value) {
       if (i + 1 >= argc) fail("flag " + arg + " needs a value");
@@ -260,12 +358,7 @@ Flags parse_flags_or_throw(int argc, char** argv) {
   f.args = ops::merge_flag_args(file, cli);
   for (const auto& a : f.args) {
     auto it = setters.find(a.name);
-    if (it == setters.end()) {
-      std::vector<std::string> known;
-      for (const auto& [name, setter] : setters)
-        known.push_back(name);
-      fail(ops::unknown_flag_message(a, known));
-    }
+    if (it == setters.end()) fail(ops::unknown_flag_message(a, settable_names()));
     try {
       it->second(a.name, a.value);
     } catch (const FlagError& e) {

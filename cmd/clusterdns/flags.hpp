@@ -25,7 +25,8 @@ struct Flags {
   std::vector<zones::Cidr> allow_transfer;
   bool rotate = true;  // --loadbalance round_robin (default) | off
   std::string log_level = "info";
-  ops::OpsFlags ops;  // --config, --http, --lameduck, --log-format, --query-log, --node-local, webhook
+  std::string port_file;  // --port-file: where to write the bound addresses ("" = nowhere)
+  ops::OpsFlags ops;      // --config, --http, --lameduck, --log-format, --query-log, --node-local, webhook
   dns::forward::ForwardFlags forward;  // --upstream, --resolv-conf, --stub-domain, --cache-*, --autopath
   std::vector<ops::FlagArg> args;  // the effective flags (config file, then command line), for reload diffs
 };
@@ -37,5 +38,8 @@ Flags parse_flags(int argc, char** argv);
 
 // The same, but throws std::runtime_error with that line instead of exiting (for reloads).
 Flags parse_flags_or_throw(int argc, char** argv);
+
+// The flags a reload applies without a restart (the tables' reloadable ones), with their "--".
+std::vector<std::string> reloadable_flags();
 
 }  // namespace clusterdns

@@ -127,21 +127,20 @@ std::string Client::endpoints_text() const {
 }
 
 void Client::cancel() {
-  std::lock_guard lock(active_mutex_);
+  auto active = active_.lock();
   canceled_.store(true);
-  for (httplib::ClientImpl* http : active_)
+  for (httplib::ClientImpl* http : *active)
     http->stop();
 }
 
 void Client::track(httplib::ClientImpl* http) {
-  std::lock_guard lock(active_mutex_);
+  auto active = active_.lock();
   if (canceled_.load()) throw EtcdError(EtcdError::Kind::Canceled, "", "canceled");
-  active_.insert(http);
+  active->insert(http);
 }
 
 void Client::untrack(httplib::ClientImpl* http) {
-  std::lock_guard lock(active_mutex_);
-  active_.erase(http);
+  active_.lock()->erase(http);
 }
 
 std::unique_ptr<httplib::ClientImpl> Client::make_http(const Endpoint& ep,
@@ -319,7 +318,8 @@ void Client::watch(const std::vector<WatchRequest>& requests, std::chrono::milli
     status = r.status;
     return true;
   };
-  // Chunks are not messages (STACK.md §2): buffer and split on '\n'.
+  // Chunks are not messages (cpp-httplib's ContentReceiver hands over pieces of about 4 KiB): buffer and
+  // split on '\n'.
   req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
     buffer.append(data, n);
     if (status != 200) return buffer.size() < (1u << 20);

@@ -17,6 +17,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "base/guarded.hpp"
+
 namespace httplib {
 class ClientImpl;
 }
@@ -168,8 +170,7 @@ class Client {
   ClientOptions options_;
   std::vector<Endpoint> endpoints_;
   std::size_t current_ = 0;
-  std::mutex active_mutex_;
-  std::set<httplib::ClientImpl*> active_;  // guarded by active_mutex_
+  base::Guarded<std::set<httplib::ClientImpl*>> active_;
   std::atomic<bool> canceled_{false};
 };
 

@@ -29,7 +29,8 @@ std::optional<std::string> base64_decode(std::string_view text) {
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                           reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
   if (n < 0) return std::nullopt;
-  // EVP_DecodeBlock counts the '=' padding as zero bytes of output: take them off (STACK.md §6).
+  // EVP_DecodeBlock counts the '=' padding as zero bytes of output: take them off (OpenSSL's
+  // EVP_DecodeBlock(3)).
   std::size_t len = static_cast<std::size_t>(n);
   for (std::size_t i = text.size(); i > 0 && text[i - 1] == '=' && len > 0; --i)
     --len;

@@ -6,6 +6,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "base/log.hpp"
 #include "discovery/selector_endpoints.hpp"
 
 namespace clusterdns::discovery {
@@ -13,15 +14,6 @@ namespace clusterdns::discovery {
 namespace {
 
 using etcd::EtcdError;
-
-std::shared_ptr<spdlog::logger> logger() {
-  if (auto l = spdlog::get("discovery")) return l;
-  try {
-    return spdlog::stderr_color_mt("discovery");
-  } catch (const spdlog::spdlog_ex&) {
-    return spdlog::get("discovery");  // registered by another thread meanwhile
-  }
-}
 
 }  // namespace
 
@@ -81,8 +73,7 @@ RegistrySource::Restarts EtcdSource::restarts() const {
 }
 
 EtcdSource::Stats EtcdSource::stats() const {
-  std::lock_guard lock(state_mutex_);
-  return stats_;
+  return *stats_.lock();
 }
 
 bool EtcdSource::stopping() const {
@@ -130,22 +121,23 @@ void EtcdSource::run() {
     if (!pause(std::chrono::milliseconds(jitter(rng_)))) break;
   }
   {
-    std::lock_guard lock(state_mutex_);
-    stats_.connected = false;
+    auto stats = stats_.lock();
+    stats->connected = false;
   }
   finished_ = true;
 }
 
 void EtcdSource::note_failure(const std::string& what) {
   {
-    std::lock_guard lock(state_mutex_);
-    stats_.connected = false;
+    auto stats = stats_.lock();
+    stats->connected = false;
   }
   if (healthy_) {
-    logger()->warn("{}: {}; {}, retrying with back-off", name(), what,
-                   has_synced() ? "keeping the last good state" : "no state yet");
+    base::logger("discovery")
+        ->warn("{}: {}; {}, retrying with back-off", name(), what,
+               has_synced() ? "keeping the last good state" : "no state yet");
   } else if (what != last_failure_) {
-    logger()->debug("{}: still failing: {}", name(), what);
+    base::logger("discovery")->debug("{}: still failing: {}", name(), what);
   }
   healthy_ = false;
   last_failure_ = what;
@@ -190,14 +182,15 @@ void EtcdSource::full_range() {
   progress_.assign(etcd::kResources.size(), revision);
   need_range_ = false;
   {
-    std::lock_guard lock(state_mutex_);
-    ++stats_.full_ranges;
+    auto stats = stats_.lock();
+    ++stats->full_ranges;
   }
   publish();
   auto st = state();
-  logger()->info("{}: read {} objects at revision {}: {} namespaces, {} services, {} endpoint sets, {} pods",
-                 name(), objects_.size(), revision, st->namespaces.size(), st->services.size(),
-                 st->endpoint_sets.size(), st->pods.size());
+  base::logger("discovery")
+      ->info("{}: read {} objects at revision {}: {} namespaces, {} services, {} endpoint sets, {} pods",
+             name(), objects_.size(), revision, st->namespaces.size(), st->services.size(),
+             st->endpoint_sets.size(), st->pods.size());
 }
 
 namespace {
@@ -288,11 +281,12 @@ bool EtcdSource::on_messages(const std::vector<etcd::WatchResponse>& batch) {
       watcher_of_id_[m.watch_id] = created;
       if (created + 1 == static_cast<int>(etcd::kResources.size())) {
         {
-          std::lock_guard lock(state_mutex_);
-          ++stats_.watches_started;
-          stats_.connected = true;
+          auto stats = stats_.lock();
+          ++stats->watches_started;
+          stats->connected = true;
         }
-        if (!healthy_) logger()->info("{}: watching again from {}", name(), client_->current_endpoint());
+        if (!healthy_)
+          base::logger("discovery")->info("{}: watching again from {}", name(), client_->current_endpoint());
         healthy_ = true;
         established_ = true;
       }
@@ -302,12 +296,12 @@ bool EtcdSource::on_messages(const std::vector<etcd::WatchResponse>& batch) {
                       : -1;
     if (w < 0) continue;  // not ours (cannot happen on our own stream)
     if (m.canceled && m.compact_revision > 0) {
-      logger()->warn(
-          "{}: watch from revision {} canceled: compacted up to revision {}; reading everything again",
-          name(), progress_[w] + 1, m.compact_revision);
+      base::logger("discovery")
+          ->warn("{}: watch from revision {} canceled: compacted up to revision {}; reading everything again",
+                 name(), progress_[w] + 1, m.compact_revision);
       {
-        std::lock_guard lock(state_mutex_);
-        ++stats_.compactions_seen;
+        auto stats = stats_.lock();
+        ++stats->compactions_seen;
       }
       need_range_ = true;
       compacted_ = true;
@@ -327,8 +321,8 @@ bool EtcdSource::on_messages(const std::vector<etcd::WatchResponse>& batch) {
   if (changed) {
     publish();
   } else {
-    std::lock_guard lock(state_mutex_);
-    stats_.revision = *std::min_element(progress_.begin(), progress_.end());
+    auto stats = stats_.lock();
+    stats->revision = *std::min_element(progress_.begin(), progress_.end());
   }
   return !stopping();
 }
@@ -358,16 +352,17 @@ bool EtcdSource::decode(const etcd::ObjectKey& key, const etcd::KeyValue& kv, et
     if (first || it->second != kv.mod_revision) {
       it->second = kv.mod_revision;
       bool kept = objects_.count(kv.key) != 0;
-      logger()->error("{}: ignored {} (revision {}): {}; {}", name(), kv.key, kv.mod_revision, r.error,
-                      kept ? "its last good version stays" : "it stays out of the registry");
-      std::lock_guard lock(state_mutex_);
-      ++stats_.malformed;
+      base::logger("discovery")
+          ->error("{}: ignored {} (revision {}): {}; {}", name(), kv.key, kv.mod_revision, r.error,
+                  kept ? "its last good version stays" : "it stays out of the registry");
+      auto stats = stats_.lock();
+      ++stats->malformed;
     }
     return false;
   }
   rejected_.erase(kv.key);
   for (const std::string& w : r.warnings)
-    logger()->warn("{}: {}: {}", name(), kv.key, w);
+    base::logger("discovery")->warn("{}: {}: {}", name(), kv.key, w);
   slim = std::move(*r.object);
   slim.mod_revision = kv.mod_revision;
   return true;
@@ -384,15 +379,15 @@ void EtcdSource::publish() {
   state_ = *next;
   last_published_ = next;
   {
-    std::lock_guard lock(state_mutex_);
-    stats_.revision = *std::min_element(progress_.begin(), progress_.end());
+    auto stats = stats_.lock();
+    stats->revision = *std::min_element(progress_.begin(), progress_.end());
   }
   published_.publish(std::move(next));
   if (!listener_) return;
   try {
     listener_();
   } catch (const std::exception& e) {
-    logger()->error("{}: change listener failed: {}", name(), e.what());
+    base::logger("discovery")->error("{}: change listener failed: {}", name(), e.what());
   }
 }
 

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/guarded.hpp"
 #include "discovery/etcd/etcd_client.hpp"
 #include "discovery/etcd/etcd_objects.hpp"
 #include "discovery/published_state.hpp"
@@ -125,8 +126,7 @@ class EtcdSource final : public RegistrySource {
   std::mt19937 rng_{std::random_device{}()};
 
   PublishedState published_;
-  mutable std::mutex state_mutex_;
-  Stats stats_;  // guarded by state_mutex_
+  base::Guarded<Stats> stats_;
 };
 
 }  // namespace clusterdns::discovery

@@ -18,7 +18,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "discovery/k8s/log.hpp"
+#include "base/log.hpp"
 
 namespace clusterdns::discovery::k8s {
 
@@ -187,12 +187,13 @@ std::string ApiClient::current_token() {
   std::string token = trim(text);
   if (!ok || token.empty()) {
     std::string reason = "cannot read token file " + access_.token_file + (ok ? " (empty)" : "");
-    if (reason != token_error_) logger()->warn("{}: {}; keeping the previous token", access_.origin, reason);
+    if (reason != token_error_)
+      base::logger("discovery")->warn("{}: {}; keeping the previous token", access_.origin, reason);
     token_error_ = reason;
     return token_.empty() ? access_.token : token_;
   }
   if (!token_.empty() && token != token_)
-    logger()->info("{}: token file changed; using the new token", access_.origin);
+    base::logger("discovery")->info("{}: token file changed; using the new token", access_.origin);
   token_error_.clear();
   token_ = std::move(token);
   token_stat_ = st;

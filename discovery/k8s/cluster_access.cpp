@@ -80,7 +80,7 @@ std::optional<std::string> base64_decode(const std::string& text) {
       EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                       reinterpret_cast<const unsigned char*>(clean.data()), static_cast<int>(clean.size()));
   if (n < 0) return std::nullopt;
-  // EVP_DecodeBlock counts the '=' padding as zero bytes: take them off (STACK.md §6).
+  // EVP_DecodeBlock counts the '=' padding as zero bytes: take them off (OpenSSL's EVP_DecodeBlock(3)).
   std::size_t pad = 0;
   for (std::size_t i = clean.size(); i > 0 && clean[i - 1] == '=' && pad < 2; --i)
     ++pad;

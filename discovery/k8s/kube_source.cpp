@@ -8,7 +8,7 @@
 #include <type_traits>
 #include <variant>
 
-#include "discovery/k8s/log.hpp"
+#include "base/log.hpp"
 #include "discovery/selector_endpoints.hpp"
 
 namespace clusterdns::discovery {
@@ -16,7 +16,6 @@ namespace clusterdns::discovery {
 namespace {
 
 using k8s::Kind;
-using k8s::logger;
 
 struct Collection {
   Kind kind;
@@ -66,7 +65,8 @@ void KubeSource::start(Listener on_change) {
   started_ = true;
   ignore_sigpipe_unless_handled();  // the API server dropping a connection must not end the process
   listener_ = std::move(on_change);
-  logger()->info("{}: listing and watching {} collections on {}", name(), reflectors_.size(), api_->server());
+  base::logger("discovery")
+      ->info("{}: listing and watching {} collections on {}", name(), reflectors_.size(), api_->server());
   publisher_ = std::thread([this] { publish_loop(); });
   for (auto& r : reflectors_)
     r->start();
@@ -89,7 +89,8 @@ void KubeSource::stop() {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       r->request_stop();
     }
-    if (!r->exited()) logger()->warn("{} {}: still ending its request", name(), r->spec().description);
+    if (!r->exited())
+      base::logger("discovery")->warn("{} {}: still ending its request", name(), r->spec().description);
     r->join();
   }
   if (publisher_.joinable()) publisher_.join();
@@ -164,15 +165,16 @@ void KubeSource::publish_loop() {
     std::shared_ptr<const RegistryState> next = build();
     const uint64_t gen = published_.publish(next);
     if (gen == 1) {
-      logger()->info("{}: synced: {} namespaces, {} services, {} endpoint sets, {} pods (generation {})",
-                     name(), next->namespaces.size(), next->services.size(), next->endpoint_sets.size(),
-                     next->pods.size(), gen);
+      base::logger("discovery")
+          ->info("{}: synced: {} namespaces, {} services, {} endpoint sets, {} pods (generation {})", name(),
+                 next->namespaces.size(), next->services.size(), next->endpoint_sets.size(),
+                 next->pods.size(), gen);
     }
     if (!listener_) continue;
     try {
       listener_();
     } catch (const std::exception& e) {
-      logger()->error("{}: change listener failed: {}", name(), e.what());
+      base::logger("discovery")->error("{}: change listener failed: {}", name(), e.what());
     }
   }
 }
@@ -216,8 +218,8 @@ bool KubeSource::apply(Kind kind, const k8s::Reflector::Change& change) {
                    }
                  },
                  *change.object)) {
-    logger()->error("{}: {} {} decoded under another name; ignored", name(), k8s::kind_name(kind),
-                    change.key);
+    base::logger("discovery")
+        ->error("{}: {} {} decoded under another name; ignored", name(), k8s::kind_name(kind), change.key);
     return false;
   }
   bool had = false;

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "discovery/k8s/log.hpp"
+#include "base/log.hpp"
 #include "discovery/k8s/strict_json.hpp"
 #include "discovery/k8s/watch_stream.hpp"
 
@@ -70,8 +70,7 @@ std::vector<Reflector::Change> Reflector::take_changes() {
 }
 
 ReflectorStats Reflector::stats() const {
-  std::lock_guard lock(stats_mutex_);
-  return stats_;
+  return *stats_.lock();
 }
 
 std::string Reflector::query_suffix() const {
@@ -121,12 +120,13 @@ void Reflector::report(const std::string& problem) {
   if (problem == problem_) return;
   problem_ = problem;
   const char* keeping = synced() ? "keeping the last good state" : "not synced yet";
-  logger()->warn("{} {}: {}; retrying with back-off, {}", api_.origin(), spec_.description, problem, keeping);
+  base::logger("discovery")
+      ->warn("{} {}: {}; retrying with back-off, {}", api_.origin(), spec_.description, problem, keeping);
 }
 
 void Reflector::recovered() {
   if (problem_.empty()) return;
-  logger()->info("{} {}: recovered", api_.origin(), spec_.description);
+  base::logger("discovery")->info("{} {}: recovered", api_.origin(), spec_.description);
   problem_.clear();
 }
 
@@ -176,26 +176,26 @@ Reflector::Next Reflector::watch() {
       },
       cancel_);
   {
-    std::lock_guard lock(stats_mutex_);
-    ++stats_.watches;
-    if (lines.pending() > 0) ++stats_.partial_lines;
-    if (r.status == 410 || next == Next::Relist) ++stats_.gone;
+    auto stats = stats_.lock();
+    ++stats->watches;
+    if (lines.pending() > 0) ++stats->partial_lines;
+    if (r.status == 410 || next == Next::Relist) ++stats->gone;
   }
   if (stopping()) return Next::Stop;
   if (!r.transport_ok && !r.cancelled && std::chrono::steady_clock::now() - last_byte >= idle) {
     // Not even a bookmark for two bookmark intervals: the server (or the path to it) went quiet.
-    logger()->warn(
-        "{} {}: watch silent for {} s (no event, no bookmark); watching again from resourceVersion {}",
-        api_.origin(), spec_.description, idle.count(), rv_);
-    std::lock_guard lock(stats_mutex_);
-    ++stats_.idle_timeouts;
+    base::logger("discovery")
+        ->warn("{} {}: watch silent for {} s (no event, no bookmark); watching again from resourceVersion {}",
+               api_.origin(), spec_.description, idle.count(), rv_);
+    ++stats_.lock()->idle_timeouts;
   }
   if (r.status != 200) return classify(r, "watch");
   if (lines.pending() > 0) {
     // The stream was cut inside an event: what arrived of it is dropped, and the re-watch from the last
     // complete event's resourceVersion delivers it whole.
-    logger()->debug("{} {}: stream cut mid-event; dropped {} bytes", api_.origin(), spec_.description,
-                    lines.pending());
+    base::logger("discovery")
+        ->debug("{} {}: stream cut mid-event; dropped {} bytes", api_.origin(), spec_.description,
+                lines.pending());
     lines.discard();
   }
   if (lines.overflowed()) {
@@ -230,13 +230,14 @@ bool Reflector::handle_line(std::string& line, Next& next, bool& changed, uint64
     // the last applied resourceVersion, so the server sends it again (a 410 then means re-list). A line
     // that stays undecodable re-lists after a few attempts.
     {
-      std::lock_guard lock(stats_mutex_);
-      ++stats_.malformed;
-      ++stats_.undecodable;
+      auto stats = stats_.lock();
+      ++stats->malformed;
+      ++stats->undecodable;
     }
     const bool relist = ++undecodable_streak_ >= kMaxUndecodableRewatches;
-    logger()->warn("{} {}: undecodable watch event after resourceVersion {}; {}: {:.200}", api_.origin(),
-                   spec_.description, rv_, relist ? "re-listing" : "watching again from there", line);
+    base::logger("discovery")
+        ->warn("{} {}: undecodable watch event after resourceVersion {}; {}: {:.200}", api_.origin(),
+               spec_.description, rv_, relist ? "re-listing" : "watching again from there", line);
     if (relist) undecodable_streak_ = 0;
     next = relist ? Next::BackoffRelist : Next::Backoff;
     return false;
@@ -249,7 +250,8 @@ bool Reflector::handle_line(std::string& line, Next& next, bool& changed, uint64
                               ? object["message"].get<std::string>()
                               : std::string();
     if (code == 410) {
-      logger()->info("{} {}: watch expired ({}); re-listing", api_.origin(), spec_.description, message);
+      base::logger("discovery")
+          ->info("{} {}: watch expired ({}); re-listing", api_.origin(), spec_.description, message);
       next = Next::Relist;
     } else {
       report("watch ERROR event " + std::to_string(code) + ": " + message);
@@ -260,12 +262,13 @@ bool Reflector::handle_line(std::string& line, Next& next, bool& changed, uint64
   std::string rv = resource_version(object);
   if (type == "BOOKMARK") {
     if (!rv.empty()) rv_ = std::move(rv);
-    std::lock_guard lock(stats_mutex_);
-    ++stats_.bookmarks;
+    auto stats = stats_.lock();
+    ++stats->bookmarks;
     return true;
   }
   if (type != "ADDED" && type != "MODIFIED" && type != "DELETED") {
-    logger()->warn("{} {}: skipped a watch event of unknown type {}", api_.origin(), spec_.description, type);
+    base::logger("discovery")
+        ->warn("{} {}: skipped a watch event of unknown type {}", api_.origin(), spec_.description, type);
     return true;
   }
   apply_object(
@@ -280,8 +283,8 @@ bool Reflector::handle_line(std::string& line, Next& next, bool& changed, uint64
 void Reflector::apply_object(const std::string& type, json& object, bool& changed,
                              const std::string& refused) {
   {
-    std::lock_guard lock(stats_mutex_);
-    ++stats_.events;
+    auto stats = stats_.lock();
+    ++stats->events;
   }
   if (type == "DELETED" && refused.empty()) {
     std::string key = object_key(spec_.kind, object);
@@ -306,19 +309,20 @@ void Reflector::apply_object(const std::string& type, json& object, bool& change
     auto [it, added] = bad_.emplace(s.key, s.error);
     if (added || it->second != s.error) {
       it->second = s.error;
-      logger()->warn("{} {}: skipped {} {} {}: {}", api_.origin(), spec_.description, type,
-                     kind_name(spec_.kind), s.key.empty() ? "(no name)" : s.key, s.error);
+      base::logger("discovery")
+          ->warn("{} {}: skipped {} {} {}: {}", api_.origin(), spec_.description, type, kind_name(spec_.kind),
+                 s.key.empty() ? "(no name)" : s.key, s.error);
     }
-    std::lock_guard lock(stats_mutex_);
-    ++stats_.malformed;
+    auto stats = stats_.lock();
+    ++stats->malformed;
     return;
   }
   bad_.erase(s.key);
   std::lock_guard lock(store_mutex_);
   if (s.object) {
-    auto object = std::make_shared<const Slim>(std::move(*s.object));
-    store_.insert_or_assign(s.key, object);
-    changes_.push_back({s.key, std::move(object)});
+    auto slim = std::make_shared<const Slim>(std::move(*s.object));
+    store_.insert_or_assign(s.key, slim);
+    changes_.push_back({s.key, std::move(slim)});
   } else if (store_.erase(s.key) == 0) {  // left out on purpose (e.g. an IP as externalName)
     return;
   } else {

@@ -16,6 +16,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "base/guarded.hpp"
 #include "discovery/k8s/api_client.hpp"
 #include "discovery/k8s/objects.hpp"
 
@@ -125,8 +126,7 @@ class Reflector {
   Store store_;                  // guarded by store_mutex_
   std::vector<Change> changes_;  // guarded by store_mutex_
   uint64_t version_ = 0;         // guarded by store_mutex_
-  mutable std::mutex stats_mutex_;
-  ReflectorStats stats_;  // guarded by stats_mutex_
+  base::Guarded<ReflectorStats> stats_;
 
   // Reflector thread only.
   std::string rv_;  // last resourceVersion seen: list, event or bookmark

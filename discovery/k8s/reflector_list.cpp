@@ -1,8 +1,8 @@
 // Reflector's list: every page slimmed item by item as it parses, then the store replaced whole.
 #include <nlohmann/json.hpp>
 
-#include "discovery/k8s/log.hpp"
 #include "discovery/k8s/reflector.hpp"
+#include "base/log.hpp"
 #include "discovery/k8s/strict_json.hpp"
 
 namespace clusterdns::discovery::k8s {
@@ -30,8 +30,9 @@ Reflector::Next Reflector::list() {
     if (gone && !cont.empty() && restarts < kMaxListRestarts) {
       // The continue token expired (410) mid-list: start over for a consistent snapshot.
       ++restarts;
-      logger()->info("{} {}: list continuation expired; listing again from the start", api_.origin(),
-                     spec_.description);
+      base::logger("discovery")
+          ->info("{} {}: list continuation expired; listing again from the start", api_.origin(),
+                 spec_.description);
       fresh.clear();
       cont.clear();
       pages = 0;
@@ -74,12 +75,13 @@ Reflector::Next Reflector::list() {
   rv_ = rv;
   synced_.store(true, std::memory_order_release);
   {
-    std::lock_guard lock(stats_mutex_);
-    ++stats_.lists;
+    auto stats = stats_.lock();
+    ++stats->lists;
   }
   recovered();
-  logger()->info("{} {}: {} {} objects in {} page(s) at resourceVersion {}", api_.origin(), spec_.description,
-                 first ? "listed" : "re-listed", count, pages, rv);
+  base::logger("discovery")
+      ->info("{} {}: {} {} objects in {} page(s) at resourceVersion {}", api_.origin(), spec_.description,
+             first ? "listed" : "re-listed", count, pages, rv);
   on_change_();
   return Next::Watch;
 }
@@ -142,8 +144,9 @@ Reflector::Next Reflector::list_page(const std::string& cont_in, Store& fresh, s
       auto [it, added] = bad_.emplace(s.key, s.error);
       if (added || it->second != s.error) {
         it->second = s.error;
-        logger()->warn("{} {}: skipped {} {}: {}", api_.origin(), spec_.description, kind_name(spec_.kind),
-                       s.key.empty() ? "(no name)" : s.key, s.error);
+        base::logger("discovery")
+            ->warn("{} {}: skipped {} {}: {}", api_.origin(), spec_.description, kind_name(spec_.kind),
+                   s.key.empty() ? "(no name)" : s.key, s.error);
       }
     }
     return false;
@@ -152,8 +155,8 @@ Reflector::Next Reflector::list_page(const std::string& cont_in, Store& fresh, s
   body.clear();
   body.shrink_to_fit();
   if (malformed > 0) {
-    std::lock_guard lock(stats_mutex_);
-    stats_.malformed += malformed;
+    auto stats = stats_.lock();
+    stats->malformed += malformed;
   }
   if (!doc.is_object() || !doc.contains("metadata") || !doc["metadata"].is_object()) {
     report("list response is not a JSON list object");

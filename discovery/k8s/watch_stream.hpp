@@ -1,4 +1,5 @@
-// Splitting a watch response into events: chunks are not messages (STACK.md G9), lines are.
+// Splitting a watch response into events: chunks are not messages (cpp-httplib's ContentReceiver
+// hands over pieces of about 4 KiB), lines are (the API's watch protocol: one JSON event per line).
 #pragma once
 
 #include <cstddef>

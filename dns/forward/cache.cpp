@@ -212,24 +212,18 @@ SharedCache::SharedCache(CacheOptions options, size_t shards) {
 }
 
 bool SharedCache::fetch(const CacheKey& key, int64_t now_ms, std::vector<uint8_t>& wire, int64_t& stored_ms) {
-  Shard& s = shard(key);
-  std::lock_guard lock(s.mutex);
-  return s.cache.copy_out(key, now_ms, wire, stored_ms);
+  return shard(key).cache.lock()->copy_out(key, now_ms, wire, stored_ms);
 }
 
 bool SharedCache::store(const CacheKey& key, std::span<const uint8_t> answer, int64_t now_ms,
                         int64_t stored_ms) {
-  Shard& s = shard(key);
-  std::lock_guard lock(s.mutex);
-  return s.cache.store(key, answer, now_ms, stored_ms);
+  return shard(key).cache.lock()->store(key, answer, now_ms, stored_ms);
 }
 
 size_t SharedCache::size() const {
   size_t n = 0;
-  for (const auto& s : shards_) {
-    std::lock_guard lock(s->mutex);
-    n += s->cache.size();
-  }
+  for (const auto& s : shards_)
+    n += s->cache.lock()->size();
   return n;
 }
 
@@ -250,10 +244,8 @@ void SharedCache::clear_for(uint64_t generation) {
   uint64_t seen = generation_.load(std::memory_order_relaxed);
   while (seen < generation) {
     if (generation_.compare_exchange_weak(seen, generation)) {
-      for (auto& s : shards_) {
-        std::lock_guard lock(s->mutex);
-        s->cache.clear();
-      }
+      for (auto& s : shards_)
+        s->cache.lock()->clear();
       return;
     }
   }

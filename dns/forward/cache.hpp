@@ -1,6 +1,7 @@
 // The packet cache for forwarded answers (dnsdist's way): whole wire answers keyed on the lower-cased
-// question plus DO/CD/EDNS, the ID and question case patched and TTLs aged on a hit. One instance per
-// worker thread (shared-nothing: no lock at all); a segmented LRU keeps hot names through scans.
+// question plus DO/CD/EDNS, the ID and question case patched and TTLs aged on a hit. Two levels: a Cache per
+// worker thread (no lock; a segmented LRU keeps hot names through scans), then one SharedCache behind them
+// (a mutex per shard) that only the workers' misses reach.
 #pragma once
 
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/guarded.hpp"
 #include "dns/wire/query.hpp"
 
 namespace clusterdns::dns::forward {
@@ -138,8 +140,7 @@ class SharedCache {
   std::atomic<uint64_t> generation_{0};
   struct alignas(64) Shard {
     explicit Shard(CacheOptions o) : cache(o) {}
-    mutable std::mutex mutex;
-    Cache cache;
+    base::Guarded<Cache> cache;
   };
   Shard& shard(const CacheKey& key) { return *shards_[key.hash % shards_.size()]; }
   std::vector<std::unique_ptr<Shard>> shards_;

@@ -23,7 +23,7 @@ Channel::Channel(asio::io_context& io, const Upstream& upstream, const ChannelOp
   opts.domains = nullptr;
   char lookups[] = "b";
   opts.lookups = lookups;
-  // The machine's resolv.conf names its own resolver, which must never be asked (G13): read nothing.
+  // The machine's resolv.conf names its own resolver, which must never be asked: read nothing.
   char resolvconf[] = "/dev/null";
   opts.resolvconf_path = resolvconf;
   int rc = ares_init_options(&channel_, &opts, mask);
@@ -57,7 +57,8 @@ void Channel::on_sock_state(void* data, ares_socket_t fd, int readable, int writ
   auto it = self->watches_.find(fd);
   if (!readable && !writable) {
     if (it == self->watches_.end()) return;
-    // c-ares is about to close fd: stop watching it, and let c-ares alone close it (G12).
+    // c-ares is about to close fd: stop watching it, and let c-ares alone close it
+    // (ares_set_socket_functions(3) is not used, so the socket is c-ares's own).
     auto w = it->second;
     self->watches_.erase(it);
     w->closed = true;

@@ -1,4 +1,5 @@
-// One c-ares channel for one upstream server, driven by a worker's io_context (STACK.md §3, G10-G12):
+// One c-ares channel for one upstream server, driven by a worker's io_context (c-ares 1.18's
+// ares_process_fd(3)):
 // ARES_OPT_SOCK_STATE_CB tells which fds to watch; each is watched by a non-owning stream_descriptor
 // (released, never closed, when c-ares says (0,0)); a steady_timer runs ares_timeout(). Not thread-safe,
 // as c-ares 1.18 channels are not: one per worker thread.
@@ -35,14 +36,15 @@ class Channel {
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
 
-  // Sends `query` (its ID is kept as is: G10). The callback may run before send() returns (immediate
-  // errors) and always on this thread. ARES_FLAG_NOCHECKRESP lets SERVFAIL/REFUSED through (G11);
-  // a truncated answer is retried over TCP by c-ares (no ARES_FLAG_IGNTC).
+  // Sends `query` (its ID is kept as is: c-ares 1.18's ares_send(3) neither changes nor checks it). The
+  // callback may run before send() returns (immediate errors) and always on this thread.
+  // ARES_FLAG_NOCHECKRESP lets SERVFAIL/REFUSED through (ares_init_options(3)); a truncated answer is retried
+  // over TCP by c-ares (no ARES_FLAG_IGNTC).
   void send(const uint8_t* query, size_t len, ares_callback callback, void* arg);
 
  private:
   struct Watch {
-    explicit Watch(boost::asio::io_context& io, int fd) : sd(io, fd), fd(fd) {}
+    explicit Watch(boost::asio::io_context& io, int socket) : sd(io, socket), fd(socket) {}
     boost::asio::posix::stream_descriptor sd;
     int fd;
     bool want_read = false, want_write = false;

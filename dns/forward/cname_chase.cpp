@@ -120,7 +120,7 @@ size_t Forwarder::complete_cname(std::span<const uint8_t> query, std::span<uint8
       target.size() > wire::kMaxNameLength || !recurses(target, ctx)) {
     return len;
   }
-  if (ctx.worker < kMaxWorkers) add(counters_[ctx.worker].cname_chases);
+  if (ctx.worker < kMaxWorkers) counters_[ctx.worker].cname_chases.add();
   std::vector<uint8_t>& prefix = buffer(1);
   std::memcpy(prefix.data(), out.data(), len);
   const std::span<const uint8_t> pre(prefix.data(), len);

@@ -7,13 +7,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/log.hpp"
+
 namespace clusterdns::dns::forward {
 namespace {
-
-std::shared_ptr<spdlog::logger> logger() {
-  auto l = spdlog::get("dns");
-  return l ? l : spdlog::default_logger();
-}
 
 std::optional<std::string> read_key(const std::string& dir, const char* key) {
   std::ifstream f(dir + "/" + key);
@@ -48,7 +45,8 @@ void RouteConfig::publish(const KubeDnsConfig& extra) {
   std::vector<Upstream> upstreams = upstreams_;
   if (extra.upstreams) {
     if (forwarding_off_) {
-      logger()->warn("kube-dns config: upstreamNameservers ignored: --upstream none turns forwarding off");
+      base::logger("dns")->warn(
+          "kube-dns config: upstreamNameservers ignored: --upstream none turns forwarding off");
     } else {
       upstreams = *extra.upstreams;  // replaces resolv.conf / --upstream, as in kube-dns
     }
@@ -59,8 +57,8 @@ void RouteConfig::publish(const KubeDnsConfig& extra) {
   std::string stub_text;
   for (const auto& s : stubs)
     stub_text += (stub_text.empty() ? "" : "; ") + s.domain + "=" + describe(s.servers);
-  logger()->info("forwarding: upstreams {}; stub domains: {}", describe(upstreams),
-                 stub_text.empty() ? "none" : stub_text);
+  base::logger("dns")->info("forwarding: upstreams {}; stub domains: {}", describe(upstreams),
+                            stub_text.empty() ? "none" : stub_text);
   ++publications_;
 }
 
@@ -105,7 +103,7 @@ bool RouteConfig::reload() {
   std::string error;
   auto config = parse_kube_dns_config(stub, upstream, error);
   if (!config) {
-    logger()->error("kube-dns config {}: {}; keeping the previous configuration", *dir_, error);
+    base::logger("dns")->error("kube-dns config {}: {}; keeping the previous configuration", *dir_, error);
     return false;
   }
   publish(*config);

@@ -42,7 +42,7 @@ void ForwardWorker::send(Pending* p) {
     return;
   }
   p->tried |= 1u << i;
-  if (++p->attempts > 1) Forwarder::add(counters_.retries);
+  if (++p->attempts > 1) counters_.retries.add();
   p->current = p->group->servers[static_cast<size_t>(i)];
   p->current->sent.fetch_add(1, std::memory_order_relaxed);
   // The first query to an upstream goes with a loop probe (CoreDNS's loop plugin, but lazily: an upstream
@@ -101,7 +101,7 @@ void ForwardWorker::handle_answer(Pending* p, int status, const uint8_t* abuf, s
 
 void ForwardWorker::note_failure(UpstreamHealth& h, int status) {
   h.failed.fetch_add(1, std::memory_order_relaxed);
-  Forwarder::add(counters_.upstream_failures);
+  counters_.upstream_failures.add();
   const uint32_t failures = h.failures.fetch_add(1, std::memory_order_relaxed) + 1;
   if (failures >= f_.options_.down_after && !h.down.exchange(true)) {
     log_->warn(
@@ -139,11 +139,11 @@ void ForwardWorker::fail(Pending* p) {
       hit = cache_.find_stale(p->key, now);
     size_t n = 0;
     if (hit.kind != Freshness::Miss) {
-      Forwarder::add(counters_.stale_answers);
+      counters_.stale_answers.add();
       n = cache_.write(hit.entry, p->query, p->q, scratch_, now, hit.kind == Freshness::Stale);
     }
     if (n == 0) {
-      Forwarder::add(counters_.servfail);
+      counters_.servfail.add();
       n = wire::write_empty_response(p->query, p->q, static_cast<uint16_t>(Rcode::ServFail), wire::kFlagRa,
                                      scratch_);
     }

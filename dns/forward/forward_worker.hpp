@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include "base/log.hpp"
 #include "dns/forward/forwarder.hpp"
 #include "dns/forward/id_map.hpp"
 #include "dns/wire/query.hpp"
@@ -93,29 +94,19 @@ class ForwardWorker {
   Cache cache_;
   IdAllocator ids_;
   std::unordered_map<uint32_t, std::unique_ptr<Channel>> channels_;  // by UpstreamHealth::id
-  std::shared_ptr<const Routes> routes_;
-  uint64_t routes_generation_ = ~uint64_t{0};
+  base::Local<Routes> routes_;
   std::vector<uint8_t> scratch_;
   std::vector<uint8_t> refill_;
   boost::asio::steady_timer health_timer_;
   uint64_t probe_seq_ = 0;
   bool stopping_ = false;
-  int64_t last_warn_ms_ = -1'000'000;  // rate limit for per-query warnings
-  uint64_t warn_suppressed_ = 0;
+  base::RateLimitedLog warnings_{1, std::chrono::seconds(5)};  // per-query warnings: one per 5 s
 };
 
 // At most one warning per 5 s per worker; the number suppressed in between goes with the next one.
 template <typename... Args>
 void ForwardWorker::warn_limited(spdlog::format_string_t<Args...> fmt, Args&&... args) {
-  const int64_t now = now_ms();
-  if (now - last_warn_ms_ < 5000) {
-    ++warn_suppressed_;
-    return;
-  }
-  last_warn_ms_ = now;
-  log_->warn(fmt, std::forward<Args>(args)...);
-  if (warn_suppressed_ > 0) log_->warn("({} similar messages suppressed)", warn_suppressed_);
-  warn_suppressed_ = 0;
+  warnings_.warn(*log_, fmt, std::forward<Args>(args)...);
 }
 
 // Loop detection shared by the workers (forwarder.cpp).

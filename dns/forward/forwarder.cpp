@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/log.hpp"
 #include "dns/forward/forward_worker.hpp"
 #include "dns/wire/message.hpp"
 #include "dns/wire/response.hpp"
@@ -40,11 +41,6 @@ constexpr std::string_view kProbeSuffix(
     "invalid"
     "\x00",
     31);
-
-std::shared_ptr<spdlog::logger> logger() {
-  auto l = spdlog::get("dns");
-  return l ? l : spdlog::default_logger();
-}
 
 }  // namespace
 
@@ -85,13 +81,14 @@ ForwardWorker::ForwardWorker(Forwarder& f, unsigned index, boost::asio::io_conte
       index_(index),
       io_(io),
       counters_(f.counters_[index]),
-      log_(logger()),
+      log_(base::logger("dns")),
       cache_([&] {
         CacheOptions c = f.options_.cache;
         const unsigned workers = std::max(1u, f.options_.workers);
         c.capacity = (c.capacity + workers - 1) / workers;
         return c;
       }()),
+      routes_(&f.routes_),
       scratch_(65535),
       health_timer_(io) {
   if (index_ == 0) arm_health_timer(std::chrono::milliseconds(0));  // start-up loop probes, then health
@@ -103,16 +100,13 @@ ForwardWorker::~ForwardWorker() {
 
 const Routes* ForwardWorker::current_routes() {
   const uint64_t g = f_.routes_.generation();
-  if (g != routes_generation_) {
+  const bool had_routes = routes_.value() != nullptr;
+  if (routes_.refresh() && had_routes) {
     // New routes: a cached answer may have come from an upstream that no longer serves its name.
-    if (routes_) {
-      cache_.clear();
-      f_.shared_.clear_for(g);
-    }
-    routes_generation_ = g;
-    routes_ = f_.routes_.load();
+    cache_.clear();
+    f_.shared_.clear_for(g);
   }
-  return routes_.get();
+  return routes_.value();
 }
 
 int64_t ForwardWorker::now_ms() const {
@@ -168,7 +162,7 @@ bool ForwardWorker::is_loop(const wire::ParsedQuery& q) {
     if (tag == 0 || (tag & ~kUpstreamMask) != (question_hash(q) & ~kUpstreamMask)) return false;
     upstream = static_cast<uint32_t>((tag & kUpstreamMask) - 1);
   }
-  Forwarder::add(counters_.refused_loop);
+  counters_.refused_loop.add();
   if (auto h = f_.health_.by_id(upstream)) {
     if (seq != 0) h->loop_seen_probe.store(seq, std::memory_order_relaxed);
     if (!h->looping.exchange(true)) {
@@ -220,9 +214,9 @@ void ForwardWorker::start_prefetch(std::span<const uint8_t> query, const wire::P
   }
   p->counted = true;
   p->key = key;
-  p->routes = routes_;
+  p->routes = routes_.shared();
   p->group = &routes->match(qname);
-  Forwarder::add(counters_.prefetches);
+  counters_.prefetches.add();
   send(p);
 }
 
@@ -230,9 +224,9 @@ size_t ForwardWorker::answer(std::span<const uint8_t> query, std::span<uint8_t> 
                              const QueryContext& ctx) {
   wire::ParsedQuery q;
   if (size_t written = 0; !wire::parse_answerable(query, q, out, written)) return written;
-  Forwarder::add(counters_.queries);
+  counters_.queries.add();
   if (!f_.options_.recursion_clients.allows(ctx.peer)) {  // not an open resolver (--allow-recursion)
-    Forwarder::add(counters_.refused_client);
+    counters_.refused_client.add();
     return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::Refused), 0, out);
   }
   const Routes* routes = current_routes();
@@ -250,8 +244,8 @@ size_t ForwardWorker::answer(std::span<const uint8_t> query, std::span<uint8_t> 
     shared = hit.kind == Freshness::Fresh;
   }
   if (hit.kind == Freshness::Fresh) {
-    Forwarder::add(counters_.cache_hits);
-    if (shared) Forwarder::add(counters_.shared_hits);
+    counters_.cache_hits.add();
+    if (shared) counters_.shared_hits.add();
     const size_t n = from_cache(hit.entry, query, q, ctx, out, false);
     if (hit.prefetch) start_prefetch(query, q, key);
     return n;
@@ -261,16 +255,16 @@ size_t ForwardWorker::answer(std::span<const uint8_t> query, std::span<uint8_t> 
       std::any_of(group->servers.begin(), group->servers.end(), [](const auto& s) { return s->usable(); });
   if (!usable || ctx.deferrer == nullptr) {
     if (hit.kind == Freshness::Stale) {  // RFC 8767: every upstream is down, the stale answer is better
-      Forwarder::add(counters_.stale_answers);
+      counters_.stale_answers.add();
       return from_cache(hit.entry, query, q, ctx, out, true);
     }
-    Forwarder::add(counters_.servfail);
+    counters_.servfail.add();
     return reply_now(query, q, static_cast<uint8_t>(Rcode::ServFail), out);
   }
   if (f_.inflight_.fetch_add(1, std::memory_order_relaxed) >=
       static_cast<int64_t>(f_.options_.max_inflight)) {
     f_.inflight_.fetch_sub(1, std::memory_order_relaxed);
-    Forwarder::add(counters_.refused_inflight);
+    counters_.refused_inflight.add();
     warn_limited("{} queries in flight to upstreams (--max-inflight): answering REFUSED",
                  f_.options_.max_inflight);
     return reply_now(query, q, static_cast<uint8_t>(Rcode::Refused), out);
@@ -278,16 +272,16 @@ size_t ForwardWorker::answer(std::span<const uint8_t> query, std::span<uint8_t> 
   Pending* p = make_pending(PendingKind::Client, query, q);
   if (!p) {
     f_.inflight_.fetch_sub(1, std::memory_order_relaxed);
-    Forwarder::add(counters_.servfail);
+    counters_.servfail.add();
     return reply_now(query, q, static_cast<uint8_t>(Rcode::ServFail), out);
   }
   p->counted = true;
   p->key = key;
-  p->routes = routes_;
+  p->routes = routes_.shared();
   p->group = group;
   p->transport = ctx.transport;
   p->reply = ctx.deferrer->defer();
-  Forwarder::add(counters_.forwarded);
+  counters_.forwarded.add();
   send(p);  // may complete p (and its reply) before it returns
   return kDeferred;
 }
@@ -329,7 +323,7 @@ void Forwarder::stop_worker(unsigned worker) {
 
 ForwarderStats Forwarder::stats() const {
   ForwarderStats s;
-  const auto r = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+  const auto r = [](const base::Counter& c) { return c.load(); };
   for (const Counters& c : counters_) {
     s.queries += r(c.queries);
     s.cache_hits += r(c.cache_hits);

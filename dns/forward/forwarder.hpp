@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "base/counter.hpp"
 #include "dns/forward/acl.hpp"
 #include "dns/forward/cache.hpp"
 #include "dns/forward/cares_channel.hpp"
@@ -75,13 +76,9 @@ class Forwarder : public QueryHandler, public Recursion {
  private:
   friend class detail::ForwardWorker;
   struct alignas(64) Counters {
-    std::atomic<uint64_t> queries{0}, cache_hits{0}, shared_hits{0}, stale_answers{0}, forwarded{0},
-        retries{0}, upstream_failures{0}, servfail{0}, refused_inflight{0}, refused_loop{0}, prefetches{0},
-        refused_client{0}, cname_chases{0};
+    base::Counter queries, cache_hits, shared_hits, stale_answers, forwarded, retries, upstream_failures,
+        servfail, refused_inflight, refused_loop, prefetches, refused_client, cname_chases;  // single writer
   };
-  static void add(std::atomic<uint64_t>& c, uint64_t n = 1) {  // single writer per worker
-    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
 
   ForwarderOptions options_;
   const RoutesHolder& routes_;

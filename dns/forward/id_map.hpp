@@ -1,5 +1,6 @@
 // Upstream query IDs: random and unique among one worker's queries in flight (c-ares 1.18 sends the
-// caller's ID unchanged and checks nothing: STACK.md G10). The client's own ID is restored on the answer.
+// caller's ID unchanged and checks nothing: ares_send(3) in c-ares 1.18). The client's own ID is restored on
+// the answer.
 #pragma once
 
 #include <bit>

@@ -6,80 +6,111 @@
 #include <algorithm>
 #include <thread>
 
+#include "base/flags.hpp"
+#include "base/log.hpp"
 #include "dns/wire/name.hpp"
 
 namespace clusterdns::dns::forward {
 
-const char* const kForwardUsage =
-    R"(  --upstream ADDR[:PORT] forward names outside the zones here; repeatable; "none" turns forwarding off
-                         (default: the nameservers of --resolv-conf)
-  --resolv-conf PATH     upstreams, search domains (for --autopath) and timeout: (default /etc/resolv.conf);
-                         loopback nameservers (127.0.0.53) are skipped: in a pod they are a forwarding loop
-  --upstream-tcp         forward over TCP only (against conntrack drops of UDP)
-  --upstream-timeout-ms N  one attempt's timeout (default: resolv.conf timeout:, else 2000)
-  --stub-domain D=ADDR[:PORT][,...]  forward names under D to these servers; repeatable
-  --kube-dns-config DIR  a mounted kube-dns ConfigMap (stubDomains, upstreamNameservers), re-read on change
-  --max-inflight N       forwarded queries waiting for upstreams; beyond: REFUSED (default 10000)
-  --cache-size N         cached forwarded answers (default 10000; 0 disables the cache)
-  --cache-max-ttl S      cap on cached positive TTLs (default 3600)
-  --cache-max-neg-ttl S  cap on cached negative answers, RFC 2308 (default 300)
-  --serve-stale S        answer from expired cache entries up to S seconds old when every upstream is
-                         down, RFC 8767 (default 86400; 0 = off)
-  --allow-recursion CIDR forward names outside the zones only for these clients (cluster names are answered
-                         for everyone; others get REFUSED); repeatable; "any" for everyone (an open
-                         resolver), "none" for no one (default: loopback, 10.0.0.0/8, 172.16.0.0/12,
-                         192.168.0.0/16, 100.64.0.0/10, 169.254.0.0/16, fc00::/7, fe80::/10)
-  --autopath             walk a pod's search path server-side: X.<ns>.svc.<zone> from a pod of <ns> that
-                         does not exist answers CNAME to the first of X.svc.<zone>, X.<zone>, ..., X found
-)";
-
 namespace {
 
-bool parse_uint(const std::string& v, uint64_t lo, uint64_t hi, uint64_t& out, std::string& error) {
-  if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos) {
-    error = "expected a number";
-    return false;
-  }
-  out = std::stoull(v);
-  if (out < lo || out > hi) {
-    error = "must be " + std::to_string(lo) + ".." + std::to_string(hi);
-    return false;
-  }
+using base::FlagKind;
+
+constexpr base::FlagSpec kForwardFlags[] = {
+    {.name = "--upstream",
+     .value = "ADDR[:PORT]",
+     .help = "forward names outside the zones here; repeatable; \"none\" turns forwarding off\n"
+             "(default: the nameservers of --resolv-conf)",
+     .repeatable = true},
+    {.name = "--resolv-conf",
+     .value = "PATH",
+     .help = "upstreams, search domains (for --autopath) and timeout: (default /etc/resolv.conf);\n"
+             "loopback nameservers (127.0.0.53) are skipped: in a pod they are a forwarding loop"},
+    {.name = "--upstream-tcp",
+     .value = "",
+     .help = "forward over TCP only (against conntrack drops of UDP)",
+     .kind = FlagKind::Bool},
+    {.name = "--upstream-timeout-ms",
+     .value = "N",
+     .help = "one attempt's timeout (default: resolv.conf timeout:, else 2000)",
+     .kind = FlagKind::Number,
+     .min = 10,
+     .max = 60000},
+    {.name = "--stub-domain",
+     .value = "D=ADDR[:PORT][,...]",
+     .help = "forward names under D to these servers; repeatable",
+     .repeatable = true},
+    {.name = "--kube-dns-config",
+     .value = "DIR",
+     .help = "a mounted kube-dns ConfigMap (stubDomains, upstreamNameservers), re-read on change"},
+    {.name = "--max-inflight",
+     .value = "N",
+     .help = "forwarded queries waiting for upstreams; beyond: REFUSED (default 10000)",
+     .kind = FlagKind::Number,
+     .min = 1,
+     .max = 1000000},
+    {.name = "--cache-size",
+     .value = "N",
+     .help = "cached forwarded answers (default 10000; 0 disables the cache)",
+     .kind = FlagKind::Number,
+     .min = 0,
+     .max = 10000000},
+    {.name = "--cache-max-ttl",
+     .value = "S",
+     .help = "cap on cached positive TTLs (default 3600)",
+     .kind = FlagKind::Number,
+     .min = 1,
+     .max = 604800},
+    {.name = "--cache-max-neg-ttl",
+     .value = "S",
+     .help = "cap on cached negative answers, RFC 2308 (default 300)",
+     .kind = FlagKind::Number,
+     .min = 1,
+     .max = 86400},
+    {.name = "--serve-stale",
+     .value = "S",
+     .help = "answer from expired cache entries up to S seconds old when every upstream is\n"
+             "down, RFC 8767 (default 86400; 0 = off)",
+     .kind = FlagKind::Number,
+     .min = 0,
+     .max = 604800},
+    {.name = "--allow-recursion",
+     .value = "CIDR",
+     .help = "forward names outside the zones only for these clients (cluster names are answered\n"
+             "for everyone; others get REFUSED); repeatable; \"any\" for everyone (an open\n"
+             "resolver), \"none\" for no one (default: loopback, 10.0.0.0/8, 172.16.0.0/12,\n"
+             "192.168.0.0/16, 100.64.0.0/10, 169.254.0.0/16, fc00::/7, fe80::/10)",
+     .repeatable = true},
+    {.name = "--autopath",
+     .value = "",
+     .help = "walk a pod's search path server-side: X.<ns>.svc.<zone> from a pod of <ns> that\n"
+             "does not exist answers CNAME to the first of X.svc.<zone>, X.<zone>, ..., X found",
+     .kind = FlagKind::Bool},
+};
+
+// A Number flag of the table, within its range.
+template <typename T>
+bool set_number(std::string_view name, const std::string& v, T& out, std::string& error) {
+  const auto n = base::parse_flag_number(*base::find_flag(kForwardFlags, name), v, error);
+  if (!n) return false;
+  out = static_cast<T>(*n);
   return true;
 }
 
-bool parse_bool(const std::string& v, bool& out, std::string& error) {
-  if (v == "true" || v == "1" || v == "yes") {
-    out = true;
-  } else if (v == "false" || v == "0" || v == "no") {
-    out = false;
-  } else {
-    error = "expected true or false";
-    return false;
-  }
+bool set_bool(const std::string& v, bool& out, std::string& error) {
+  const auto b = base::parse_flag_bool(v, error);
+  if (!b) return false;
+  out = *b;
   return true;
-}
-
-std::shared_ptr<spdlog::logger> logger() {
-  auto l = spdlog::get("dns");
-  return l ? l : spdlog::default_logger();
 }
 
 }  // namespace
 
-std::vector<std::string> forward_flag_names() {
-  return {"--upstream",       "--resolv-conf",       "--upstream-tcp", "--upstream-timeout-ms",
-          "--stub-domain",    "--kube-dns-config",   "--max-inflight", "--cache-size",
-          "--cache-max-ttl",  "--cache-max-neg-ttl", "--serve-stale",  "--autopath",
-          "--allow-recursion"};
-}
-
-bool is_boolean_forward_flag(const std::string& name) {
-  return name == "--upstream-tcp" || name == "--autopath";
+base::FlagTable forward_flags() {
+  return kForwardFlags;
 }
 
 bool set_forward_flag(ForwardFlags& f, const std::string& name, const std::string& v, std::string& error) {
-  uint64_t n = 0;
   if (name == "--upstream") {
     if (v == "none") {
       f.upstream_none = true;
@@ -92,12 +123,11 @@ bool set_forward_flag(ForwardFlags& f, const std::string& name, const std::strin
     f.resolv_conf = v;
     f.resolv_conf_given = true;
   } else if (name == "--upstream-tcp") {
-    return parse_bool(v, f.upstream_tcp, error);
+    return set_bool(v, f.upstream_tcp, error);
   } else if (name == "--autopath") {
-    return parse_bool(v, f.autopath, error);
+    return set_bool(v, f.autopath, error);
   } else if (name == "--upstream-timeout-ms") {
-    if (!parse_uint(v, 10, 60000, n, error)) return false;
-    f.upstream_timeout_ms = static_cast<unsigned>(n);
+    return set_number(name, v, f.upstream_timeout_ms, error);
   } else if (name == "--stub-domain") {
     auto s = parse_stub_domain(v, error);
     if (!s) return false;
@@ -118,20 +148,15 @@ bool set_forward_flag(ForwardFlags& f, const std::string& name, const std::strin
   } else if (name == "--kube-dns-config") {
     f.kube_dns_config = v;
   } else if (name == "--max-inflight") {
-    if (!parse_uint(v, 1, 1000000, n, error)) return false;
-    f.max_inflight = n;
+    return set_number(name, v, f.max_inflight, error);
   } else if (name == "--cache-size") {
-    if (!parse_uint(v, 0, 10000000, n, error)) return false;
-    f.cache_size = n;
+    return set_number(name, v, f.cache_size, error);
   } else if (name == "--cache-max-ttl") {
-    if (!parse_uint(v, 1, 604800, n, error)) return false;
-    f.cache_max_ttl = static_cast<uint32_t>(n);
+    return set_number(name, v, f.cache_max_ttl, error);
   } else if (name == "--cache-max-neg-ttl") {
-    if (!parse_uint(v, 1, 86400, n, error)) return false;
-    f.cache_max_neg_ttl = static_cast<uint32_t>(n);
+    return set_number(name, v, f.cache_max_neg_ttl, error);
   } else if (name == "--serve-stale") {
-    if (!parse_uint(v, 0, 604800, n, error)) return false;
-    f.serve_stale = static_cast<uint32_t>(n);
+    return set_number(name, v, f.serve_stale, error);
   } else {
     error = "not a forwarding flag";
     return false;
@@ -152,7 +177,7 @@ std::vector<std::string> resolv_conf_search(const ForwardFlags& flags) {
 
 std::unique_ptr<Forwarding> Forwarding::create(const ForwardFlags& flags, unsigned threads,
                                                std::string& error) {
-  auto log = logger();
+  auto log = base::logger("dns");
   std::vector<Upstream> upstreams = flags.upstreams;
   std::string rc_error;
   auto rc = read_resolv_conf(flags.resolv_conf, rc_error);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "base/flags.hpp"
 #include "dns/forward/acl.hpp"
 #include "dns/forward/config_dir.hpp"
 #include "dns/forward/forwarder.hpp"
@@ -35,11 +36,10 @@ struct ForwardFlags {
   bool recursion_open = false;  // --allow-recursion any
 };
 
-extern const char* const kForwardUsage;
-std::vector<std::string> forward_flag_names();
-// Flags that need no value on the command line (--autopath means --autopath=true).
-bool is_boolean_forward_flag(const std::string& name);
-// Applies one flag; false with `error` (the reason, without the flag's name) when the value is bad.
+// The forwarding flags, declared once (name, value, help, range; base/flags.hpp).
+base::FlagTable forward_flags();
+// Applies one of forward_flags(); false with `error` (the reason, without the flag's name) when the value is
+// bad.
 bool set_forward_flag(ForwardFlags& f, const std::string& name, const std::string& value, std::string& error);
 
 // The forwarding path of one server: routes, health, the ConfigMap watcher and the Forwarder.

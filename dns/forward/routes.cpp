@@ -9,22 +9,21 @@
 namespace clusterdns::dns::forward {
 
 std::shared_ptr<UpstreamHealth> HealthRegistry::get(const Upstream& u) {
-  std::lock_guard lock(mutex_);
-  for (const auto& h : by_id_) {
+  auto by_id = by_id_.lock();
+  for (const auto& h : *by_id) {
     if (h->upstream == u) return h;
   }
-  by_id_.push_back(std::make_shared<UpstreamHealth>(static_cast<uint32_t>(by_id_.size()), u));
-  return by_id_.back();
+  by_id->push_back(std::make_shared<UpstreamHealth>(static_cast<uint32_t>(by_id->size()), u));
+  return by_id->back();
 }
 
 std::shared_ptr<UpstreamHealth> HealthRegistry::by_id(uint32_t id) const {
-  std::lock_guard lock(mutex_);
-  return id < by_id_.size() ? by_id_[id] : nullptr;
+  auto by_id = by_id_.lock();
+  return id < by_id->size() ? (*by_id)[id] : nullptr;
 }
 
 std::vector<std::shared_ptr<UpstreamHealth>> HealthRegistry::all() const {
-  std::lock_guard lock(mutex_);
-  return by_id_;
+  return *by_id_.lock();
 }
 
 const Group& Routes::match(std::string_view qname) const {
@@ -171,19 +170,6 @@ std::shared_ptr<const Routes> build_routes(const std::vector<Upstream>& upstream
   std::stable_sort(r->stubs.begin(), r->stubs.end(),
                    [](const Group& a, const Group& b) { return a.domain.size() > b.domain.size(); });
   return r;
-}
-
-void RoutesHolder::publish(std::shared_ptr<const Routes> routes) {
-  {
-    std::lock_guard lock(mutex_);
-    current_ = std::move(routes);
-  }
-  generation_.fetch_add(1, std::memory_order_acq_rel);
-}
-
-std::shared_ptr<const Routes> RoutesHolder::load() const {
-  std::lock_guard lock(mutex_);
-  return current_;
 }
 
 }  // namespace clusterdns::dns::forward

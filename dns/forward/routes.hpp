@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/guarded.hpp"
+#include "base/published.hpp"
 #include "dns/forward/upstream.hpp"
 
 namespace clusterdns::dns::forward {
@@ -41,8 +43,7 @@ class HealthRegistry {
   std::vector<std::shared_ptr<UpstreamHealth>> all() const;
 
  private:
-  mutable std::mutex mutex_;
-  std::vector<std::shared_ptr<UpstreamHealth>> by_id_;
+  base::Guarded<std::vector<std::shared_ptr<UpstreamHealth>>> by_id_;
 };
 
 struct Group {
@@ -67,7 +68,8 @@ std::optional<StubDomain> parse_stub_domain(std::string_view text, std::string& 
 std::optional<StubDomain> make_stub_domain(std::string_view domain, const std::vector<std::string>& servers,
                                            std::string& error);
 
-// What the kube-dns ConfigMap directory says (SPEC: kube-dns `stubDomains`, `upstreamNameservers`).
+// What the kube-dns ConfigMap directory says (kube-dns's `stubDomains` and `upstreamNameservers` keys,
+// kubernetes.io/docs/tasks/administer-cluster/dns-custom-nameservers).
 struct KubeDnsConfig {
   std::optional<std::vector<StubDomain>> stubs;    // key absent: nullopt
   std::optional<std::vector<Upstream>> upstreams;  // key absent: nullopt; at most 3
@@ -80,17 +82,7 @@ std::optional<KubeDnsConfig> parse_kube_dns_config(const std::optional<std::stri
 std::shared_ptr<const Routes> build_routes(const std::vector<Upstream>& upstreams,
                                            const std::vector<StubDomain>& stubs, HealthRegistry& registry);
 
-// Publishes Routes to the workers: one atomic generation read per forwarded query, a lock only on change.
-class RoutesHolder {
- public:
-  void publish(std::shared_ptr<const Routes> routes);
-  std::shared_ptr<const Routes> load() const;
-  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
-
- private:
-  mutable std::mutex mutex_;
-  std::shared_ptr<const Routes> current_;
-  std::atomic<uint64_t> generation_{0};
-};
+// Publishes Routes to the workers: one atomic read per forwarded query, a lock only on change.
+using RoutesHolder = base::Published<Routes>;
 
 }  // namespace clusterdns::dns::forward

@@ -15,6 +15,7 @@
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 
+#include "base/log.hpp"
 #include "dns/server/tcp_listener.hpp"
 #include "dns/server/udp_listener.hpp"
 #include "dns/server/worker.hpp"
@@ -29,17 +30,6 @@ using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>
 
 // Port 0: how many kernel-chosen TCP ports to try before giving up on finding one whose UDP twin is free.
 constexpr int kEphemeralPortAttempts = 32;
-
-std::shared_ptr<spdlog::logger> dns_logger() {
-  if (auto existing = spdlog::get("dns")) return existing;
-  auto logger = spdlog::default_logger()->clone("dns");
-  try {
-    spdlog::register_logger(logger);
-  } catch (const spdlog::spdlog_ex&) {  // another thread registered it first
-    if (auto existing = spdlog::get("dns")) return existing;
-  }
-  return logger;
-}
 
 // IPv6 sockets are V6ONLY so that 0.0.0.0:53 and [::]:53 can be bound side by side. SO_REUSEADDR is for
 // TCP only: a restart must not wait for TIME_WAIT, while on UDP it would let another socket take the port.
@@ -111,7 +101,7 @@ struct Server::Impl {
   Impl(ServerOptions o, QueryHandler& h)
       : options(std::move(o)),
         handler(h),
-        log(dns_logger()),
+        log(base::logger("dns")),
         tcp_limits(options.max_tcp_connections, options.max_tcp_per_client) {}
 
   std::optional<Failure> open_all(const asio::ip::address& ip, uint16_t port, Sockets& out);
@@ -280,7 +270,7 @@ std::vector<ListenAddress> Server::bound() const {
 
 ServerStats Server::stats() const {
   ServerStats total;
-  const auto read = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+  const auto read = [](const base::Counter& c) { return c.load(); };
   for (const auto& worker : impl_->workers) {
     const detail::WorkerCounters& c = worker->ctx.counters;
     total.udp_queries += read(c.udp_queries);

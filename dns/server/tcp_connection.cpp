@@ -94,7 +94,7 @@ bool TcpConnection::evict() {
   if (closed_ || !accepting_ || !queued_.empty()) return false;
   worker_.log->debug("closing the least recently active tcp connection, from {}:{}, to make room",
                      peer_.address().to_string(), peer_.port());
-  WorkerCounters::add(worker_.counters.tcp_evicted, 1);
+  worker_.counters.tcp_evicted.add(1);
   close();
   return true;
 }
@@ -130,7 +130,7 @@ void TcpConnection::arm_timer() {
       const bool partial = self->in_.partial();
       self->worker_.log->debug("closing tcp connection from {}:{}: {}", self->peer_.address().to_string(),
                                self->peer_.port(), partial ? "message incomplete in time" : "idle");
-      WorkerCounters::add(self->worker_.counters.tcp_timed_out, 1);
+      self->worker_.counters.tcp_timed_out.add(1);
       self->close();
       return;
     }
@@ -189,11 +189,11 @@ void TcpConnection::answer_buffered() {
   flush_ready();
   if (queries > 0) {
     touch();
-    WorkerCounters::add(worker_.counters.tcp_queries, queries);
+    worker_.counters.tcp_queries.add(queries);
   } else {
     update_deadline();  // a partial message may have begun
   }
-  if (dropped > 0) WorkerCounters::add(worker_.counters.dropped, dropped);
+  if (dropped > 0) worker_.counters.dropped.add(dropped);
 }
 
 void TcpConnection::append_message(std::span<const uint8_t> message) {
@@ -228,7 +228,7 @@ void TcpConnection::flush_ready() {
 std::unique_ptr<PendingReply> TcpConnection::defer() {
   if (!current_deferred_) {
     current_deferred_ = true;
-    WorkerCounters::add(worker_.counters.deferred, 1);
+    worker_.counters.deferred.add(1);
     if (queued_.empty() || queued_.back().seq != current_seq_)
       queued_.push_back(Slot{current_seq_, false, {}});
   }
@@ -240,7 +240,7 @@ void TcpConnection::complete(uint64_t seq, std::span<const uint8_t> message) {
   const uint64_t at = seq - queued_.front().seq;
   if (at >= queued_.size() || queued_[at].done) return;
   if (message.empty()) {
-    WorkerCounters::add(worker_.counters.dropped, 1);
+    worker_.counters.dropped.add(1);
   } else {
     const uint64_t saved = current_seq_;
     current_seq_ = seq;

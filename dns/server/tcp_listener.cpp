@@ -108,17 +108,17 @@ std::shared_ptr<TcpConnection> TcpListener::admit(boost::asio::ip::tcp::socket& 
     case TcpLimits::Admit::Yes:
       break;
     case TcpLimits::Admit::ServerFull:
-      WorkerCounters::add(worker_.counters.tcp_rejected, 1);
+      worker_.counters.tcp_rejected.add(1);
       worker_.warn("tcp connection limit ({}) reached; closing a new connection from {}",
                    limits.max_connections(), peer.address().to_string());
       return nullptr;  // `socket` closes with its owner
     case TcpLimits::Admit::ClientFull:
-      WorkerCounters::add(worker_.counters.tcp_rejected, 1);
+      worker_.counters.tcp_rejected.add(1);
       worker_.warn("tcp connection limit per client ({}) reached by {}; closing its new connection",
                    limits.max_per_client(), peer.address().to_string());
       return nullptr;
   }
-  WorkerCounters::add(worker_.counters.tcp_accepted, 1);
+  worker_.counters.tcp_accepted.add(1);
   auto connection = std::make_shared<TcpConnection>(*this, std::move(socket), peer);
   connections_.insert(connection);
   return connection;

@@ -42,7 +42,7 @@ class UdpPendingReply : public PendingReply {
     if (control_len_ > 0) std::memcpy(control_, control, control_len_);
   }
   ~UdpPendingReply() override {
-    if (!done_ && state_->open) WorkerCounters::add(state_->worker->counters.dropped, 1);
+    if (!done_ && state_->open) state_->worker->counters.dropped.add(1);
   }
 
   void complete(std::span<const uint8_t> message) override {
@@ -51,7 +51,7 @@ class UdpPendingReply : public PendingReply {
     if (!state_->open) return;
     WorkerCounters& counters = state_->worker->counters;
     if (message.empty()) {
-      WorkerCounters::add(counters.dropped, 1);
+      counters.dropped.add(1);
       return;
     }
     iovec iov{const_cast<uint8_t*>(message.data()), message.size()};
@@ -69,7 +69,7 @@ class UdpPendingReply : public PendingReply {
       n = sendmsg(state_->fd, &hdr, MSG_DONTWAIT);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
-      WorkerCounters::add(counters.udp_send_errors, 1);
+      counters.udp_send_errors.add(1);
       state_->worker->warn("udp sendmsg (deferred answer): {}", std::strerror(errno));
     }
   }
@@ -232,8 +232,8 @@ UdpListener::Batch UdpListener::receive_and_answer() {
     ++answers;
   }
   // Counted before sending, so a client holding an answer sees it in Server::stats().
-  WorkerCounters::add(worker_.counters.udp_queries, count);
-  if (dropped > 0) WorkerCounters::add(worker_.counters.dropped, dropped);
+  worker_.counters.udp_queries.add(count);
+  if (dropped > 0) worker_.counters.dropped.add(dropped);
   send_answers(answers);
   // recvmmsg returns fewer than asked only when the next receive would block.
   return count == UdpBatch::kSlots ? Batch::Full : Batch::Drained;
@@ -243,7 +243,7 @@ std::unique_ptr<PendingReply> UdpListener::defer() {
   UdpBatch& b = batch_;
   msghdr& in = b.in[current_slot_].msg_hdr;
   current_deferred_ = true;
-  WorkerCounters::add(worker_.counters.deferred, 1);
+  worker_.counters.deferred.add(1);
   size_t control_len = 0;
   if (wildcard_ && in.msg_controllen > 0 && (in.msg_flags & MSG_CTRUNC) == 0) {
     msghdr out{};
@@ -268,12 +268,12 @@ void UdpListener::send_answers(unsigned count) {
     if (n < 0 && error == EINTR) continue;
     if (n < 0 && (error == EAGAIN || error == EWOULDBLOCK)) {
       // The send buffer is full: as any UDP server under overload, drop the rest rather than block.
-      WorkerCounters::add(worker_.counters.udp_send_errors, count - sent);
+      worker_.counters.udp_send_errors.add(count - sent);
       log_errno("sendmmsg", error);
       return;
     }
     // The first remaining answer failed on its own (e.g. an unreachable peer): skip it, send the rest.
-    WorkerCounters::add(worker_.counters.udp_send_errors, 1);
+    worker_.counters.udp_send_errors.add(1);
     log_errno("sendmmsg", error);
     ++sent;
   }

@@ -13,6 +13,8 @@
 #include <boost/asio/io_context.hpp>
 #include <spdlog/spdlog.h>
 
+#include "base/counter.hpp"
+#include "base/log.hpp"
 #include "dns/handler.hpp"
 #include "dns/server/memory_trim.hpp"
 #include "dns/server/tcp_limits.hpp"
@@ -23,45 +25,15 @@ class TcpConnection;
 
 // Written by the owning worker only, read by Server::stats() from any thread: relaxed and lock-free.
 struct alignas(64) WorkerCounters {
-  std::atomic<uint64_t> udp_queries{0};
-  std::atomic<uint64_t> tcp_queries{0};
-  std::atomic<uint64_t> dropped{0};
-  std::atomic<uint64_t> udp_send_errors{0};
-  std::atomic<uint64_t> tcp_accepted{0};
-  std::atomic<uint64_t> tcp_rejected{0};   // at the server-wide or the per-client cap
-  std::atomic<uint64_t> tcp_evicted{0};    // closed to make room near the server-wide cap
-  std::atomic<uint64_t> tcp_timed_out{0};  // closed idle, or with a message that did not arrive in time
-  std::atomic<uint64_t> deferred{0};       // answers the handler promised for later (forwarded queries)
-
-  // Single writer, so a plain load+store: no locked instruction on the packet path.
-  static void add(std::atomic<uint64_t>& counter, uint64_t n) {
-    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
-};
-
-// At most kBurst messages per second per worker; the rest are counted and reported with the next one.
-class LogLimiter {
- public:
-  // True when a message may be logged; `suppressed` is then the number dropped since the last one.
-  bool allow(uint64_t& suppressed) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now - window_start_ >= std::chrono::seconds(1)) {
-      window_start_ = now;
-      in_window_ = 0;
-    }
-    if (++in_window_ > kBurst) {
-      ++suppressed_;
-      return false;
-    }
-    suppressed = std::exchange(suppressed_, 0);
-    return true;
-  }
-
- private:
-  static constexpr unsigned kBurst = 5;
-  std::chrono::steady_clock::time_point window_start_{};
-  unsigned in_window_ = 0;
-  uint64_t suppressed_ = 0;
+  base::Counter udp_queries;
+  base::Counter tcp_queries;
+  base::Counter dropped;
+  base::Counter udp_send_errors;
+  base::Counter tcp_accepted;
+  base::Counter tcp_rejected;   // at the server-wide or the per-client cap
+  base::Counter tcp_evicted;    // closed to make room near the server-wide cap
+  base::Counter tcp_timed_out;  // closed idle, or with a message that did not arrive in time
+  base::Counter deferred;       // answers the handler promised for later (forwarded queries)
 };
 
 // State shared by the listeners of one worker; touched only on that worker's thread unless noted.
@@ -95,10 +67,7 @@ struct WorkerContext {
 
   template <typename... Args>
   void warn(spdlog::format_string_t<Args...> format, Args&&... args) {
-    uint64_t suppressed = 0;
-    if (!limiter.allow(suppressed)) return;
-    log->warn(format, std::forward<Args>(args)...);
-    if (suppressed > 0) log->warn("({} similar messages suppressed)", suppressed);
+    limiter.warn(*log, format, std::forward<Args>(args)...);
   }
 
   static constexpr size_t kMaxMessage = 65535;
@@ -111,7 +80,7 @@ struct WorkerContext {
   std::unique_ptr<uint8_t[]> tcp_scratch{new uint8_t[kMaxMessage]};
   QueryHandler& handler;
   std::shared_ptr<spdlog::logger> log;
-  LogLimiter limiter;
+  base::RateLimitedLog limiter{5, std::chrono::seconds(1)};  // at most 5 warnings a second per worker
   const std::chrono::milliseconds tcp_idle_timeout;
   const std::chrono::milliseconds tcp_message_timeout;  // from a message's first byte to its last
   TcpLimits& tcp_limits;                                // server-wide

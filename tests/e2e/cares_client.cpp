@@ -3,10 +3,10 @@
 //   cares_client HOST PORT [BIG_NAME BIG_COUNT]
 //
 // The channel's only server is HOST:PORT (ares_set_servers_ports_csv, checked with ares_get_servers_ports
-// before the first query: the machine's resolver must never be asked, STACK.md G13). ARES_FLAG_NOCHECKRESP
-// lets REFUSED through (G11). Each suite runs twice: UDP, then ARES_FLAG_USEVC (TCP); a socket-creation
-// callback proves which transport was used. With BIG_NAME (a headless service with BIG_COUNT ready
-// endpoints, > 512 bytes of answers) it also checks the TC -> TCP retry, ARES_FLAG_IGNTC and EDNS.
+// before the first query: the machine's resolver must never be asked). ARES_FLAG_NOCHECKRESP
+// lets REFUSED through (ares_init_options(3)). Each suite runs twice: UDP, then ARES_FLAG_USEVC (TCP); a
+// socket-creation callback proves which transport was used. With BIG_NAME (a headless service with BIG_COUNT
+// ready endpoints, > 512 bytes of answers) it also checks the TC -> TCP retry, ARES_FLAG_IGNTC and EDNS.
 // Prints one line per check; exit status 0 only if every check passed (1 on a mismatch, 2 on bad usage).
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -128,7 +128,8 @@ class Channel {
     }
     ares_free_data(servers);
     if (n != 1 || !right) {
-      std::printf("FAIL the channel's servers are not just %s (G13)\n", csv.c_str());
+      std::printf("FAIL the channel's servers are not just %s (the machine's resolver must never be asked)\n",
+                  csv.c_str());
       std::exit(1);
     }
     ares_set_socket_callback(ch_, &Channel::on_socket, this);

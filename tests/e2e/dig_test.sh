@@ -14,7 +14,7 @@ norm() { tr -s ' \t' '  '; }   # dig aligns with tabs: compare RRs with single s
 V6=""; [ -n "$(ip -6 addr show dev lo 2>/dev/null | grep -F '::1/128')" ] && V6=1
 if [ -n "$V6" ]; then
   start_server main --source "file:$EXAMPLES" --listen 127.0.0.1:0 --listen '[::1]:0'
-  PORT6=$(grep -Eo 'serving [^ ]+ on \[::1\]:[0-9]+' "$SRV_LOG" | head -n1 | grep -Eo '[0-9]+$')
+  PORT6=$(grep -Eo '^\[::1\]:[0-9]+$' "$SRV_PORT_FILE" | head -n1 | grep -Eo '[0-9]+$')
 else
   start_server main --source "file:$EXAMPLES"
 fi

@@ -17,7 +17,7 @@ ETCD_PORT=$(free_port); ETCD_PEER=$(free_port); ETCD_METRICS=$(free_port)
 ETCD_URL=http://127.0.0.1:$ETCD_PORT
 ETCD_DIR=$WORK/etcd-data
 ETCD_PID=""
-# start_etcd: etcd as a simple command (its own PID, STACK.md G15); waits (bounded: 15 s) for /health.
+# start_etcd: etcd as a simple command (its own PID; etcd takes over a second to exit); waits (bounded: 15 s) for /health.
 start_etcd() {
   local i
   etcd --name e2e --data-dir "$ETCD_DIR" --listen-client-urls "$ETCD_URL" --advertise-client-urls "$ETCD_URL" \

@@ -76,13 +76,14 @@ stop_server "$SRV_PID"
 LOG2=$WORK/nocert.log
 NO_FORWARD=()  # nothing may be forwarded to the machine's resolver (as lib.sh's start_server does)
 "$CLUSTERDNS" --help 2>&1 | grep -q -- "--upstream" && NO_FORWARD=(--upstream none)
-"$CLUSTERDNS" --source "etcd:$URL?cacert=$P/ca.crt" --listen 127.0.0.1:0 "${NO_FORWARD[@]}" >"$LOG2" 2>&1 &
+"$CLUSTERDNS" --source "etcd:$URL?cacert=$P/ca.crt" --listen 127.0.0.1:0 "${NO_FORWARD[@]}" \
+  --port-file "$WORK/nocert.port" >"$LOG2" 2>&1 &
 NOCERT_PID=$!
 E2E_PIDS+=("$NOCERT_PID")
 logged() { grep -q "$1" "$LOG2"; }
 wait_for "the no-certificate failure logged" 100 0.05 logged "no state yet"
 expect_match "no client certificate: the source logs the endpoint and 'no state yet'" "$URL: .*no state yet" "$(cat "$LOG2")"
-NOCERT_PORT=$(grep -Eo 'serving [^ ]+ on 127\.0\.0\.1:[0-9]+' "$LOG2" | head -n1 | sed 's/.*://')
+NOCERT_PORT=$(sed -n 's/^127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/nocert.port" 2>/dev/null | head -n1)
 if [ -n "$NOCERT_PORT" ]; then
   expect_eq "not synced: SERVFAIL, not NXDOMAIN" SERVFAIL \
     "$(dig_status "$(PORT=$NOCERT_PORT q my-nginx.default.svc.cluster.local A)")"

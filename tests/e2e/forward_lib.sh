@@ -9,7 +9,7 @@
 #   kill_pid PID                     TERM (then KILL) one process this test started, and wait for it
 #
 # Every upstream is a process this test starts on 127.0.0.1; clusterdns always gets explicit --upstream
-# and --resolv-conf "$RESOLV", so the machine's resolver (STACK.md G13) never sees a query.
+# and --resolv-conf "$RESOLV", so the machine's resolver never sees a query.
 RESPONDER=$(dirname "${BASH_SOURCE[0]}")/forward_responder.py
 need_tool python3 python3
 export PATH=$PATH:/usr/sbin

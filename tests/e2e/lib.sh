@@ -7,7 +7,7 @@
 #   expect_eq "what" EXPECTED ACTUAL; expect_match "what" REGEX TEXT; finish
 #
 # Every query goes to 127.0.0.1 (or an address the test owns): the machine's resolver 10.255.255.53 must
-# never see a query (STACK.md G13). Every wait is bounded in count and time. The EXIT trap kills only the
+# never see a query. Every wait is bounded in count and time. The EXIT trap kills only the
 # PIDs started here and removes the temp dirs.
 set -uo pipefail
 
@@ -68,8 +68,9 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # start_server NAME [FLAGS...]: starts clusterdns on 127.0.0.1 with a kernel-chosen port (port 0), unless the
 # flags already carry a --listen, and with --upstream none unless they name upstreams. stdout/stderr go to
-# $WORK/NAME.log. Sets SRV_PID, SRV_PORT, SRV_LOG and waits (bounded: 10 s) until the log names the port and
-# a SOA query answers. Dies if the server exits.
+# $WORK/NAME.log; the bound addresses to $WORK/NAME.port (--port-file). Sets SRV_PID, SRV_PORT, SRV_LOG,
+# SRV_PORT_FILE and waits (bounded: 10 s) until the port file names the 127.0.0.1 port and a SOA query
+# answers. Dies if the server exits.
 start_server() {
   local name=$1 i line
   shift
@@ -79,17 +80,21 @@ start_server() {
   [[ " ${args[*]} " == *" --upstream "* || " ${args[*]} " == *" --resolv-conf "* || " ${args[*]} " == *" --config "* ]] ||
     args+=(--upstream none)
   SRV_LOG=$WORK/$name.log
+  SRV_PORT_FILE=$WORK/$name.port
+  rm -f "$SRV_PORT_FILE"
+  args+=(--port-file "$SRV_PORT_FILE")
   "$CLUSTERDNS" "${args[@]}" >"$SRV_LOG" 2>&1 &
   SRV_PID=$!
   E2E_PIDS+=("$SRV_PID")
   SRV_PORT=""
   for i in $(seq 1 200); do  # 200 x 50 ms = 10 s
     kill -0 "$SRV_PID" 2>/dev/null || { cat "$SRV_LOG"; die "clusterdns ($name) exited during start-up: ${args[*]}"; }
-    line=$(grep -Eo 'serving [^ ]+ on 127\.0\.0\.1:[0-9]+' "$SRV_LOG" | head -n1)
+    # The file appears whole (written aside, then renamed) once every socket is bound.
+    line=$(grep -Eo '^127\.0\.0\.1:[0-9]+$' "$SRV_PORT_FILE" 2>/dev/null | head -n1)
     if [ -n "$line" ]; then SRV_PORT=${line##*:}; break; fi
     sleep 0.05
   done
-  [ -n "$SRV_PORT" ] || { cat "$SRV_LOG"; die "clusterdns ($name) did not log its port within 10 s"; }
+  [ -n "$SRV_PORT" ] || { cat "$SRV_LOG"; die "clusterdns ($name) did not write its port to $SRV_PORT_FILE within 10 s"; }
   for i in $(seq 1 50); do  # 50 x (<=1 s) : the port is bound, so this normally succeeds at once
     if dig @127.0.0.1 -p "$SRV_PORT" +tries=1 +time=1 +short SOA cluster.local 2>/dev/null | grep -q .; then
       echo "     started clusterdns ($name) pid $SRV_PID on 127.0.0.1:$SRV_PORT"

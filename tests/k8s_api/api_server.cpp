@@ -84,7 +84,8 @@ TestApiServer::TestApiServer(ServerConfig config) : config_(std::move(config)) {
     server_ = std::make_unique<httplib::Server>();
   }
   int threads = config_.threads;
-  // Each open watch holds a pool thread for its whole life (STACK.md §2): the default 8 would stall.
+  // Each open watch holds a pool thread for its whole life (cpp-httplib's thread pool): the default 8 would
+  // stall.
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
   server_->set_read_timeout(std::chrono::seconds(30));
   server_->set_write_timeout(std::chrono::seconds(10));

@@ -54,9 +54,9 @@ inline bool etcd_installed() {
   return false;
 }
 
-// Starts `etcd` as a direct child (its own PID, STACK.md G15) and waits until /health says true (bounded:
-// 15 s). Progress notifications every second unless extra_args say otherwise. Stops it (SIGTERM, bounded
-// wait, then SIGKILL) and removes the data dir when destroyed.
+// Starts `etcd` as a direct child (its own PID: etcd takes over a second to exit after SIGTERM) and waits
+// until /health says true (bounded: 15 s). Progress notifications every second unless extra_args say
+// otherwise. Stops it (SIGTERM, bounded wait, then SIGKILL) and removes the data dir when destroyed.
 class LocalEtcd {
  public:
   explicit LocalEtcd(

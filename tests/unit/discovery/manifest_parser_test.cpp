@@ -1,4 +1,5 @@
-// Manifest parsing: every object kind and field rule of SPEC.md §2, as users write manifests.
+// Manifest parsing: every object kind and field rule the Kubernetes DNS specification 1.1.0 §2.3-2.5 reads,
+// as users write manifests.
 #include "discovery/files/manifest_parser.hpp"
 
 #include <gmock/gmock.h>

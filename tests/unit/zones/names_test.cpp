@@ -1,4 +1,5 @@
-// Reverse names and dashed-IP labels are parsed, never matched as strings (SPEC.md §6, §7, §15.6/7).
+// Reverse names and dashed-IP labels are parsed, never matched as strings (spec 1.1.0 §2.3.3, §2.4.3; RFC
+// 3596 §2.5).
 #include <gtest/gtest.h>
 
 #include "dns/wire/name.hpp"

@@ -1,4 +1,4 @@
-// The responder as a black box over bytes: protocol hygiene (SPEC.md §11) and size limits.
+// The responder as a black box over bytes: protocol hygiene (RFC 1035 §4.1, RFC 6891) and size limits.
 #include <gtest/gtest.h>
 
 #include <thread>
@@ -70,7 +70,8 @@ class ResponderTest : public ::testing::Test {
 };
 
 TEST_F(ResponderTest, FortyAddressesTruncateWithoutEdnsAndFitWithIt) {
-  // SPEC.md §11: 40 A records ≈ 700 octets: TC without EDNS, whole with a 1232-byte buffer.
+  // RFC 1035 §4.2.1 and RFC 6891 §6.2.5: 40 A records ≈ 700 octets: TC without EDNS, whole with a 1232-byte
+  // buffer.
   size_t n = 0;
   auto plain = ask({.name = "big.default.svc.cluster.local", .type = 1}, dns::Transport::Udp, &n);
   EXPECT_TRUE(plain.tc);
