@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 
+#include "dns/wire/header.hpp"
 #include "dns/wire/response.hpp"
 #include "dns/wire/rewrite.hpp"
 #include "dns/wire/types.hpp"
@@ -23,32 +24,16 @@ constexpr size_t kQueryMax = wire::kHeaderSize + wire::kMaxNameLength + 4 + wire
 
 // The candidate's query: the original ID and flags, the candidate as QNAME, the original type and class,
 // an OPT when the original had one (so a forwarded answer carries the same EDNS state).
-size_t make_query(std::span<const uint8_t> query, const ParsedQuery& q, std::string_view name, uint8_t* out) {
-  std::memcpy(out, query.data(), 4);
-  wire::store_u16(out + 4, 1);
-  wire::store_u16(out + 6, 0);
-  wire::store_u16(out + 8, 0);
-  wire::store_u16(out + 10, q.has_edns ? 1 : 0);
-  std::memcpy(out + wire::kHeaderSize, name.data(), name.size());
-  size_t n = wire::kHeaderSize + name.size();
-  wire::store_u16(out + n, q.qtype);
-  wire::store_u16(out + n + 2, q.qclass);
-  n += 4;
-  if (q.has_edns) {
-    wire::put_opt(out + n, 0, q.do_bit);
-    wire::store_u16(out + n + 3, q.udp_size);
-    n += wire::kOptRecordSize;
-  }
-  return n;
+size_t make_query(const ParsedQuery& q, std::string_view name, std::span<uint8_t> out) {
+  const wire::Edns edns{q.udp_size, q.do_bit};
+  return wire::write_query(out, q.id, q.flags, name, q.qtype, q.qclass, q.has_edns ? &edns : nullptr);
 }
 
 // A candidate ends the walk when it has data; the last one (the bare name) also when it exists without
 // data of this type, as CoreDNS does: the client would stop there too (glibc stops at ANCOUNT > 0).
 bool accepted(std::span<const uint8_t> msg, bool last) {
-  if (msg.size() < wire::kHeaderSize) return false;
-  const uint16_t flags = wire::load_u16(msg.data() + 2);
-  const uint16_t ancount = wire::load_u16(msg.data() + 6);
-  return (flags & 0x0F) == 0 && (ancount > 0 || last);
+  const wire::HeaderView h(msg);
+  return h.valid() && h.rcode() == static_cast<uint8_t>(wire::Rcode::NoError) && (h.ancount() > 0 || last);
 }
 
 std::vector<uint8_t>& buffer(int which) {
@@ -115,12 +100,12 @@ struct AutopathWalk : std::enable_shared_from_this<AutopathWalk> {
     std::vector<uint8_t>& scratch = buffer(0);
     for (; next < candidates.size(); ++next) {
       uint8_t cq[kQueryMax];
-      const size_t len = make_query(query, q, candidates[next], cq);
+      const size_t len = make_query(q, candidates[next], cq);
       Hook hook(*this, outer_deferrer);
       const bool can_defer = outer != nullptr || outer_deferrer != nullptr;
       // TCP inside: candidates are never truncated; the final answer is fitted to the client's transport.
-      const dns::QueryContext ctx{dns::Transport::Tcp,         nullptr, 0, nullptr,
-                                  can_defer ? &hook : nullptr, worker};
+      const dns::QueryContext ctx{dns::Transport::Tcp,         nullptr, 0,       nullptr,
+                                  can_defer ? &hook : nullptr, worker,  nullptr, {}};
       early = false;
       running = true;
       const size_t n = responder.answer_query({cq, len}, scratch, ctx, false);

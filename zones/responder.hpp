@@ -23,8 +23,8 @@ struct Cidr {
 
 struct ResponderOptions {
   std::vector<Cidr> allow_transfer;  // empty: AXFR/IXFR always REFUSED
-  // Names in no served zone go here (the forwarder, dns/forward); null: REFUSED. Its start_worker and
-  // stop_worker are called through the Responder's.
+  // Names in no served zone go here (the forwarder, dns/forward); null: REFUSED. Its per-thread state is
+  // registered with the server (Server::add_worker_hooks), not started through the Responder.
   dns::QueryHandler* fallback = nullptr;
   // The same forwarding path, for what an answer of ours needs from it: a CNAME target outside the zones
   // (ExternalName) resolved, reverse names we do not own forwarded. Null: the CNAME alone, NXDOMAIN.
@@ -43,12 +43,6 @@ class Responder : public dns::QueryHandler {
   Responder(const SnapshotHolder& holder, ResponderOptions options);
   size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out,
                 const dns::QueryContext& ctx) override;
-  void start_worker(unsigned worker, boost::asio::io_context& io) override {
-    if (options_.fallback) options_.fallback->start_worker(worker, io);
-  }
-  void stop_worker(unsigned worker) override {
-    if (options_.fallback) options_.fallback->stop_worker(worker);
-  }
 
  private:
   friend struct AutopathWalk;

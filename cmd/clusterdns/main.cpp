@@ -131,6 +131,7 @@ int main(int argc, char** argv) {
   ops::MetricsHandler measured(forward_all ? forwarding->handler() : responder, metrics,
                                forward_all ? ops::Plugin::Forward : ops::Plugin::Kubernetes);
   dns::Server server(server_options, measured);
+  if (forwarding) server.add_worker_hooks(forwarding->worker_hooks());
   std::optional<ops::NodeLocalAddress> node_local;
   try {
     if (!flags.ops.node_local.empty()) {

@@ -1,6 +1,7 @@
 // The responder as a black box over bytes: protocol hygiene (SPEC.md §11) and size limits.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <thread>
 
 #include "discovery/model.hpp"
@@ -8,6 +9,7 @@
 #include "tests/support/dns_test_util.hpp"
 #include "zones/builder.hpp"
 #include "zones/responder.hpp"
+#include "zones/zone_file.hpp"
 
 using namespace clusterdns;
 using testutil::decode;
@@ -187,6 +189,46 @@ TEST_F(ResponderTest, NotImpEchoesOpt) {
   auto status = ask({.name = "one.default.svc.cluster.local", .edns_size = 1232, .opcode = 2});
   EXPECT_EQ(status.rcode, "NOTIMPL");
   EXPECT_TRUE(status.has_opt);
+}
+
+}  // namespace
+
+namespace {
+
+// A negative answer carries the zone's whole SOA, however long its names: an SOA whose part after the owner
+// reached 300 bytes (here 10 + 192 + 195 + 20) used to go out as a 2-byte record.
+TEST(ResponderNegative, LongSoaNamesAreSentWhole) {
+  const std::string label(60, 'x');
+  const std::string mname = label + "." + label + "." + label + ".ns.test.";  // 192 bytes in wire form
+  const std::string rname = label + "." + label + "." + label + ".admin.test.";
+  const std::string path = ::testing::TempDir() + "/long-soa.example.test.zone";
+  std::ofstream(path) << "$ORIGIN example.test.\n$TTL 300\n@ IN SOA " << mname << " " << rname
+                      << " 7 3600 600 86400 60\n@ IN NS ns.example.test.\nns IN A 192.0.2.53\n";
+  std::string error;
+  auto zf = zones::load_zone_file(path, error);
+  ASSERT_TRUE(zf) << error;
+  zones::BuildConfig config;
+  config.static_zones.push_back(*zf);
+  discovery::RegistryState state;
+  zones::SnapshotHolder holder;
+  holder.publish(zones::build_snapshot(&state, config, 1));
+  zones::Responder responder{holder, {}};
+  for (const uint16_t type : {dns::wire::rrtype::A, dns::wire::rrtype::TXT}) {
+    const std::string name = type == dns::wire::rrtype::A ? "missing.example.test" : "ns.example.test";
+    std::vector<uint8_t> out(65535);
+    dns::QueryContext ctx;
+    ctx.transport = dns::Transport::Tcp;
+    const size_t n = responder.answer(make_query({.name = name, .type = type}), out, ctx);
+    ASSERT_GT(n, 300u) << name;
+    const auto d = decode(out.data(), n);
+    ASSERT_TRUE(d.ok) << name;
+    EXPECT_EQ(d.rcode, type == dns::wire::rrtype::A ? "NXDOMAIN" : "NOERROR") << name;
+    ASSERT_EQ(d.authority.size(), 1u) << name;
+    // The serial is the snapshot's; every other field is the file's.
+    const std::string& soa = d.authority[0];
+    EXPECT_EQ(soa.rfind("example.test. 60 IN SOA " + mname + " " + rname + " ", 0), 0u) << soa;
+    EXPECT_TRUE(soa.ends_with(" 3600 600 86400 60")) << soa;
+  }
 }
 
 }  // namespace
