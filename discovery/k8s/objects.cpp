@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "discovery/files/json_document.hpp"
 #include "discovery/files/manifest_parser.hpp"
 
 namespace clusterdns::discovery::k8s {
@@ -176,9 +177,11 @@ SlimResult slim_object(Kind kind, nlohmann::json& object) {
   }
   doc["apiVersion"] = api_version(kind);
   doc["kind"] = kind_name(kind);
-  // yaml-cpp reads JSON (it is YAML's flow style); one line per object, so every position is line 1.
+  // The slim tree read by the manifest rules; one object, so every position is line 1.
   const std::string label = std::string(kind_name(kind)) + " " + result.key;
-  ParseResult parsed = parse_manifest_text(doc.dump(), label);
+  std::optional<Document> tree = document_from_json(doc, result.error);
+  if (!tree) return result;
+  ParseResult parsed = parse_manifest_document(*tree, label);
   if (!parsed.errors.empty()) {
     result.error = join_reasons(parsed.errors, label + ": ");
     return result;
