@@ -4,6 +4,8 @@
 // ourselves and answer `X.<ns>.svc.<zone> CNAME <first that exists>` plus its records: one round trip
 // instead of up to five per address family. Candidates outside our zones go to the fallback (the
 // forwarder), which may answer later: the walk then continues when it does.
+#include "zones/autopath.hpp"
+
 #include <cstring>
 #include <memory>
 
@@ -11,7 +13,6 @@
 #include "dns/wire/response.hpp"
 #include "dns/wire/rewrite.hpp"
 #include "dns/wire/types.hpp"
-#include "zones/responder.hpp"
 
 namespace clusterdns::zones {
 
@@ -71,7 +72,7 @@ struct AutopathWalk : std::enable_shared_from_this<AutopathWalk> {
     bool deferred = false;
   };
 
-  Responder& responder;
+  Responder& responder;        // asked about each candidate (it does not walk: only this handler does)
   std::vector<uint8_t> query;  // the original
   ParsedQuery q;
   std::vector<std::string> candidates;
@@ -108,7 +109,7 @@ struct AutopathWalk : std::enable_shared_from_this<AutopathWalk> {
                                   can_defer ? &hook : nullptr, worker,  nullptr, {}};
       early = false;
       running = true;
-      const size_t n = responder.answer_query({cq, len}, scratch, ctx, false);
+      const size_t n = responder.answer({cq, len}, scratch, ctx);
       running = false;
       std::span<const uint8_t> msg(scratch.data(), hook.deferred || n == dns::kDeferred ? 0 : n);
       if (hook.deferred) {
@@ -142,9 +143,20 @@ struct AutopathWalk : std::enable_shared_from_this<AutopathWalk> {
   }
 };
 
-size_t Responder::autopath(std::span<const uint8_t> query, const ParsedQuery& q, std::span<uint8_t> out,
-                           size_t nx_len, const Snapshot& snap, const dns::QueryContext& ctx) {
-  const std::string& zone = options_.autopath_zone;
+size_t Autopath::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
+                        const dns::QueryContext& ctx) {
+  const size_t nx_len = inner_.answer(query, out, ctx);
+  if (nx_len == 0 || nx_len > out.size()) return nx_len;  // dropped, or deferred (forwarded)
+  // Only the Responder's own NXDOMAIN (no answer records: not an ExternalName chased to a missing name).
+  const wire::HeaderView h(out.first(nx_len));
+  if (h.rcode() != static_cast<uint8_t>(wire::Rcode::NxDomain) || h.ancount() != 0 || !h.has(wire::kFlagAa))
+    return nx_len;
+  ParsedQuery parsed_here;
+  const ParsedQuery& q = dns::parsed_query(query, ctx, parsed_here);
+  const Snapshot* snap = inner_.snapshot();
+  if (q.status != wire::ParseStatus::Ok || !snap) return nx_len;
+
+  const std::string& zone = options_.zone;
   const std::string_view qname(reinterpret_cast<const char*>(q.qname), q.qname_len);
   // qname = X <ns> "svc" <zone>, X at least one label.
   const size_t svc_zone = 4 + zone.size();
@@ -161,9 +173,9 @@ size_t Responder::autopath(std::span<const uint8_t> query, const ParsedQuery& q,
   }
   if (labels < 2 || pos != rest.size()) return nx_len;
   const std::string_view ns = rest.substr(last);
-  if (snap.pod_namespace(ctx.peer) != ns) return nx_len;  // not a pod of <ns>: its search list is unknown
+  if (snap->pod_namespace(ctx.peer) != ns) return nx_len;  // not a pod of <ns>: its search list is unknown
 
-  auto walk = std::make_shared<AutopathWalk>(*this);
+  auto walk = std::make_shared<AutopathWalk>(inner_);
   const std::string_view x = rest.substr(0, last);
   auto add = [&](std::string_view suffix) {
     if (x.size() + suffix.size() <= wire::kMaxNameLength)
@@ -171,12 +183,12 @@ size_t Responder::autopath(std::span<const uint8_t> query, const ParsedQuery& q,
   };
   add(std::string("\3svc", 4) + zone);
   add(zone);
-  for (const auto& s : options_.autopath_search)
+  for (const auto& s : options_.search)
     add(s);
   add(std::string_view("\0", 1));
   walk->query.assign(query.begin(), query.end());
   walk->q = q;
-  walk->ttl = snap.ttl();
+  walk->ttl = snap->ttl();
   walk->limit = ctx.transport == dns::Transport::Udp ? wire::udp_limit(q) : out.size();
   walk->worker = ctx.worker;
   walk->nx.assign(out.begin(), out.begin() + static_cast<long>(nx_len));

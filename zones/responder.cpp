@@ -313,22 +313,21 @@ size_t Responder::transfer(std::span<const uint8_t> query, const ParsedQuery& q,
   return len;
 }
 
-size_t Responder::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
-                         const dns::QueryContext& ctx) {
-  return answer_query(query, out, ctx, !options_.autopath_zone.empty());
+const Snapshot* Responder::snapshot() const {
+  thread_local LocalSnapshot local;
+  if (local.holder() != &holder_) local.rebind(&holder_);  // several responders in one process (tests)
+  return local.get();
 }
 
-size_t Responder::answer_query(std::span<const uint8_t> query, std::span<uint8_t> out,
-                               const dns::QueryContext& ctx, bool walk) {
+size_t Responder::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
+                         const dns::QueryContext& ctx) {
   ParsedQuery parsed_here;
   const ParsedQuery& q = dns::parsed_query(query, ctx, parsed_here);
   if (size_t written = 0; !wire::answerable(query, q, out, written)) return written;
   if (q.qclass != wire::kClassIn) {
     return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::Refused), 0, out);
   }
-  thread_local LocalSnapshot local;
-  if (local.holder() != &holder_) local.rebind(&holder_);  // several responders in one process (tests)
-  const Snapshot* snap = local.get();
+  const Snapshot* snap = snapshot();
   if (!snap) return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::ServFail), 0, out);
 
   const std::string_view qname(reinterpret_cast<const char*>(q.qname), q.qname_len);
@@ -358,8 +357,7 @@ size_t Responder::answer_query(std::span<const uint8_t> query, std::span<uint8_t
           options_.recursion->recurses(qname, ctx)) {
         return options_.fallback->answer(query, out, ctx);
       }
-      const size_t n = write_negative(query, q, f, out.data(), *l.zone, Rcode::NxDomain);
-      return walk && n > 0 ? autopath(query, q, out, n, *snap, ctx) : n;
+      return write_negative(query, q, f, out.data(), *l.zone, Rcode::NxDomain);
     }
     case LookupKind::SynthesizePod:
       return write_synthesized(query, q, f, out.data(), l, snap->ttl());

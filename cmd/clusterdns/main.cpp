@@ -23,6 +23,7 @@
 #include "ops/probe.hpp"
 #include "ops/programming_latency.hpp"
 #include "ops/reload.hpp"
+#include "zones/autopath.hpp"
 #include "zones/builder.hpp"
 #include "zones/responder.hpp"
 
@@ -115,11 +116,15 @@ int main(int argc, char** argv) {
     responder_options.recursion = &forwarding->recursion();
   }
   responder_options.rotate = flags.rotate;
-  if (flags.forward.autopath) {
-    responder_options.autopath_zone = dns::wire::name_from_text(flags.cluster.domain).value_or("");
-    responder_options.autopath_search = dns::forward::resolv_conf_search(flags.forward);
-  }
   zones::Responder responder(holder, responder_options);
+  // --autopath: a handler of its own around the responder, walking a pod's search list server-side.
+  std::optional<zones::Autopath> autopath;
+  if (flags.forward.autopath) {
+    zones::AutopathOptions autopath_options{dns::wire::name_from_text(flags.cluster.domain).value_or(""),
+                                            dns::forward::resolv_conf_search(flags.forward)};
+    if (!autopath_options.zone.empty()) autopath.emplace(responder, std::move(autopath_options));
+  }
+  dns::QueryHandler& cluster = autopath ? static_cast<dns::QueryHandler&>(*autopath) : responder;
   dns::ServerOptions server_options;
   server_options.listen = flags.listen;
   server_options.threads = flags.threads;
@@ -128,7 +133,7 @@ int main(int argc, char** argv) {
   // Node-local mode is a caching forwarder: every name, cluster names included (--stub-domain), goes to
   // the forwarding path; without one (--upstream none, no stub domain) the responder answers.
   const bool forward_all = !flags.ops.node_local.empty() && forwarding;
-  ops::MetricsHandler measured(forward_all ? forwarding->handler() : responder, metrics,
+  ops::MetricsHandler measured(forward_all ? forwarding->handler() : cluster, metrics,
                                forward_all ? ops::Plugin::Forward : ops::Plugin::Kubernetes);
   dns::Server server(server_options, measured);
   if (forwarding) server.add_worker_hooks(forwarding->worker_hooks());

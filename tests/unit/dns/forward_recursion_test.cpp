@@ -200,7 +200,8 @@ TEST(ForwarderRecursion, CnameTargetResolvedThroughTheCacheWithTtlsCapped) {
 TEST(ForwarderRecursion, MissingTargetIsNxdomainWithTheUpstreamSoa) {
   Harness h;
   const auto client = v4("127.0.0.1");
-  const Bytes query = testutil::make_query({.name = "gone.default.svc.cluster.local", .type = 28});
+  const Bytes query =
+      testutil::make_query({.name = "gone.default.svc.cluster.local", .type = wire::rrtype::AAAA});
   Bytes out = cname_prefix(query, 30, "missing.example.test");
   const size_t len = out.size();
   out.resize(65535);

@@ -12,6 +12,7 @@
 #include "zones/zone_file.hpp"
 
 using namespace clusterdns;
+namespace rrtype = clusterdns::dns::wire::rrtype;
 using testutil::decode;
 using testutil::make_query;
 using testutil::QuerySpec;
@@ -74,18 +75,18 @@ class ResponderTest : public ::testing::Test {
 TEST_F(ResponderTest, FortyAddressesTruncateWithoutEdnsAndFitWithIt) {
   // SPEC.md §11: 40 A records ≈ 700 octets: TC without EDNS, whole with a 1232-byte buffer.
   size_t n = 0;
-  auto plain = ask({.name = "big.default.svc.cluster.local", .type = 1}, dns::Transport::Udp, &n);
+  auto plain = ask({.name = "big.default.svc.cluster.local", .type = rrtype::A}, dns::Transport::Udp, &n);
   EXPECT_TRUE(plain.tc);
   EXPECT_LE(n, 512u);
   EXPECT_LT(plain.answer.size(), 40u);
   EXPECT_EQ(plain.rcode, "NOERROR");
-  auto edns =
-      ask({.name = "big.default.svc.cluster.local", .type = 1, .edns_size = 1232}, dns::Transport::Udp, &n);
+  auto edns = ask({.name = "big.default.svc.cluster.local", .type = rrtype::A, .edns_size = 1232},
+                  dns::Transport::Udp, &n);
   EXPECT_FALSE(edns.tc);
   EXPECT_EQ(edns.answer.size(), 40u);
   EXPECT_TRUE(edns.has_opt);
   EXPECT_EQ(edns.opt_size, 1232);
-  auto tcp = ask({.name = "big.default.svc.cluster.local", .type = 1}, dns::Transport::Tcp);
+  auto tcp = ask({.name = "big.default.svc.cluster.local", .type = rrtype::A}, dns::Transport::Tcp);
   EXPECT_FALSE(tcp.tc);
   EXPECT_EQ(tcp.answer.size(), 40u);
 }
@@ -94,23 +95,23 @@ TEST_F(ResponderTest, UdpAnswersAreCappedAt1232EvenWhenTheClientOffersMore) {
   state_ = big_headless_state(200);
   holder_.publish(zones::build_snapshot(&state_, zones::BuildConfig{}, 2));
   size_t n = 0;
-  auto a =
-      ask({.name = "big.default.svc.cluster.local", .type = 1, .edns_size = 65000}, dns::Transport::Udp, &n);
+  auto a = ask({.name = "big.default.svc.cluster.local", .type = rrtype::A, .edns_size = 65000},
+               dns::Transport::Udp, &n);
   EXPECT_TRUE(a.tc);
   EXPECT_LE(n, 1232u);
   EXPECT_GT(n, 1100u);  // filled up to the boundary, cut at a whole RR
-  auto tcp = ask({.name = "big.default.svc.cluster.local", .type = 1}, dns::Transport::Tcp);
+  auto tcp = ask({.name = "big.default.svc.cluster.local", .type = rrtype::A}, dns::Transport::Tcp);
   EXPECT_EQ(tcp.answer.size(), 200u);
 }
 
 TEST_F(ResponderTest, SrvAdditionalRecordsAreDroppedSilentlyBeforeAnswersAreCut) {
   // RFC 2181 §9: losing additional data is not truncation.
-  auto srv = ask({.name = "_http._tcp.big.default.svc.cluster.local", .type = 33});
+  auto srv = ask({.name = "_http._tcp.big.default.svc.cluster.local", .type = rrtype::SRV});
   EXPECT_TRUE(srv.tc);  // 40 SRVs (uncompressed targets, RFC 2782) cannot fit 512 octets
   // Six SRVs (58 octets each) fit; their six A records (25 octets each) do not all fit beside them.
   state_ = big_headless_state(6);
   holder_.publish(zones::build_snapshot(&state_, zones::BuildConfig{}, 3));
-  auto small = ask({.name = "_http._tcp.big.default.svc.cluster.local", .type = 33});
+  auto small = ask({.name = "_http._tcp.big.default.svc.cluster.local", .type = rrtype::SRV});
   EXPECT_EQ(small.answer.size(), 6u);
   EXPECT_FALSE(small.tc);
   EXPECT_GT(small.additional.size(), 0u);
@@ -122,7 +123,7 @@ TEST_F(ResponderTest, ProtocolHygiene) {
   auto notify = ask({.name = "one.default.svc.cluster.local", .opcode = 4});
   EXPECT_EQ(notify.rcode, "NOTIMPL");
   // REFUSED for class CH.
-  auto chaos = ask({.name = "version.bind", .type = 16, .qclass = 3});
+  auto chaos = ask({.name = "version.bind", .type = rrtype::TXT, .qclass = clusterdns::dns::wire::kClassCh});
   EXPECT_EQ(chaos.rcode, "REFUSED");
   // BADVERS for EDNS version 1, with an OPT.
   auto v1 = ask({.name = "one.default.svc.cluster.local", .edns_size = 1232, .edns_version = 1});
@@ -213,8 +214,8 @@ TEST(ResponderNegative, LongSoaNamesAreSentWhole) {
   zones::SnapshotHolder holder;
   holder.publish(zones::build_snapshot(&state, config, 1));
   zones::Responder responder{holder, {}};
-  for (const uint16_t type : {dns::wire::rrtype::A, dns::wire::rrtype::TXT}) {
-    const std::string name = type == dns::wire::rrtype::A ? "missing.example.test" : "ns.example.test";
+  for (const uint16_t type : {rrtype::A, rrtype::TXT}) {
+    const std::string name = type == rrtype::A ? "missing.example.test" : "ns.example.test";
     std::vector<uint8_t> out(65535);
     dns::QueryContext ctx;
     ctx.transport = dns::Transport::Tcp;
@@ -222,7 +223,7 @@ TEST(ResponderNegative, LongSoaNamesAreSentWhole) {
     ASSERT_GT(n, 300u) << name;
     const auto d = decode(out.data(), n);
     ASSERT_TRUE(d.ok) << name;
-    EXPECT_EQ(d.rcode, type == dns::wire::rrtype::A ? "NXDOMAIN" : "NOERROR") << name;
+    EXPECT_EQ(d.rcode, type == rrtype::A ? "NXDOMAIN" : "NOERROR") << name;
     ASSERT_EQ(d.authority.size(), 1u) << name;
     // The serial is the snapshot's; every other field is the file's.
     const std::string& soa = d.authority[0];
