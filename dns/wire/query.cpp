@@ -43,14 +43,11 @@ ParseStatus parse(std::span<const uint8_t> packet, ParsedQuery& q) {
     // A compression pointer in the first name can only point forward or at the header: malformed.
     if (read_name(packet.data(), packet.size(), kHeaderSize, q.qname, &q.qname_len, &next) ==
             NameStatus::Ok &&
-        next == kHeaderSize + q.qname_len) {
-      ConstCursor c(packet, next);
-      q.qtype = c.u16();
-      q.qclass = c.u16();
-      if (c.ok()) {
-        q.question_end = c.offset();
-        q.question_ok = true;
-      }
+        next == kHeaderSize + q.qname_len && next + 4 <= packet.size()) {
+      q.qtype = load_u16(packet.data() + next);
+      q.qclass = load_u16(packet.data() + next + 2);
+      q.question_end = next + 4;
+      q.question_ok = true;
     }
   }
   // A response sent to us is dropped; its question was still read (the metrics count its type).
@@ -59,12 +56,14 @@ ParseStatus parse(std::span<const uint8_t> packet, ParsedQuery& q) {
   if (h.qdcount() != 1 || !q.question_ok) return bad;
 
   // Read the records even for other opcodes: a reply to a query with OPT carries OPT (RFC 6891 §7).
-  bool ok = true;
-  const bool walked = for_each_record_from(packet, q.question_end, [&](const RecordView& r) {
-    if (r.type == rrtype::OPT && !read_opt(packet, r, q)) ok = false;
-    return ok;
-  });
-  if (!walked || !ok) return bad;
+  if (h.ancount() != 0 || h.nscount() != 0 || h.arcount() != 0) {
+    bool ok = true;
+    const bool walked = for_each_record_from(packet, q.question_end, [&](const RecordView& r) {
+      if (r.type == rrtype::OPT && !read_opt(packet, r, q)) ok = false;
+      return ok;
+    });
+    if (!walked || !ok) return bad;
+  }
   if (q.opcode != opcode::Query) return ParseStatus::NotImp;
   // Meta types that are not questions (RFC 6895 §3.1): OPT as a QTYPE is malformed.
   if (q.qtype == rrtype::OPT) return ParseStatus::FormErr;
