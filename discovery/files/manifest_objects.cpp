@@ -116,6 +116,44 @@ void read_endpoint_ports(DocNode ports, Fields& f, const std::string& path, bool
   }
 }
 
+// spec.externalIPs and status.loadBalancer.ingress[] (ip, hostname): the addresses the external zone
+// (--external-zone) serves. Validated as the API server does (ValidateService, ValidateLoadBalancerStatus):
+// externalIPs and ingress IPs are IP addresses, an ingress hostname is a DNS-1123 subdomain and no IP.
+void read_external_addresses(DocNode doc, DocNode spec, Fields& f, Service& svc) {
+  DocNode ips = f.seq(spec, "externalIPs", "spec.externalIPs");
+  if (ips.defined()) {
+    for (std::size_t i = 0; i < ips.size(); ++i) {
+      if (std::optional<std::string> ip = f.ip(ips[i], idx("spec.externalIPs", i))) {
+        if (std::find(svc.external_ips.begin(), svc.external_ips.end(), *ip) == svc.external_ips.end())
+          svc.external_ips.push_back(*ip);
+      }
+    }
+  }
+  DocNode status = f.map(doc, "status", "status");
+  DocNode lb = f.map(status, "loadBalancer", "status.loadBalancer");
+  DocNode ingress = f.seq(lb, "ingress", "status.loadBalancer.ingress");
+  if (!ingress.defined()) return;
+  for (std::size_t i = 0; i < ingress.size(); ++i) {
+    DocNode entry = ingress[i];
+    const std::string at = idx("status.loadBalancer.ingress", i);
+    if (!entry.is_map()) {
+      f.error(entry, at + ": expected a mapping");
+      continue;
+    }
+    LoadBalancerIngress in;
+    if (present(child(entry, "ip"))) in.ip = f.ip(child(entry, "ip"), at + ".ip").value_or("");
+    std::string host = f.str(entry, "hostname", at + ".hostname").value_or("");
+    std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (!host.empty() && host.back() == '.') host.pop_back();
+    if (!host.empty() && (canonical_ip(host) || !is_dns1123_subdomain(host))) {
+      f.error(child(entry, "hostname"), at + ".hostname '" + host + "' is not a DNS name");
+      continue;
+    }
+    in.hostname = host;
+    if (!in.ip.empty() || !in.hostname.empty()) svc.load_balancer.push_back(std::move(in));
+  }
+}
+
 }  // namespace
 
 void ManifestReader::read_service(DocNode doc, Fields& f, const ObjectMeta& m) {
@@ -151,6 +189,7 @@ void ManifestReader::read_service(DocNode doc, Fields& f, const ObjectMeta& m) {
             "spec.type '" + type + "' is not one of ClusterIP, NodePort, LoadBalancer, ExternalName");
   }
   read_service_ports(spec, f, svc);
+  if (svc.kind != ServiceKind::ExternalName) read_external_addresses(doc, spec, f, svc);
   svc.publish_not_ready =
       f.boolean(spec, "publishNotReadyAddresses", "spec.publishNotReadyAddresses").value_or(false);
   auto tolerate = m.annotations.find("service.alpha.kubernetes.io/tolerate-unready-endpoints");

@@ -51,9 +51,15 @@ json slim_service(json& object) {
     *ann = pick(ann, {"service.alpha.kubernetes.io/tolerate-unready-endpoints"});
   }
   json spec = pick(member(object, "spec"), {"type", "clusterIP", "clusterIPs", "externalName", "ports",
-                                            "publishNotReadyAddresses", "selector"});
+                                            "publishNotReadyAddresses", "selector", "externalIPs"});
   pick_each(spec, "ports", {"name", "port", "protocol", "targetPort"});
-  return json{{"metadata", std::move(meta)}, {"spec", std::move(spec)}};
+  json out{{"metadata", std::move(meta)}, {"spec", std::move(spec)}};
+  // The external zone's addresses: status.loadBalancer.ingress[].ip/hostname (ports and ipMode dropped).
+  json* status = member(object, "status");
+  json lb = pick(status ? member(*status, "loadBalancer") : nullptr, {"ingress"});
+  pick_each(lb, "ingress", {"ip", "hostname"});
+  if (!lb.empty()) out["status"] = json{{"loadBalancer", std::move(lb)}};
+  return out;
 }
 
 json slim_slice(json& object) {
