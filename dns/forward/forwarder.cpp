@@ -303,8 +303,8 @@ Forwarder::~Forwarder() = default;
 size_t Forwarder::answer(std::span<const uint8_t> query, std::span<uint8_t> out, const QueryContext& ctx) {
   detail::ForwardWorker* w = ctx.worker < kMaxWorkers ? workers_[ctx.worker].get() : nullptr;
   if (w && w->on_this_thread()) return w->answer(query, out, ctx);
-  // Not a worker thread (an HTTP probe, a test), or no start_worker() for it (a decorator that does not
-  // pass it on): nothing to forward with.
+  // Not a worker thread (an HTTP probe, a test), or a server this Forwarder's WorkerHooks were not
+  // registered with (Server::add_worker_hooks): nothing to forward with.
   wire::ParsedQuery local;
   const wire::ParsedQuery& q = parsed_query(query, ctx, local);
   if (q.status == wire::ParseStatus::Drop) return 0;
