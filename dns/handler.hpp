@@ -11,6 +11,8 @@
 #include <string_view>
 #include <utility>
 
+#include "dns/wire/query.hpp"
+
 namespace boost::asio {
 class io_context;
 }
@@ -52,7 +54,22 @@ struct QueryContext {
   // Null when the caller cannot wait (tests, fuzzers): a handler then answers now or SERVFAIL.
   Deferrer* deferrer = nullptr;
   unsigned worker = 0;  // index of the calling worker thread, as passed to start_worker()
+  // The server parses each query once, before the first handler, and every handler of the chain reads
+  // that parse (see parsed_query()): `parsed` is the parse of the bytes `parsed_bytes`, valid for the call.
+  // Null when the caller did not parse (tests, fuzzers, the probe).
+  const wire::ParsedQuery* parsed = nullptr;
+  std::span<const uint8_t> parsed_bytes;
 };
+
+// The parse of `query`: the one ctx carries when it is of these very bytes (a handler asking another
+// about a query it built itself gets a fresh one), else `local`, parsed now. Never allocates.
+inline const wire::ParsedQuery& parsed_query(std::span<const uint8_t> query, const QueryContext& ctx,
+                                             wire::ParsedQuery& local) {
+  if (ctx.parsed && ctx.parsed_bytes.data() == query.data() && ctx.parsed_bytes.size() == query.size())
+    return *ctx.parsed;
+  wire::parse_query(query, local);
+  return local;
+}
 
 // answer()'s return value when the answer will come through a PendingReply.
 inline constexpr size_t kDeferred = ~size_t{0};
@@ -65,13 +82,20 @@ class QueryHandler {
   // kDeferred means ctx.deferrer->defer() was called and the answer follows through that PendingReply.
   // `out` holds at least 65535 bytes; UDP size limits are the handler's job (it sees the EDNS buffer size).
   virtual size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out, const QueryContext& ctx) = 0;
+};
 
-  // Per-thread state (an upstream channel, a cache shard). The server calls start_worker on each worker
-  // thread, with that thread's event loop, before the thread answers anything, and stop_worker on the same
-  // thread when it shuts down (after its listeners closed): the handler must then cancel every timer and
-  // socket it put on `io`, so that the loop can return. Decorators must pass both calls on.
-  virtual void start_worker(unsigned /*worker*/, boost::asio::io_context& /*io*/) {}
-  virtual void stop_worker(unsigned /*worker*/) {}
+// Per-thread state of whatever answers queries (an upstream channel, a cache shard), registered with the
+// server directly (Server::add_worker_hooks), whichever handlers wrap its owner. The server calls
+// start_worker on each worker thread, with that thread's event loop, before the thread answers anything,
+// and stop_worker on the same thread when it shuts down (after its listeners closed): the owner must then
+// cancel every timer and socket it put on `io`, so that the loop can return.
+class WorkerHooks {
+ public:
+  virtual void start_worker(unsigned worker, boost::asio::io_context& io) = 0;
+  virtual void stop_worker(unsigned worker) = 0;
+
+ protected:
+  ~WorkerHooks() = default;
 };
 
 // What an authoritative handler may ask of the forwarding path besides answer() (zones/ holds one when

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "ops/metric_families.hpp"
 #include "ops/query_log.hpp"
 
 namespace clusterdns::ops {
@@ -84,8 +85,7 @@ MetricsPage::Collector query_collector(const QueryMetrics& metrics, std::string 
     const QueryTotals t = metrics.totals();
     const auto base = [&]() { return Labels{{"server", server}, {"zone", "."}, {"view", ""}}; };
 
-    w.family("coredns_dns_requests_total", "counter",
-             "Counter of DNS requests made per zone, protocol and family.");
+    w.family(metric::coredns_dns_requests_total);
     for (size_t p = 0; p < 2; ++p)
       for (size_t f = 0; f < 2; ++f)
         for (size_t ty = 0; ty < kTypeSlots; ++ty) {
@@ -95,13 +95,13 @@ MetricsPage::Collector query_collector(const QueryMetrics& metrics, std::string 
           l.emplace_back("proto", kProto[p]);
           l.emplace_back("family", kFamily[f]);
           l.emplace_back("type", type_label(ty));
-          w.sample("coredns_dns_requests_total", l, n);
+          w.sample(metric::coredns_dns_requests_total, l, n);
         }
 
-    w.family("coredns_dns_do_requests_total", "counter", "Counter of DNS requests with DO bit set per zone.");
-    w.sample("coredns_dns_do_requests_total", base(), t[Slots::kDo]);
+    w.family(metric::coredns_dns_do_requests_total);
+    w.sample(metric::coredns_dns_do_requests_total, base(), t[Slots::kDo]);
 
-    w.family("coredns_dns_responses_total", "counter", "Counter of response status codes.");
+    w.family(metric::coredns_dns_responses_total);
     for (size_t pl = 0; pl < kPluginSlots; ++pl)
       for (size_t rc = 0; rc < kRcodeSlots; ++rc) {
         const uint64_t n = t[Slots::responses(pl, rc)];
@@ -109,12 +109,11 @@ MetricsPage::Collector query_collector(const QueryMetrics& metrics, std::string 
         Labels l = base();
         l.emplace_back("rcode", rcode_label(static_cast<unsigned>(rc)));
         l.emplace_back("plugin", plugin_label(static_cast<Plugin>(pl)));
-        w.sample("coredns_dns_responses_total", l, n);
+        w.sample(metric::coredns_dns_responses_total, l, n);
       }
 
     static const std::vector<double> dbounds = duration_bounds();
-    w.family("coredns_dns_request_duration_seconds", "histogram",
-             "Histogram of the time (in seconds) each request took per zone.");
+    w.family(metric::coredns_dns_request_duration_seconds);
     for (size_t ty = 0; ty < kTypeSlots; ++ty) {
       uint64_t counts[kDurationBounds + 1];
       uint64_t total = 0;
@@ -123,16 +122,15 @@ MetricsPage::Collector query_collector(const QueryMetrics& metrics, std::string 
       if (total == 0) continue;
       Labels l = base();
       l.emplace_back("type", type_label(ty));
-      w.histogram("coredns_dns_request_duration_seconds", l, dbounds, counts,
+      w.histogram(metric::coredns_dns_request_duration_seconds, l, dbounds, counts,
                   static_cast<double>(t[Slots::duration_sum_ns(ty)]) / 1e9);
     }
 
     static const std::vector<double> sbounds = size_bounds();
-    const char* names[2] = {"coredns_dns_request_size_bytes", "coredns_dns_response_size_bytes"};
-    const char* helps[2] = {"Size of the EDNS0 UDP buffer in bytes (64K for TCP) per zone and protocol.",
-                            "Size of the returned response in bytes."};
+    const MetricFamily* sizes[2] = {&metric::coredns_dns_request_size_bytes,
+                                    &metric::coredns_dns_response_size_bytes};
     for (size_t which = 0; which < 2; ++which) {
-      w.family(names[which], "histogram", helps[which]);
+      w.family(*sizes[which]);
       for (size_t p = 0; p < 2; ++p) {
         uint64_t counts[kSizeBounds + 1];
         uint64_t total = 0;
@@ -141,172 +139,153 @@ MetricsPage::Collector query_collector(const QueryMetrics& metrics, std::string 
         if (total == 0) continue;
         Labels l = base();
         l.emplace_back("proto", kProto[p]);
-        w.histogram(names[which], l, sbounds, counts, static_cast<double>(t[Slots::size_sum(which, p)]));
+        w.histogram(*sizes[which], l, sbounds, counts, static_cast<double>(t[Slots::size_sum(which, p)]));
       }
     }
 
-    w.family("coredns_panics_total", "counter", "A metrics that counts the number of panics.");
-    w.sample("coredns_panics_total", {}, t[Slots::kPanics]);
-    w.family("clusterdns_query_log_dropped_total", "counter",
-             "Sampled query-log records dropped because the logger thread fell behind.");
-    w.sample("clusterdns_query_log_dropped_total", {}, t[Slots::kLogDropped]);
+    w.family(metric::coredns_panics_total);
+    w.sample(metric::coredns_panics_total, {}, t[Slots::kPanics]);
+    w.family(metric::clusterdns_query_log_dropped_total);
+    w.sample(metric::clusterdns_query_log_dropped_total, {}, t[Slots::kLogDropped]);
   };
 }
 
 MetricsPage::Collector server_collector(const dns::Server& server) {
   return [&server](PromWriter& w) {
     const dns::ServerStats s = server.stats();
-    w.family("clusterdns_dns_queries_received_total", "counter", "DNS messages received, by transport.");
-    w.sample("clusterdns_dns_queries_received_total", {{"proto", "udp"}}, s.udp_queries);
-    w.sample("clusterdns_dns_queries_received_total", {{"proto", "tcp"}}, s.tcp_queries);
-    w.family("clusterdns_dns_dropped_total", "counter",
-             "Queries dropped without an answer (unparsable, handler failure, truncated datagram).");
-    w.sample("clusterdns_dns_dropped_total", {}, s.dropped);
-    w.family("clusterdns_dns_udp_send_errors_total", "counter", "UDP answers the kernel refused to send.");
-    w.sample("clusterdns_dns_udp_send_errors_total", {}, s.udp_send_errors);
-    w.family("clusterdns_dns_tcp_connections_total", "counter",
-             "TCP connections, accepted or rejected at the limit.");
-    w.sample("clusterdns_dns_tcp_connections_total", {{"result", "accepted"}}, s.tcp_accepted);
-    w.sample("clusterdns_dns_tcp_connections_total", {{"result", "rejected"}}, s.tcp_rejected);
+    w.family(metric::clusterdns_dns_queries_received_total);
+    w.sample(metric::clusterdns_dns_queries_received_total, {{"proto", "udp"}}, s.udp_queries);
+    w.sample(metric::clusterdns_dns_queries_received_total, {{"proto", "tcp"}}, s.tcp_queries);
+    w.family(metric::clusterdns_dns_dropped_total);
+    w.sample(metric::clusterdns_dns_dropped_total, {}, s.dropped);
+    w.family(metric::clusterdns_dns_udp_send_errors_total);
+    w.sample(metric::clusterdns_dns_udp_send_errors_total, {}, s.udp_send_errors);
+    w.family(metric::clusterdns_dns_tcp_connections_total);
+    w.sample(metric::clusterdns_dns_tcp_connections_total, {{"result", "accepted"}}, s.tcp_accepted);
+    w.sample(metric::clusterdns_dns_tcp_connections_total, {{"result", "rejected"}}, s.tcp_rejected);
   };
 }
 
 MetricsPage::Collector snapshot_collector(const SnapshotPipeline& pipeline) {
   return [&pipeline](PromWriter& w) {
     const zones::BuildStats s = pipeline.stats();
-    w.family("clusterdns_snapshot_builds_total", "counter", "Answer snapshots built from the registry.");
-    w.sample("clusterdns_snapshot_builds_total", {}, s.builds);
-    w.family("clusterdns_snapshot_build_seconds", "gauge",
-             "Time the last snapshot took from the registry change to its publication.");
-    w.sample("clusterdns_snapshot_build_seconds", {}, s.last_build_seconds);
-    w.family("clusterdns_snapshot_bytes", "gauge", "Memory held by the published snapshot.");
-    w.sample("clusterdns_snapshot_bytes", {}, static_cast<uint64_t>(s.last_bytes));
-    w.family("clusterdns_snapshot_names", "gauge", "Owner names in the published snapshot.");
-    w.sample("clusterdns_snapshot_names", {}, static_cast<uint64_t>(s.last_nodes));
-    w.family("clusterdns_snapshot_names_compiled", "gauge",
-             "Names whose answers the last build compiled; the others were unchanged and copied from the "
-             "snapshot before.");
-    w.sample("clusterdns_snapshot_names_compiled", {}, static_cast<uint64_t>(s.last_compiled));
-    w.family("clusterdns_snapshot_generation", "gauge",
-             "Generation of the published snapshot (moves on every publish).");
-    w.sample("clusterdns_snapshot_generation", {}, pipeline.generation());
+    w.family(metric::clusterdns_snapshot_builds_total);
+    w.sample(metric::clusterdns_snapshot_builds_total, {}, s.builds);
+    w.family(metric::clusterdns_snapshot_build_seconds);
+    w.sample(metric::clusterdns_snapshot_build_seconds, {}, s.last_build_seconds);
+    w.family(metric::clusterdns_snapshot_bytes);
+    w.sample(metric::clusterdns_snapshot_bytes, {}, static_cast<uint64_t>(s.last_bytes));
+    w.family(metric::clusterdns_snapshot_names);
+    w.sample(metric::clusterdns_snapshot_names, {}, static_cast<uint64_t>(s.last_nodes));
+    w.family(metric::clusterdns_snapshot_names_compiled);
+    w.sample(metric::clusterdns_snapshot_names_compiled, {}, static_cast<uint64_t>(s.last_compiled));
+    w.family(metric::clusterdns_snapshot_generation);
+    w.sample(metric::clusterdns_snapshot_generation, {}, pipeline.generation());
   };
 }
 
 MetricsPage::Collector source_collector(const Sources& sources) {
   return [&sources](PromWriter& w) {
     const auto status = sources.status();
-    w.family("clusterdns_source_synced", "gauge",
-             "1 once the registry source has published a complete state.");
+    w.family(metric::clusterdns_source_synced);
     for (const auto& s : status)
-      w.sample("clusterdns_source_synced", {{"source", s.name}}, uint64_t{s.synced ? 1u : 0u});
-    w.family("clusterdns_source_generation", "gauge", "States published by the registry source.");
+      w.sample(metric::clusterdns_source_synced, {{"source", s.name}}, uint64_t{s.synced ? 1u : 0u});
+    w.family(metric::clusterdns_source_generation);
     for (const auto& s : status)
-      w.sample("clusterdns_source_generation", {{"source", s.name}}, s.generation);
-    w.family("clusterdns_source_last_event_age_seconds", "gauge",
-             "Seconds since the registry source last announced a change.");
+      w.sample(metric::clusterdns_source_generation, {{"source", s.name}}, s.generation);
+    w.family(metric::clusterdns_source_last_event_age_seconds);
     for (const auto& s : status) {
       if (s.seconds_since_event >= 0)
-        w.sample("clusterdns_source_last_event_age_seconds", {{"source", s.name}}, s.seconds_since_event);
+        w.sample(metric::clusterdns_source_last_event_age_seconds, {{"source", s.name}},
+                 s.seconds_since_event);
     }
-    w.family(
-        "clusterdns_source_watches_total", "counter",
-        "Watch streams the registry source started: one more after every failure, timeout or compaction.");
+    w.family(metric::clusterdns_source_watches_total);
     for (const auto& s : status)
-      w.sample("clusterdns_source_watches_total", {{"source", s.name}}, s.restarts.watches);
-    w.family("clusterdns_source_relists_total", "counter",
-             "Complete re-reads of the registry after the first (410 Gone, compaction).");
+      w.sample(metric::clusterdns_source_watches_total, {{"source", s.name}}, s.restarts.watches);
+    w.family(metric::clusterdns_source_relists_total);
     for (const auto& s : status)
-      w.sample("clusterdns_source_relists_total", {{"source", s.name}}, s.restarts.relists);
-    w.family("clusterdns_source_rejected_total", "counter",
-             "Inputs the registry source refused (invalid objects, files that are not YAML, bad events).");
+      w.sample(metric::clusterdns_source_relists_total, {{"source", s.name}}, s.restarts.relists);
+    w.family(metric::clusterdns_source_rejected_total);
     for (const auto& s : status)
-      w.sample("clusterdns_source_rejected_total", {{"source", s.name}}, s.health.rejected);
-    w.family("clusterdns_source_last_applied_timestamp_seconds", "gauge",
-             "Unix time the served state last took in a change from the registry source.");
+      w.sample(metric::clusterdns_source_rejected_total, {{"source", s.name}}, s.health.rejected);
+    w.family(metric::clusterdns_source_last_applied_timestamp_seconds);
     for (const auto& s : status) {
       if (s.health.last_applied_unix_ms > 0)
-        w.sample("clusterdns_source_last_applied_timestamp_seconds", {{"source", s.name}},
+        w.sample(metric::clusterdns_source_last_applied_timestamp_seconds, {{"source", s.name}},
                  static_cast<double>(s.health.last_applied_unix_ms) / 1e3);
     }
-    w.family("clusterdns_source_stale", "gauge",
-             "1 while the newest input of the registry source is refused and an older state is served.");
+    w.family(metric::clusterdns_source_stale);
     for (const auto& s : status)
-      w.sample("clusterdns_source_stale", {{"source", s.name}}, uint64_t{s.health.stale ? 1u : 0u});
-    w.family("clusterdns_registry_objects", "gauge",
-             "Objects in the registry the server answers from, by kind.");
+      w.sample(metric::clusterdns_source_stale, {{"source", s.name}}, uint64_t{s.health.stale ? 1u : 0u});
+    w.family(metric::clusterdns_registry_objects);
     if (auto state = sources.state()) {
-      w.sample("clusterdns_registry_objects", {{"kind", "namespace"}}, uint64_t{state->namespaces.size()});
-      w.sample("clusterdns_registry_objects", {{"kind", "service"}}, uint64_t{state->services.size()});
-      w.sample("clusterdns_registry_objects", {{"kind", "endpointslice"}},
+      w.sample(metric::clusterdns_registry_objects, {{"kind", "namespace"}},
+               uint64_t{state->namespaces.size()});
+      w.sample(metric::clusterdns_registry_objects, {{"kind", "service"}}, uint64_t{state->services.size()});
+      w.sample(metric::clusterdns_registry_objects, {{"kind", "endpointslice"}},
                uint64_t{state->endpoint_sets.size()});
-      w.sample("clusterdns_registry_objects", {{"kind", "pod"}}, uint64_t{state->pods.size()});
+      w.sample(metric::clusterdns_registry_objects, {{"kind", "pod"}}, uint64_t{state->pods.size()});
     }
   };
 }
 
 MetricsPage::Collector reload_collector(const ReloadStats& stats) {
   return [&stats](PromWriter& w) {
-    w.family("coredns_reload_failed_total", "counter", "Counter of the number of failed reload attempts.");
-    w.sample("coredns_reload_failed_total", {}, stats.failed.load());
-    w.family("clusterdns_config_reloads_total", "counter",
-             "Reload attempts (SIGHUP or a changed --config file).");
-    w.sample("clusterdns_config_reloads_total", {}, stats.reloads.load());
-    w.family("clusterdns_config_last_reload_success_timestamp_seconds", "gauge",
-             "Unix time of the last configuration applied (start-up or reload).");
-    w.sample("clusterdns_config_last_reload_success_timestamp_seconds", {}, stats.last_success_unix.load());
+    w.family(metric::coredns_reload_failed_total);
+    w.sample(metric::coredns_reload_failed_total, {}, stats.failed.load());
+    w.family(metric::clusterdns_config_reloads_total);
+    w.sample(metric::clusterdns_config_reloads_total, {}, stats.reloads.load());
+    w.family(metric::clusterdns_config_last_reload_success_timestamp_seconds);
+    w.sample(metric::clusterdns_config_last_reload_success_timestamp_seconds, {},
+             stats.last_success_unix.load());
     const std::string hash = stats.config_hash();
-    w.family("coredns_reload_version_info", "gauge",
-             "A metric with a constant '1' value and the config file's hash.");
+    w.family(metric::coredns_reload_version_info);
     if (!hash.empty())
-      w.sample("coredns_reload_version_info", {{"hash", "sha512"}, {"value", hash}}, uint64_t{1});
+      w.sample(metric::coredns_reload_version_info, {{"hash", "sha512"}, {"value", hash}}, uint64_t{1});
   };
 }
 
 MetricsPage::Collector lameduck_collector(const Readiness& readiness) {
   return [&readiness](PromWriter& w) {
-    w.family("clusterdns_lameduck", "gauge",
-             "1 while shutting down: /ready fails, queries are still answered.");
-    w.sample("clusterdns_lameduck", {}, uint64_t{readiness.lameduck() ? 1u : 0u});
+    w.family(metric::clusterdns_lameduck);
+    w.sample(metric::clusterdns_lameduck, {}, uint64_t{readiness.lameduck() ? 1u : 0u});
   };
 }
 
 MetricsPage::Collector process_collector(std::string version, std::string revision) {
   const double start = unix_now();
   return [start, version = std::move(version), revision = std::move(revision)](PromWriter& w) {
-    w.family("coredns_build_info", "gauge",
-             "A metric with a constant '1' value labeled by version, revision, and goversion from which "
-             "CoreDNS was built.");
-    w.sample("coredns_build_info", {{"version", version}, {"revision", revision}, {"goversion", kCompiler}},
-             uint64_t{1});
-    w.family("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
-    w.sample("process_start_time_seconds", {}, start);
+    w.family(metric::coredns_build_info);
+    w.sample(metric::coredns_build_info,
+             {{"version", version}, {"revision", revision}, {"goversion", kCompiler}}, uint64_t{1});
+    w.family(metric::process_start_time_seconds);
+    w.sample(metric::process_start_time_seconds, {}, start);
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
     const double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                        static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-    w.family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
-    w.sample("process_cpu_seconds_total", {}, cpu);
+    w.family(metric::process_cpu_seconds_total);
+    w.sample(metric::process_cpu_seconds_total, {}, cpu);
     uint64_t pages_total = 0, pages_resident = 0;
     if (std::ifstream statm("/proc/self/statm"); statm >> pages_total >> pages_resident) {
       const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-      w.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
-      w.sample("process_resident_memory_bytes", {}, pages_resident * page);
-      w.family("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
-      w.sample("process_virtual_memory_bytes", {}, pages_total * page);
+      w.family(metric::process_resident_memory_bytes);
+      w.sample(metric::process_resident_memory_bytes, {}, pages_resident * page);
+      w.family(metric::process_virtual_memory_bytes);
+      w.sample(metric::process_virtual_memory_bytes, {}, pages_total * page);
     }
     uint64_t fds = 0;
     if (DIR* d = opendir("/proc/self/fd")) {
       while (const dirent* e = readdir(d))
         fds += e->d_name[0] != '.';
       closedir(d);
-      w.family("process_open_fds", "gauge", "Number of open file descriptors.");
-      w.sample("process_open_fds", {}, fds > 0 ? fds - 1 : 0);  // minus the one opendir holds
+      w.family(metric::process_open_fds);
+      w.sample(metric::process_open_fds, {}, fds > 0 ? fds - 1 : 0);  // minus the one opendir holds
     }
     rlimit rl{};
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-      w.family("process_max_fds", "gauge", "Maximum number of open file descriptors.");
-      w.sample("process_max_fds", {}, static_cast<uint64_t>(rl.rlim_cur));
+      w.family(metric::process_max_fds);
+      w.sample(metric::process_max_fds, {}, static_cast<uint64_t>(rl.rlim_cur));
     }
   };
 }

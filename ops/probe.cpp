@@ -6,7 +6,9 @@
 
 #include <vector>
 
+#include "dns/wire/header.hpp"
 #include "dns/wire/name.hpp"
+#include "dns/wire/response.hpp"
 #include "ops/query_metrics.hpp"
 
 namespace clusterdns::ops {
@@ -14,9 +16,8 @@ namespace clusterdns::ops {
 Probe probe_query(dns::QueryHandler& handler, const std::string& name) {
   const auto wire = dns::wire::name_from_text(name);
   if (!wire) return {503, "probe: bad name " + name + "\n"};
-  std::vector<uint8_t> query = {0x6b, 0x64, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
-  query.insert(query.end(), wire->begin(), wire->end());
-  query.insert(query.end(), {0x00, 0x01, 0x00, 0x01});  // A, IN
+  std::vector<uint8_t> query(dns::wire::kHeaderSize + wire->size() + 4);
+  dns::wire::write_query(query, 0x6b64, 0, *wire, dns::wire::rrtype::A, dns::wire::kClassIn, nullptr);
   std::vector<uint8_t> out(65535);
   sockaddr_in peer{};
   peer.sin_family = AF_INET;
@@ -31,9 +32,10 @@ Probe probe_query(dns::QueryHandler& handler, const std::string& name) {
   } catch (const std::exception& e) {
     return {503, "probe " + name + ": the query handler failed: " + e.what() + "\n"};
   }
-  if (n < 12 || n > out.size()) return {503, "probe " + name + ": no answer\n"};
-  const unsigned rcode = out[3] & 0x0F;
-  const unsigned answers = static_cast<unsigned>(out[6] << 8 | out[7]);
+  const dns::wire::HeaderView h(std::span<const uint8_t>(out.data(), n <= out.size() ? n : 0));
+  if (!h.valid()) return {503, "probe " + name + ": no answer\n"};
+  const unsigned rcode = h.rcode();
+  const unsigned answers = h.ancount();
   if (rcode != 0 || answers == 0) {
     return {503,
             "probe " + name + ": " + rcode_label(rcode) + " with " + std::to_string(answers) + " answers\n"};

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "ops/metric_families.hpp"
+
 namespace clusterdns::ops {
 
 namespace {
@@ -67,12 +69,11 @@ uint64_t ProgrammingLatency::count(Kind kind) const {
 MetricsPage::Collector ProgrammingLatency::collector() const {
   return [this](PromWriter& w) {
     std::lock_guard lock(mutex_);
-    w.family("coredns_kubernetes_dns_programming_duration_seconds", "histogram",
-             "Histogram of the time (in seconds) it took to program a dns instance.");
+    w.family(metric::coredns_kubernetes_dns_programming_duration_seconds);
     for (int k = 0; k < kKinds; ++k) {
       const Histogram& h = histograms_[static_cast<std::size_t>(k)];
-      w.histogram("coredns_kubernetes_dns_programming_duration_seconds", {{"service_kind", kKindLabels[k]}},
-                  bounds(), h.counts, h.sum);
+      w.histogram(metric::coredns_kubernetes_dns_programming_duration_seconds,
+                  {{"service_kind", kKindLabels[k]}}, bounds(), h.counts, h.sum);
     }
   };
 }

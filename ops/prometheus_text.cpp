@@ -52,6 +52,18 @@ std::string format_double(double v) {
   return buf;
 }
 
+const char* type_name(MetricType t) {
+  switch (t) {
+    case MetricType::Counter:
+      return "counter";
+    case MetricType::Gauge:
+      return "gauge";
+    case MetricType::Histogram:
+      break;
+  }
+  return "histogram";
+}
+
 void PromWriter::family(std::string_view name, std::string_view type, std::string_view help) {
   out_ += "# HELP ";
   out_ += name;

@@ -18,8 +18,27 @@ std::string escape_help(std::string_view v);
 // Shortest text that reads back as the same double; "+Inf", "-Inf", "NaN" as Prometheus spells them.
 std::string format_double(double v);
 
+enum class MetricType { Counter, Gauge, Histogram };
+const char* type_name(MetricType t);  // "counter", "gauge", "histogram"
+
+// One metric family, declared once (ops/metric_families.hpp): the label names every sample may carry,
+// space-separated, in the order written.
+struct MetricFamily {
+  std::string_view name;
+  MetricType type;
+  std::string_view help;
+  std::string_view labels;
+};
+
 class PromWriter {
  public:
+  void family(const MetricFamily& f) { family(f.name, type_name(f.type), f.help); }
+  void sample(const MetricFamily& f, const Labels& labels, double value) { sample(f.name, labels, value); }
+  void sample(const MetricFamily& f, const Labels& labels, uint64_t value) { sample(f.name, labels, value); }
+  void histogram(const MetricFamily& f, const Labels& labels, std::span<const double> bounds,
+                 std::span<const uint64_t> counts, double sum) {
+    histogram(f.name, labels, bounds, counts, sum);
+  }
   // "# HELP" and "# TYPE" (counter, gauge, histogram); every sample of the family must follow it.
   void family(std::string_view name, std::string_view type, std::string_view help);
   void sample(std::string_view name, const Labels& labels, double value);

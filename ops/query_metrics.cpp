@@ -5,9 +5,11 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <optional>
 #include <utility>
 #include <vector>
 
+#include "dns/wire/header.hpp"
 #include "dns/wire/name.hpp"
 #include "dns/wire/types.hpp"
 #include "ops/query_log.hpp"
@@ -16,8 +18,12 @@ namespace clusterdns::ops {
 
 namespace {
 
-constexpr uint16_t kMonitoredTypes[kTypeSlots - 1] = {1,  28, 5, 48, 43, 15, 50,  47,  2,
-                                                      12, 46, 6, 33, 16, 65, 251, 252, 255};
+namespace rrtype = dns::wire::rrtype;
+// CoreDNS's monitored types (plugin/metrics/vars/monitor.go), in the order of the type labels.
+constexpr uint16_t kMonitoredTypes[kTypeSlots - 1] = {
+    rrtype::A,     rrtype::AAAA, rrtype::CNAME, rrtype::DNSKEY, rrtype::DS,    rrtype::MX,
+    rrtype::NSEC3, rrtype::NSEC, rrtype::NS,    rrtype::PTR,    rrtype::RRSIG, rrtype::SOA,
+    rrtype::SRV,   rrtype::TXT,  rrtype::HTTPS, rrtype::IXFR,   rrtype::AXFR,  rrtype::ANY};
 constexpr const char* kTypeNames[kTypeSlots] = {"A",     "AAAA", "CNAME", "DNSKEY", "DS",   "MX",  "NSEC3",
                                                 "NSEC",  "NS",   "PTR",   "RRSIG",  "SOA",  "SRV", "TXT",
                                                 "HTTPS", "IXFR", "AXFR",  "ANY",    "other"};
@@ -30,37 +36,6 @@ struct ThreadSlot {
 };
 thread_local ThreadSlot tls_slot;
 std::atomic<uint64_t> next_instance{1};
-
-uint16_t load_u16(const uint8_t* p) {
-  return static_cast<uint16_t>(p[0] << 8 | p[1]);
-}
-
-// What the counters need from a query: the question type, the DO bit, and where the name ends. Only the
-// header, the question and a leading OPT record are looked at; anything unparsable counts as "other".
-struct QueryFacts {
-  uint16_t id = 0;
-  uint16_t qtype = 0;
-  bool do_bit = false;
-  size_t name_end = 0;  // 0: no parsable question
-};
-
-QueryFacts query_facts(std::span<const uint8_t> q) {
-  QueryFacts f;
-  if (q.size() < dns::wire::kHeaderSize) return f;
-  f.id = load_u16(q.data());
-  if (load_u16(q.data() + 4) == 0) return f;
-  const auto end = dns::wire::skip_name(q.data(), q.size(), dns::wire::kHeaderSize);
-  if (!end || *end + 4 > q.size()) return f;
-  f.name_end = *end;
-  f.qtype = load_u16(q.data() + *end);
-  const size_t opt = *end + 4;
-  // RFC 6891 §6.1.2: the OPT RR's TTL field carries the DO bit as the top bit of its flags.
-  if (load_u16(q.data() + 6) == 0 && load_u16(q.data() + 8) == 0 && load_u16(q.data() + 10) >= 1 &&
-      opt + 11 <= q.size() && q[opt] == 0 && load_u16(q.data() + opt + 1) == 41) {
-    f.do_bit = (q[opt + 7] & 0x80) != 0;
-  }
-  return f;
-}
 
 size_t duration_bucket(uint64_t ns) {
   uint64_t bound = 250000;  // 0.25 ms
@@ -77,15 +52,15 @@ size_t size_bucket(size_t bytes) {
   return kSizeBounds;
 }
 
-void fill_log_entry(QueryLogEntry& e, const Exchange& x, const QueryFacts& f) {
+void fill_log_entry(QueryLogEntry& e, const Exchange& x, const dns::wire::ParsedQuery& q) {
   e.unix_us = std::chrono::duration_cast<std::chrono::microseconds>(
                   std::chrono::system_clock::now().time_since_epoch())
                   .count();
   e.duration_ns = static_cast<uint64_t>(x.elapsed.count());
-  e.id = f.id;
-  e.qtype = f.qtype;
+  e.id = q.id;
+  e.qtype = q.qtype;
   e.answered = !x.response.empty();
-  e.rcode = e.answered && x.response.size() >= 4 ? (x.response[3] & 0x0F) : 0;
+  e.rcode = dns::wire::HeaderView(x.response).rcode();
   e.tcp = x.ctx && x.ctx->transport == dns::Transport::Tcp;
   e.request_size = static_cast<uint16_t>(std::min<size_t>(x.query.size(), 65535));
   e.response_size = static_cast<uint16_t>(std::min<size_t>(x.response.size(), 65535));
@@ -104,12 +79,9 @@ void fill_log_entry(QueryLogEntry& e, const Exchange& x, const QueryFacts& f) {
     }
   }
   e.qname_len = 0;
-  if (f.name_end > dns::wire::kHeaderSize) {
-    size_t len = 0, next = 0;
-    if (dns::wire::read_name(x.query.data(), x.query.size(), dns::wire::kHeaderSize, e.qname, &len, &next) ==
-        dns::wire::NameStatus::Ok) {
-      e.qname_len = static_cast<uint8_t>(len);
-    }
+  if (q.question_ok) {
+    std::memcpy(e.qname, q.qname, q.qname_len);
+    e.qname_len = static_cast<uint8_t>(q.qname_len);
   }
 }
 
@@ -177,18 +149,20 @@ QueryMetrics::Block* QueryMetrics::register_thread() {
 
 void QueryMetrics::record(const Exchange& x) {
   Block& b = local();
-  const QueryFacts f = query_facts(x.query);
+  dns::wire::ParsedQuery parsed;
+  const dns::wire::ParsedQuery& q = x.parsed ? *x.parsed : (dns::wire::parse_query(x.query, parsed), parsed);
   const size_t proto = x.ctx && x.ctx->transport == dns::Transport::Tcp ? 1 : 0;
-  const size_t type = type_slot(f.qtype);
+  const size_t type = type_slot(q.question_ok ? q.qtype : 0);
   if (x.count_request) {
     const size_t family = x.ctx && x.ctx->peer && x.ctx->peer->sa_family == AF_INET6 ? 1 : 0;
     b.add(Slots::requests(proto, family, type), 1);
-    if (f.do_bit) b.add(Slots::kDo, 1);
+    if (q.do_bit) b.add(Slots::kDo, 1);
     b.add(Slots::size_bucket(0, proto, size_bucket(x.query.size())), 1);
     b.add(Slots::size_sum(0, proto), x.query.size());
   }
   if (!x.response.empty()) {
-    const unsigned rcode = x.response.size() >= 4 ? (x.response[3] & 0x0F) : 2;
+    const dns::wire::HeaderView h(x.response);
+    const unsigned rcode = h.valid() ? h.rcode() : static_cast<unsigned>(dns::wire::Rcode::ServFail);
     b.add(Slots::responses(static_cast<size_t>(x.plugin), rcode), 1);
     const auto ns = static_cast<uint64_t>(x.elapsed.count() > 0 ? x.elapsed.count() : 0);
     b.add(Slots::duration_bucket(type, duration_bucket(ns)), 1);
@@ -200,7 +174,7 @@ void QueryMetrics::record(const Exchange& x) {
   if (every != 0 && --b.until_sample == 0) {
     b.until_sample = every;
     QueryLogEntry e;
-    fill_log_entry(e, x, f);
+    fill_log_entry(e, x, q);
     if (!b.ring.push(e)) b.add(Slots::kLogDropped, 1);
   } else if (every == 0) {
     b.until_sample = 1;  // the first query after the log is turned on is sampled
@@ -238,9 +212,13 @@ namespace {
 class MeasuredReply final : public dns::PendingReply {
  public:
   MeasuredReply(std::unique_ptr<dns::PendingReply> inner, QueryMetrics& metrics,
-                std::span<const uint8_t> query, const dns::QueryContext& ctx,
-                std::chrono::steady_clock::time_point start)
-      : inner_(std::move(inner)), metrics_(metrics), query_(query.begin(), query.end()), start_(start) {
+                std::span<const uint8_t> query, const dns::wire::ParsedQuery& parsed,
+                const dns::QueryContext& ctx, std::chrono::steady_clock::time_point start)
+      : inner_(std::move(inner)),
+        metrics_(metrics),
+        query_(query.begin(), query.end()),
+        parsed_(parsed),
+        start_(start) {
     ctx_.transport = ctx.transport;
     if (ctx.peer && ctx.peer_len <= sizeof(peer_)) {
       std::memcpy(&peer_, ctx.peer, ctx.peer_len);
@@ -252,7 +230,7 @@ class MeasuredReply final : public dns::PendingReply {
   void complete(std::span<const uint8_t> message) override {
     if (!inner_) return;
     const auto elapsed = std::chrono::steady_clock::now() - start_;
-    metrics_.record(Exchange{query_, message, &ctx_,
+    metrics_.record(Exchange{query_, &parsed_, message, &ctx_,
                              std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed), Plugin::Forward,
                              false});
     std::exchange(inner_, nullptr)->complete(message);
@@ -262,6 +240,7 @@ class MeasuredReply final : public dns::PendingReply {
   std::unique_ptr<dns::PendingReply> inner_;
   QueryMetrics& metrics_;
   std::vector<uint8_t> query_;
+  dns::wire::ParsedQuery parsed_;
   dns::QueryContext ctx_;
   sockaddr_storage peer_{};
   std::chrono::steady_clock::time_point start_;
@@ -271,18 +250,20 @@ class MeasuredReply final : public dns::PendingReply {
 class MeasuringDeferrer final : public dns::Deferrer {
  public:
   MeasuringDeferrer(dns::Deferrer& outer, QueryMetrics& metrics, std::span<const uint8_t> query,
-                    const dns::QueryContext& ctx, std::chrono::steady_clock::time_point start)
-      : outer_(outer), metrics_(metrics), query_(query), ctx_(ctx), start_(start) {}
+                    const dns::wire::ParsedQuery& parsed, const dns::QueryContext& ctx,
+                    std::chrono::steady_clock::time_point start)
+      : outer_(outer), metrics_(metrics), query_(query), parsed_(parsed), ctx_(ctx), start_(start) {}
   std::unique_ptr<dns::PendingReply> defer() override {
     auto reply = outer_.defer();
     if (!reply) return reply;
-    return std::make_unique<MeasuredReply>(std::move(reply), metrics_, query_, ctx_, start_);
+    return std::make_unique<MeasuredReply>(std::move(reply), metrics_, query_, parsed_, ctx_, start_);
   }
 
  private:
   dns::Deferrer& outer_;
   QueryMetrics& metrics_;
   std::span<const uint8_t> query_;
+  const dns::wire::ParsedQuery& parsed_;
   const dns::QueryContext& ctx_;
   std::chrono::steady_clock::time_point start_;
 };
@@ -292,23 +273,26 @@ class MeasuringDeferrer final : public dns::Deferrer {
 size_t MetricsHandler::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
                               const dns::QueryContext& ctx) {
   const auto t0 = std::chrono::steady_clock::now();
+  dns::wire::ParsedQuery local;
+  const dns::wire::ParsedQuery& parsed = dns::parsed_query(query, ctx, local);
+  dns::QueryContext inner_ctx = ctx;  // the inner handlers read the same parse
+  inner_ctx.parsed = &parsed;
+  inner_ctx.parsed_bytes = query;
+  std::optional<MeasuringDeferrer> deferrer;
+  if (ctx.deferrer) {
+    deferrer.emplace(*ctx.deferrer, metrics_, query, parsed, ctx, t0);
+    inner_ctx.deferrer = &*deferrer;
+  }
   size_t n = 0;
   try {
-    if (ctx.deferrer) {
-      MeasuringDeferrer deferrer(*ctx.deferrer, metrics_, query, ctx, t0);
-      dns::QueryContext inner_ctx = ctx;
-      inner_ctx.deferrer = &deferrer;
-      n = inner_.answer(query, out, inner_ctx);
-    } else {
-      n = inner_.answer(query, out, ctx);
-    }
+    n = inner_.answer(query, out, inner_ctx);
   } catch (...) {
     metrics_.count_panic();
     throw;
   }
   const auto elapsed = std::chrono::steady_clock::now() - t0;
   const size_t len = n <= out.size() ? n : 0;  // kDeferred and impossible lengths: no response now
-  metrics_.record(Exchange{query, std::span<const uint8_t>(out.data(), len), &ctx,
+  metrics_.record(Exchange{query, &parsed, std::span<const uint8_t>(out.data(), len), &ctx,
                            std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed), plugin_, true});
   return n;
 }

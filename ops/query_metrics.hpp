@@ -81,6 +81,8 @@ struct QueryTotals {
 // One answered (or deferred) query, as the decorator or a deferred-answer path saw it.
 struct Exchange {
   std::span<const uint8_t> query;
+  // The parse of `query` (the server's, QueryContext::parsed); null: record() parses it.
+  const dns::wire::ParsedQuery* parsed = nullptr;
   std::span<const uint8_t> response;  // empty: no response (dropped, or deferred to a later record)
   const dns::QueryContext* ctx = nullptr;
   std::chrono::nanoseconds elapsed{0};
@@ -130,18 +132,14 @@ class QueryMetrics {
 // Deferred answers (forwarding, dns/handler.hpp): the request is counted when answer() returns kDeferred;
 // the inner handler gets a Deferrer of ours whose PendingReply records the response — rcode, size, time
 // since the query arrived, plugin "forward" — when the inner handler completes it, on whatever thread.
-// Only that path allocates (one small wrapper per forwarded query, beside the forwarder's own). start_worker
-// and stop_worker are passed on.
+// Only that path allocates (one small wrapper per forwarded query, beside the forwarder's own). The inner
+// handlers read the parse the server made (QueryContext::parsed); so do the counters.
 class MetricsHandler final : public dns::QueryHandler {
  public:
   MetricsHandler(dns::QueryHandler& inner, QueryMetrics& metrics, Plugin plugin = Plugin::Kubernetes)
       : inner_(inner), metrics_(metrics), plugin_(plugin) {}
   size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out,
                 const dns::QueryContext& ctx) override;
-  void start_worker(unsigned worker, boost::asio::io_context& io) override {
-    inner_.start_worker(worker, io);
-  }
-  void stop_worker(unsigned worker) override { inner_.stop_worker(worker); }
 
  private:
   dns::QueryHandler& inner_;

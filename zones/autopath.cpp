@@ -4,13 +4,15 @@
 // ourselves and answer `X.<ns>.svc.<zone> CNAME <first that exists>` plus its records: one round trip
 // instead of up to five per address family. Candidates outside our zones go to the fallback (the
 // forwarder), which may answer later: the walk then continues when it does.
+#include "zones/autopath.hpp"
+
 #include <cstring>
 #include <memory>
 
+#include "dns/wire/header.hpp"
 #include "dns/wire/response.hpp"
 #include "dns/wire/rewrite.hpp"
 #include "dns/wire/types.hpp"
-#include "zones/responder.hpp"
 
 namespace clusterdns::zones {
 
@@ -23,32 +25,16 @@ constexpr size_t kQueryMax = wire::kHeaderSize + wire::kMaxNameLength + 4 + wire
 
 // The candidate's query: the original ID and flags, the candidate as QNAME, the original type and class,
 // an OPT when the original had one (so a forwarded answer carries the same EDNS state).
-size_t make_query(std::span<const uint8_t> query, const ParsedQuery& q, std::string_view name, uint8_t* out) {
-  std::memcpy(out, query.data(), 4);
-  wire::store_u16(out + 4, 1);
-  wire::store_u16(out + 6, 0);
-  wire::store_u16(out + 8, 0);
-  wire::store_u16(out + 10, q.has_edns ? 1 : 0);
-  std::memcpy(out + wire::kHeaderSize, name.data(), name.size());
-  size_t n = wire::kHeaderSize + name.size();
-  wire::store_u16(out + n, q.qtype);
-  wire::store_u16(out + n + 2, q.qclass);
-  n += 4;
-  if (q.has_edns) {
-    wire::put_opt(out + n, 0, q.do_bit);
-    wire::store_u16(out + n + 3, q.udp_size);
-    n += wire::kOptRecordSize;
-  }
-  return n;
+size_t make_query(const ParsedQuery& q, std::string_view name, std::span<uint8_t> out) {
+  const wire::Edns edns{q.udp_size, q.do_bit};
+  return wire::write_query(out, q.id, q.flags, name, q.qtype, q.qclass, q.has_edns ? &edns : nullptr);
 }
 
 // A candidate ends the walk when it has data; the last one (the bare name) also when it exists without
 // data of this type, as CoreDNS does: the client would stop there too (glibc stops at ANCOUNT > 0).
 bool accepted(std::span<const uint8_t> msg, bool last) {
-  if (msg.size() < wire::kHeaderSize) return false;
-  const uint16_t flags = wire::load_u16(msg.data() + 2);
-  const uint16_t ancount = wire::load_u16(msg.data() + 6);
-  return (flags & 0x0F) == 0 && (ancount > 0 || last);
+  const wire::HeaderView h(msg);
+  return h.valid() && h.rcode() == static_cast<uint8_t>(wire::Rcode::NoError) && (h.ancount() > 0 || last);
 }
 
 std::vector<uint8_t>& buffer(int which) {
@@ -86,7 +72,7 @@ struct AutopathWalk : std::enable_shared_from_this<AutopathWalk> {
     bool deferred = false;
   };
 
-  Responder& responder;
+  Responder& responder;        // asked about each candidate (it does not walk: only this handler does)
   std::vector<uint8_t> query;  // the original
   ParsedQuery q;
   std::vector<std::string> candidates;
@@ -115,15 +101,15 @@ struct AutopathWalk : std::enable_shared_from_this<AutopathWalk> {
     std::vector<uint8_t>& scratch = buffer(0);
     for (; next < candidates.size(); ++next) {
       uint8_t cq[kQueryMax];
-      const size_t len = make_query(query, q, candidates[next], cq);
+      const size_t len = make_query(q, candidates[next], cq);
       Hook hook(*this, outer_deferrer);
       const bool can_defer = outer != nullptr || outer_deferrer != nullptr;
       // TCP inside: candidates are never truncated; the final answer is fitted to the client's transport.
-      const dns::QueryContext ctx{dns::Transport::Tcp,         nullptr, 0, nullptr,
-                                  can_defer ? &hook : nullptr, worker};
+      const dns::QueryContext ctx{dns::Transport::Tcp,         nullptr, 0,       nullptr,
+                                  can_defer ? &hook : nullptr, worker,  nullptr, {}};
       early = false;
       running = true;
-      const size_t n = responder.answer_query({cq, len}, scratch, ctx, false);
+      const size_t n = responder.answer({cq, len}, scratch, ctx);
       running = false;
       std::span<const uint8_t> msg(scratch.data(), hook.deferred || n == dns::kDeferred ? 0 : n);
       if (hook.deferred) {
@@ -157,9 +143,20 @@ struct AutopathWalk : std::enable_shared_from_this<AutopathWalk> {
   }
 };
 
-size_t Responder::autopath(std::span<const uint8_t> query, const ParsedQuery& q, std::span<uint8_t> out,
-                           size_t nx_len, const Snapshot& snap, const dns::QueryContext& ctx) {
-  const std::string& zone = options_.autopath_zone;
+size_t Autopath::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
+                        const dns::QueryContext& ctx) {
+  const size_t nx_len = inner_.answer(query, out, ctx);
+  if (nx_len == 0 || nx_len > out.size()) return nx_len;  // dropped, or deferred (forwarded)
+  // Only the Responder's own NXDOMAIN (no answer records: not an ExternalName chased to a missing name).
+  const wire::HeaderView h(out.first(nx_len));
+  if (h.rcode() != static_cast<uint8_t>(wire::Rcode::NxDomain) || h.ancount() != 0 || !h.has(wire::kFlagAa))
+    return nx_len;
+  ParsedQuery parsed_here;
+  const ParsedQuery& q = dns::parsed_query(query, ctx, parsed_here);
+  const Snapshot* snap = inner_.snapshot();
+  if (q.status != wire::ParseStatus::Ok || !snap) return nx_len;
+
+  const std::string& zone = options_.zone;
   const std::string_view qname(reinterpret_cast<const char*>(q.qname), q.qname_len);
   // qname = X <ns> "svc" <zone>, X at least one label.
   const size_t svc_zone = 4 + zone.size();
@@ -176,9 +173,9 @@ size_t Responder::autopath(std::span<const uint8_t> query, const ParsedQuery& q,
   }
   if (labels < 2 || pos != rest.size()) return nx_len;
   const std::string_view ns = rest.substr(last);
-  if (snap.pod_namespace(ctx.peer) != ns) return nx_len;  // not a pod of <ns>: its search list is unknown
+  if (snap->pod_namespace(ctx.peer) != ns) return nx_len;  // not a pod of <ns>: its search list is unknown
 
-  auto walk = std::make_shared<AutopathWalk>(*this);
+  auto walk = std::make_shared<AutopathWalk>(inner_);
   const std::string_view x = rest.substr(0, last);
   auto add = [&](std::string_view suffix) {
     if (x.size() + suffix.size() <= wire::kMaxNameLength)
@@ -186,12 +183,12 @@ size_t Responder::autopath(std::span<const uint8_t> query, const ParsedQuery& q,
   };
   add(std::string("\3svc", 4) + zone);
   add(zone);
-  for (const auto& s : options_.autopath_search)
+  for (const auto& s : options_.search)
     add(s);
   add(std::string_view("\0", 1));
   walk->query.assign(query.begin(), query.end());
   walk->q = q;
-  walk->ttl = snap.ttl();
+  walk->ttl = snap->ttl();
   walk->limit = ctx.transport == dns::Transport::Udp ? wire::udp_limit(q) : out.size();
   walk->worker = ctx.worker;
   walk->nx.assign(out.begin(), out.begin() + static_cast<long>(nx_len));

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <cstring>
 
+#include "dns/wire/cursor.hpp"
+#include "dns/wire/header.hpp"
 #include "dns/wire/name.hpp"
 #include "dns/wire/response.hpp"
 #include "dns/wire/types.hpp"
@@ -91,7 +93,7 @@ size_t rotation_start(std::span<const uint8_t> body, std::span<const uint16_t> e
   if (an < 2 || ends.size() < an) return an;
   auto owner_type = [&](size_t i, uint32_t& key) {
     const size_t at = i ? ends[i - 1] : 0;
-    if (at + 4 > body.size() || (body[at] & 0xC0) != 0xC0) return false;
+    if (at + 4 > body.size() || (body[at] & wire::kPointerByte) != wire::kPointerByte) return false;
     key = wire::load_u32(body.data() + at);  // pointer and type
     const auto type = static_cast<uint16_t>(key);
     return type == wire::rrtype::A || type == wire::rrtype::AAAA || type == wire::rrtype::SRV;
@@ -159,7 +161,8 @@ size_t write_answer(std::span<const uint8_t> query, const ParsedQuery& q, const 
     ns = keep_ns;
   }
   if (f.head + len + f.opt > f.limit) return 0;
-  wire::put_header(out, q, flags, rcode, 1, an, ns, static_cast<uint16_t>(ar + (f.opt ? 1 : 0)));
+  wire::put_header(wire::Header(out), q, flags, rcode, 1, an, ns,
+                   static_cast<uint16_t>(ar + (f.opt ? 1 : 0)));
   std::memcpy(out + wire::kHeaderSize, query.data() + wire::kHeaderSize, f.head - wire::kHeaderSize);
   if (r == 0) {
     if (len) std::memcpy(out + f.head, body.data(), len);
@@ -172,22 +175,31 @@ size_t write_answer(std::span<const uint8_t> query, const ParsedQuery& q, const 
     if (len > run_end) std::memcpy(o + run_end, body.data() + run_end, len - run_end);
   }
   if (serial_at && serial_at + 4 <= len) wire::store_u32(out + f.head + serial_at, serial);
-  if (f.opt) wire::put_opt(out + f.head + len, 0, q.do_bit);
+  if (f.opt) {
+    wire::Cursor tail({out, f.limit}, f.head + len);
+    wire::put_opt(tail, 0, q.do_bit);
+  }
   return f.head + len + f.opt;
 }
+
+// The largest SOA after its owner: TYPE, CLASS, TTL, RDLENGTH, MNAME and RNAME (uncompressed at worst),
+// SERIAL, REFRESH, RETRY, EXPIRE and MINIMUM (RFC 1035 §3.3.13).
+constexpr size_t kMaxSoaTail = wire::kRrFixedSize + 2 * wire::kMaxNameLength + 5 * 4;
 
 // A negative answer built at query time: the zone SOA whose owner points into the question.
 size_t write_negative(std::span<const uint8_t> query, const ParsedQuery& q, const Frame& f, uint8_t* out,
                       const Zone& zone, Rcode rcode) {
-  uint8_t soa[2 + 300];
-  const size_t apex_at = wire::kHeaderSize + q.qname_len - zone.apex.size();
-  wire::store_u16(soa, static_cast<uint16_t>(0xC000 | apex_at));
-  const size_t tail = zone.soa_tail.size() < 300 ? zone.soa_tail.size() : 0;
-  std::memcpy(soa + 2, zone.soa_tail.data(), tail);
-  for (uint16_t at : zone.soa_patches) {
-    if (at + 2u <= tail) wire::store_u16(soa + 2 + at, static_cast<uint16_t>(0xC000 | apex_at));
-  }
-  const uint16_t end = static_cast<uint16_t>(2 + tail);
+  uint8_t soa[2 + kMaxSoaTail];
+  const auto apex =
+      static_cast<uint16_t>(wire::kPointer | (wire::kHeaderSize + q.qname_len - zone.apex.size()));
+  wire::Cursor w(soa);
+  w.put_u16(apex);
+  w.put(zone.soa_tail);
+  for (uint16_t at : zone.soa_patches)
+    w.patch_u16(2 + size_t{at}, apex);
+  if (!w.ok())
+    return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::ServFail), 0, {out, f.limit});
+  const auto end = static_cast<uint16_t>(w.offset());
   return write_answer(query, q, f, out, {soa, end}, {&end, 1}, 0, 1, 0, static_cast<uint8_t>(rcode));
 }
 
@@ -196,15 +208,16 @@ size_t write_synthesized(std::span<const uint8_t> query, const ParsedQuery& q, c
   const uint16_t type = l.address_v6 ? wire::rrtype::AAAA : wire::rrtype::A;
   if (q.qtype != type && q.qtype != wire::rrtype::ANY)
     return write_negative(query, q, f, out, *l.zone, Rcode::NoError);
-  uint8_t rr[12 + 16];
+  uint8_t rr[wire::kRrFixedSize + 2 + 16];
   const size_t rdlen = l.address_v6 ? 16 : 4;
-  wire::store_u16(rr, 0xC000 | wire::kHeaderSize);
-  wire::store_u16(rr + 2, type);
-  wire::store_u16(rr + 4, wire::kClassIn);
-  wire::store_u32(rr + 6, ttl);
-  wire::store_u16(rr + 10, static_cast<uint16_t>(rdlen));
-  std::memcpy(rr + 12, l.address, rdlen);
-  const uint16_t end = static_cast<uint16_t>(12 + rdlen);
+  wire::Cursor w(rr);
+  w.put_u16(static_cast<uint16_t>(wire::kPointer | wire::kHeaderSize));  // the QNAME
+  w.put_u16(type);
+  w.put_u16(wire::kClassIn);
+  w.put_u32(ttl);
+  w.put_u16(static_cast<uint16_t>(rdlen));
+  w.put(l.address, rdlen);
+  const auto end = static_cast<uint16_t>(w.offset());
   return write_answer(query, q, f, out, {rr, end}, {&end, 1}, 1, 0, 0, 0);
 }
 
@@ -219,19 +232,22 @@ size_t Responder::complete_cname(std::span<const uint8_t> query, const ParsedQue
                                  size_t n, const Snapshot& snap, const Lookup& l,
                                  const dns::QueryContext& ctx) {
   const Answer& a = *l.answer;
-  if (q.qtype == wire::rrtype::CNAME || q.qtype == wire::rrtype::ANY || (out[2] & 0x02) != 0) return n;
+  if (q.qtype == wire::rrtype::CNAME || q.qtype == wire::rrtype::ANY ||
+      wire::HeaderView(out).has(wire::kFlagTc))
+    return n;
   // Does the answer section end with a CNAME? Read in the snapshot's body: `out` may hold a rotated order
   // (but then its last record is not a CNAME, and when it is, `out` is the body as it is).
   const std::span<const uint8_t> body = l.body;
   const std::span<const uint16_t> ends = l.rr_ends;
   const size_t at = a.ancount > 1 ? ends[a.ancount - 2] : 0;
   const auto fixed = wire::skip_name(body.data(), body.size(), at);
-  if (!fixed || *fixed + 10 > body.size() || wire::load_u16(body.data() + *fixed) != wire::rrtype::CNAME)
+  if (!fixed || *fixed + wire::kRrFixedSize > body.size() ||
+      wire::load_u16(body.data() + *fixed) != wire::rrtype::CNAME)
     return n;
   uint8_t target[wire::kMaxNameLength];
   size_t target_len = 0, next = 0;
-  if (wire::read_name(out.data(), n, q.question_end + *fixed + 10, target, &target_len, &next) !=
-      wire::NameStatus::Ok) {
+  if (wire::read_name(out.data(), n, q.question_end + *fixed + wire::kRrFixedSize, target, &target_len,
+                      &next) != wire::NameStatus::Ok) {
     return n;
   }
   const std::string_view t(reinterpret_cast<const char*>(target), target_len);
@@ -265,7 +281,7 @@ size_t Responder::transfer(std::span<const uint8_t> query, const ParsedQuery& q,
   auto finish = [&]() -> size_t {
     const size_t len = q.question_end + w.size();
     message.assign(len, 0);
-    wire::put_header(message.data(), q, wire::kFlagAa, 0, 1, count, 0, 0);
+    wire::put_header(wire::Header(message.data()), q, wire::kFlagAa, 0, 1, count, 0, 0);
     std::memcpy(message.data() + wire::kHeaderSize, query.data() + wire::kHeaderSize,
                 q.question_end - wire::kHeaderSize);
     std::memcpy(message.data() + q.question_end, w.bytes().data(), w.size());
@@ -303,21 +319,21 @@ size_t Responder::transfer(std::span<const uint8_t> query, const ParsedQuery& q,
   return len;
 }
 
-size_t Responder::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
-                         const dns::QueryContext& ctx) {
-  return answer_query(query, out, ctx, !options_.autopath_zone.empty());
+const Snapshot* Responder::snapshot() const {
+  thread_local LocalSnapshot local;
+  if (local.holder() != &holder_) local.rebind(&holder_);  // several responders in one process (tests)
+  return local.get();
 }
 
-size_t Responder::answer_query(std::span<const uint8_t> query, std::span<uint8_t> out,
-                               const dns::QueryContext& ctx, bool walk) {
-  ParsedQuery q;
-  if (size_t written = 0; !wire::parse_answerable(query, q, out, written)) return written;
+size_t Responder::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
+                         const dns::QueryContext& ctx) {
+  ParsedQuery parsed_here;
+  const ParsedQuery& q = dns::parsed_query(query, ctx, parsed_here);
+  if (size_t written = 0; !wire::answerable(query, q, out, written)) return written;
   if (q.qclass != wire::kClassIn) {
     return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::Refused), 0, out);
   }
-  thread_local LocalSnapshot local;
-  if (local.holder() != &holder_) local.rebind(&holder_);  // several responders in one process (tests)
-  const Snapshot* snap = local.get();
+  const Snapshot* snap = snapshot();
   if (!snap) return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::ServFail), 0, out);
 
   const std::string_view qname(reinterpret_cast<const char*>(q.qname), q.qname_len);
@@ -347,8 +363,7 @@ size_t Responder::answer_query(std::span<const uint8_t> query, std::span<uint8_t
           options_.recursion->recurses(qname, ctx)) {
         return options_.fallback->answer(query, out, ctx);
       }
-      const size_t n = write_negative(query, q, f, out.data(), *l.zone, Rcode::NxDomain);
-      return walk && n > 0 ? autopath(query, q, out, n, *snap, ctx) : n;
+      return write_negative(query, q, f, out.data(), *l.zone, Rcode::NxDomain);
     }
     case LookupKind::SynthesizePod:
       return write_synthesized(query, q, f, out.data(), l, snap->ttl());

@@ -23,8 +23,8 @@ struct Cidr {
 
 struct ResponderOptions {
   std::vector<Cidr> allow_transfer;  // empty: AXFR/IXFR always REFUSED
-  // Names in no served zone go here (the forwarder, dns/forward); null: REFUSED. Its start_worker and
-  // stop_worker are called through the Responder's.
+  // Names in no served zone go here (the forwarder, dns/forward); null: REFUSED. Its per-thread state is
+  // registered with the server (Server::add_worker_hooks), not started through the Responder.
   dns::QueryHandler* fallback = nullptr;
   // The same forwarding path, for what an answer of ours needs from it: a CNAME target outside the zones
   // (ExternalName) resolved, reverse names we do not own forwarded. Null: the CNAME alone, NXDOMAIN.
@@ -32,10 +32,6 @@ struct ResponderOptions {
   // Multi-record answers (A, AAAA, SRV) rotate by one per response, as CoreDNS's loadbalance: clients
   // that take the first address spread over the endpoints. False: the snapshot's order, always.
   bool rotate = true;
-  // --autopath: the cluster domain in lower-cased wire form ("" = off), and the search domains a pod has
-  // after <ns>.svc.<zone> svc.<zone> <zone> (the node's resolv.conf), in wire form.
-  std::string autopath_zone = {};
-  std::vector<std::string> autopath_search = {};
 };
 
 class Responder : public dns::QueryHandler {
@@ -43,21 +39,11 @@ class Responder : public dns::QueryHandler {
   Responder(const SnapshotHolder& holder, ResponderOptions options);
   size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out,
                 const dns::QueryContext& ctx) override;
-  void start_worker(unsigned worker, boost::asio::io_context& io) override {
-    if (options_.fallback) options_.fallback->start_worker(worker, io);
-  }
-  void stop_worker(unsigned worker) override {
-    if (options_.fallback) options_.fallback->stop_worker(worker);
-  }
+  // The snapshot this thread answers from (the one answer() just used); null before the first. Worker
+  // thread; lock-free.
+  const Snapshot* snapshot() const;
 
  private:
-  friend struct AutopathWalk;
-  size_t answer_query(std::span<const uint8_t> query, std::span<uint8_t> out, const dns::QueryContext& ctx,
-                      bool walk);
-  // zones/autopath.cpp: the search-path walk for an NXDOMAIN under <ns>.svc.<zone> (`out` holds that
-  // NXDOMAIN, `nx_len` bytes). Returns the answer's length or dns::kDeferred.
-  size_t autopath(std::span<const uint8_t> query, const dns::wire::ParsedQuery& q, std::span<uint8_t> out,
-                  size_t nx_len, const Snapshot& snap, const dns::QueryContext& ctx);
   size_t transfer(std::span<const uint8_t> query, const dns::wire::ParsedQuery& q, const Snapshot& snap,
                   const Zone& zone, std::span<uint8_t> out, const dns::QueryContext& ctx) const;
   bool peer_allowed(const dns::QueryContext& ctx) const;

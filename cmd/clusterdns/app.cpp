@@ -73,10 +73,6 @@ zones::ResponderOptions responder_options(const Flags& flags, dns::forward::Forw
     o.recursion = &forwarding->recursion();
   }
   o.rotate = flags.rotate;
-  if (flags.forward.autopath) {
-    o.autopath_zone = dns::wire::name_from_text(flags.cluster.domain).value_or("");
-    o.autopath_search = dns::forward::resolv_conf_search(flags.forward);
-  }
   return o;
 }
 
@@ -116,6 +112,7 @@ Application::Application(int argc, char** argv)
           [this](const discovery::RegistryState& state) { programming_.published(state); }),
       forwarding_(make_forwarding(flags_)),
       responder_(holder_, responder_options(flags_, forwarding_.get())),
+      autopath_(make_autopath()),
       measured_(front_handler(), metrics_, forward_all() ? ops::Plugin::Forward : ops::Plugin::Kubernetes),
       server_(server_options(flags_), measured_),
       readiness_(sources_),
@@ -125,6 +122,7 @@ Application::Application(int argc, char** argv)
                                   responder_, "kubernetes.default.svc." + rebuilder_.config().cluster.domain);
                             },
                             [this] { return sources_.state(); }}) {
+  if (forwarding_) server_.add_worker_hooks(forwarding_->worker_hooks());
   sources_.add(*source_);
   stop_source_.set([this] { source_->stop(); });
   source_->start(sources_.listener(0, [this] { rebuilder_.notify(); }));
@@ -145,8 +143,19 @@ bool Application::forward_all() const {
   return !flags_.ops.node_local.empty() && forwarding_;
 }
 
+// --autopath: a handler of its own around the responder, walking a pod's search list server-side.
+std::optional<zones::Autopath> Application::make_autopath() {
+  std::optional<zones::Autopath> out;
+  if (!flags_.forward.autopath) return out;
+  zones::AutopathOptions options{dns::wire::name_from_text(flags_.cluster.domain).value_or(""),
+                                 dns::forward::resolv_conf_search(flags_.forward)};
+  if (!options.zone.empty()) out.emplace(responder_, std::move(options));
+  return out;
+}
+
 dns::QueryHandler& Application::front_handler() {
   if (forward_all()) return forwarding_->handler();
+  if (autopath_) return *autopath_;
   return responder_;
 }
 

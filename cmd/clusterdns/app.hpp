@@ -22,6 +22,7 @@
 #include "ops/readiness.hpp"
 #include "ops/reload.hpp"
 #include "ops/snapshot_pipeline.hpp"
+#include "zones/autopath.hpp"
 #include "zones/holder.hpp"
 #include "zones/responder.hpp"
 
@@ -57,6 +58,7 @@ class Application {
 
   bool forward_all() const;
   dns::QueryHandler& front_handler();
+  std::optional<zones::Autopath> make_autopath();
   void start_node_local();
   void start_http();
 
@@ -74,6 +76,7 @@ class Application {
   OnDestroy stop_source_;                                 // the source notifies rebuilder_: it stops first
   std::unique_ptr<dns::forward::Forwarding> forwarding_;  // null with --upstream none
   zones::Responder responder_;
+  std::optional<zones::Autopath> autopath_;  // --autopath, around responder_
   ops::QueryMetrics metrics_;
   ops::MetricsHandler measured_;  // outermost handler: coredns_dns_*, deferred answers included
   dns::Server server_;

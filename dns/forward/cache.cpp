@@ -101,8 +101,9 @@ size_t Cache::write(uint32_t i, std::span<const uint8_t> query, const wire::Pars
   if (e.wire.size() > out.size()) return 0;
   uint8_t* p = out.data();
   std::memcpy(p, e.wire.data(), e.wire.size());
-  wire::store_u16(p, q.id);
-  p[2] = static_cast<uint8_t>((p[2] & ~0x01) | (query[2] & 0x01));  // RD as the client asked
+  wire::Header h(p);
+  h.set_id(q.id);
+  h.set(wire::kFlagRd, (q.flags & wire::kFlagRd) != 0);  // RD as the client asked
   if (e.question_end == q.question_end && query.size() >= q.question_end) {
     std::memcpy(p + wire::kHeaderSize, query.data() + wire::kHeaderSize, q.question_end - wire::kHeaderSize);
   }
@@ -119,12 +120,11 @@ size_t Cache::write(uint32_t i, std::span<const uint8_t> query, const wire::Pars
 bool Cache::store(const CacheKey& key, std::span<const uint8_t> answer, int64_t now_ms, int64_t stored_ms) {
   if (stored_ms < 0) stored_ms = now_ms;
   if (options_.capacity == 0 || answer.size() > options_.max_entry_bytes) return false;
-  if (answer.size() < wire::kHeaderSize) return false;
-  const wire::HeaderView h = wire::read_header(answer.data());
-  if ((h.flags & wire::kFlagTc) || h.qdcount != 1) return false;
+  const wire::HeaderView h(answer);
+  if (!h.valid() || h.has(wire::kFlagTc) || h.qdcount() != 1) return false;
   const auto rcode = static_cast<wire::Rcode>(h.rcode());
   const bool servfail = rcode == wire::Rcode::ServFail;
-  const bool negative = rcode == wire::Rcode::NxDomain || (rcode == wire::Rcode::NoError && h.ancount == 0);
+  const bool negative = rcode == wire::Rcode::NxDomain || (rcode == wire::Rcode::NoError && h.ancount() == 0);
   if (!servfail && !negative && rcode != wire::Rcode::NoError) return false;
 
   uint32_t lifetime = ~uint32_t{0};

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dns/forward/forwarder.hpp"
+#include "dns/wire/header.hpp"
 #include "dns/wire/message.hpp"
 #include "dns/wire/response.hpp"
 #include "dns/wire/rewrite.hpp"
@@ -23,20 +24,9 @@ constexpr size_t kQueryMax = wire::kHeaderSize + wire::kMaxNameLength + 4 + wire
 
 // The target's query: RD, the client's type and class, an OPT offering our full buffer (the answer is
 // fitted to the client afterwards), the client's DO bit.
-size_t make_target_query(const wire::ParsedQuery& q, std::string_view target, uint8_t* out) {
-  wire::store_u16(out, q.id);
-  wire::store_u16(out + 2, 0x0100);  // RD
-  wire::store_u16(out + 4, 1);
-  wire::store_u16(out + 6, 0);
-  wire::store_u16(out + 8, 0);
-  wire::store_u16(out + 10, 1);
-  std::memcpy(out + wire::kHeaderSize, target.data(), target.size());
-  size_t n = wire::kHeaderSize + target.size();
-  wire::store_u16(out + n, q.qtype);
-  wire::store_u16(out + n + 2, q.qclass);
-  n += 4;
-  wire::put_opt(out + n, 0, q.do_bit);
-  return n + wire::kOptRecordSize;
+size_t make_target_query(const wire::ParsedQuery& q, std::string_view target, std::span<uint8_t> out) {
+  const wire::Edns edns{wire::kMaxUdpSize, q.do_bit};
+  return wire::write_query(out, q.id, wire::kFlagRd, target, q.qtype, q.qclass, &edns);
 }
 
 // The smallest TTL of the prefix's answer records: the chain is valid no longer than its CNAMEs.
@@ -56,16 +46,19 @@ uint32_t answer_ttl_cap(std::span<const uint8_t> prefix) {
 size_t merge(std::span<const uint8_t> query, const wire::ParsedQuery& q, std::span<const uint8_t> prefix,
              std::span<const uint8_t> msg, size_t limit, std::span<uint8_t> out) {
   if (msg.empty()) return 0;
-  const uint8_t rcode = msg.size() >= wire::kHeaderSize ? (msg[3] & 0x0F) : 0xFF;
+  const wire::HeaderView h(msg);
+  const uint8_t rcode = h.rcode();
   size_t n = 0;
-  if (rcode == static_cast<uint8_t>(wire::Rcode::NoError) ||
-      rcode == static_cast<uint8_t>(wire::Rcode::NxDomain)) {
+  if (h.valid() && (rcode == static_cast<uint8_t>(wire::Rcode::NoError) ||
+                    rcode == static_cast<uint8_t>(wire::Rcode::NxDomain))) {
     n = wire::write_chained_answer(query, q, prefix, msg, answer_ttl_cap(prefix), limit, out);
   }
   if (n > 0) return n;
   std::memcpy(out.data(), prefix.data(), prefix.size());
-  if (rcode == static_cast<uint8_t>(wire::Rcode::ServFail)) {
-    out[3] = static_cast<uint8_t>((out[3] & 0xF0) | rcode | 0x80);  // RA: we tried
+  if (h.valid() && rcode == static_cast<uint8_t>(wire::Rcode::ServFail)) {
+    wire::Header answer(out);
+    answer.set_rcode(rcode);
+    answer.set(wire::kFlagRa);  // we tried
   }
   return prefix.size();
 }
@@ -115,8 +108,9 @@ struct ChaseDeferrer final : Deferrer {
 
 size_t Forwarder::complete_cname(std::span<const uint8_t> query, std::span<uint8_t> out, size_t len,
                                  std::string_view target, const QueryContext& ctx) {
-  wire::ParsedQuery q;
-  if (len < wire::kHeaderSize || wire::parse_query(query, q) != wire::ParseStatus::Ok || target.empty() ||
+  wire::ParsedQuery local;
+  const wire::ParsedQuery& q = parsed_query(query, ctx, local);
+  if (len < wire::kHeaderSize || q.status != wire::ParseStatus::Ok || target.empty() ||
       target.size() > wire::kMaxNameLength || !recurses(target, ctx)) {
     return len;
   }
@@ -132,8 +126,8 @@ size_t Forwarder::complete_cname(std::span<const uint8_t> query, std::span<uint8
   std::optional<ChaseDeferrer> hook;
   if (ctx.deferrer) hook.emplace(*ctx.deferrer, query, q, pre, limit);
   // Over "TCP" inside: the target's answer is never truncated for us; the merged one is fitted to the client.
-  const QueryContext tctx{Transport::Tcp,          ctx.peer,  ctx.peer_len, nullptr,
-                          hook ? &*hook : nullptr, ctx.worker};
+  const QueryContext tctx{Transport::Tcp,          ctx.peer,   ctx.peer_len, nullptr,
+                          hook ? &*hook : nullptr, ctx.worker, nullptr,      {}};
   std::vector<uint8_t>& scratch = buffer(0);
   const size_t n = answer({tq, tq_len}, scratch, tctx);
   if (n == kDeferred || (hook && hook->deferred)) return kDeferred;

@@ -86,7 +86,7 @@ void ForwardWorker::handle_answer(Pending* p, int status, const uint8_t* abuf, s
       return;
     }
     h.failures.store(0, std::memory_order_relaxed);
-    const auto rcode = static_cast<Rcode>(abuf[3] & 0x0F);
+    const auto rcode = static_cast<Rcode>(wire::HeaderView(abuf).rcode());
     // A server that refuses or fails may be alone in doing so: ask the next one while tries are left.
     if ((rcode == Rcode::ServFail || rcode == Rcode::Refused) && next_server(p) >= 0) {
       send(p);
@@ -113,10 +113,10 @@ void ForwardWorker::note_failure(UpstreamHealth& h, int status) {
 
 void ForwardWorker::finish(Pending* p, const uint8_t* answer, size_t len) {
   std::memcpy(scratch_.data(), answer, len);
-  wire::store_u16(scratch_.data(), p->q.id);  // the client's ID, restored
+  wire::Header(scratch_.data()).set_id(p->q.id);  // the client's ID, restored
   const std::span<const uint8_t> msg(scratch_.data(), len);
   const int64_t now = now_ms();
-  const bool servfail = (msg[3] & 0x0F) == static_cast<uint8_t>(Rcode::ServFail);
+  const bool servfail = wire::HeaderView(msg).rcode() == static_cast<uint8_t>(Rcode::ServFail);
   const bool stored = cache_.store(p->key, msg, now);
   if (stored) f_.shared_.store(p->key, msg, now);
   if (p->kind == PendingKind::Prefetch && !stored) cache_.prefetch_done(p->key);
@@ -158,7 +158,7 @@ void ForwardWorker::respond(Pending* p, std::span<const uint8_t> message) {
     // Larger than the client takes over UDP (an answer c-ares fetched over TCP): TC, so that it asks
     // again over TCP and gets the whole answer from the cache.
     uint8_t small[wire::kHeaderSize + wire::kMaxNameLength + 4 + wire::kOptRecordSize];
-    const uint8_t rcode = message[3] & 0x0F;
+    const uint8_t rcode = wire::HeaderView(message).rcode();
     const size_t n = wire::write_empty_response(p->query, p->q, rcode, wire::kFlagTc | wire::kFlagRa, small);
     p->reply->complete({small, n});
   } else {
@@ -207,13 +207,10 @@ void ForwardWorker::send_probe(const std::shared_ptr<UpstreamHealth>& h) {
   p->probe_seq = ++probe_seq_;
   p->current = h;
   const std::vector<uint8_t> name = probe_name(h->id, p->probe_seq);
-  p->query.assign(wire::kHeaderSize, 0);
-  wire::store_u16(p->query.data(), *id);
-  wire::store_u16(p->query.data() + 2, wire::kFlagRd);
-  wire::store_u16(p->query.data() + 4, 1);
-  p->query.insert(p->query.end(), name.begin(), name.end());
-  const uint8_t tail[4] = {0, wire::rrtype::A, 0, wire::kClassIn};
-  p->query.insert(p->query.end(), tail, tail + 4);
+  p->query.assign(wire::kHeaderSize + name.size() + 4, 0);
+  p->query.resize(wire::write_query(p->query, *id, wire::kFlagRd,
+                                    {reinterpret_cast<const char*>(name.data()), name.size()},
+                                    wire::rrtype::A, wire::kClassIn, nullptr));
   wire::parse_query(p->query, p->q);
   p->loop_tag = loop_tag(p->q, h->id);
   h->last_probe_ms.store(now_ms(), std::memory_order_relaxed);

@@ -131,7 +131,7 @@ size_t ForwardWorker::from_cache(uint32_t entry, std::span<const uint8_t> query,
   if (n == 0) return reply_now(query, q, static_cast<uint8_t>(Rcode::ServFail), out);
   if (ctx.transport == Transport::Udp && n > wire::udp_limit(q)) {
     // Too big for this client over UDP: TC, and it retries over TCP, where the same entry answers.
-    const uint8_t rcode = out[3] & 0x0F;
+    const uint8_t rcode = wire::HeaderView(out).rcode();
     return wire::write_empty_response(query, q, rcode, wire::kFlagTc | wire::kFlagRa, out);
   }
   return n;
@@ -185,7 +185,7 @@ Pending* ForwardWorker::make_pending(PendingKind kind, std::span<const uint8_t> 
   p->q = q;
   p->upstream_id = *id;
   p->query.assign(query.begin(), query.end());
-  wire::store_u16(p->query.data(), *id);
+  wire::Header(p->query.data()).set_id(*id);
   // Ask for no more than we send on (RFC 6891 §6.2.5, flag day 2020): fewer fragments, fewer TCP retries.
   wire::for_each_record(p->query, [&](const wire::RecordView& r) {
     if (r.type == wire::rrtype::OPT && r.rclass > wire::kMaxUdpSize) {
@@ -222,8 +222,9 @@ void ForwardWorker::start_prefetch(std::span<const uint8_t> query, const wire::P
 
 size_t ForwardWorker::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
                              const QueryContext& ctx) {
-  wire::ParsedQuery q;
-  if (size_t written = 0; !wire::parse_answerable(query, q, out, written)) return written;
+  wire::ParsedQuery local;
+  const wire::ParsedQuery& q = parsed_query(query, ctx, local);
+  if (size_t written = 0; !wire::answerable(query, q, out, written)) return written;
   counters_.queries.add();
   if (!f_.options_.recursion_clients.allows(ctx.peer)) {  // not an open resolver (--allow-recursion)
     counters_.refused_client.add();
@@ -296,10 +297,11 @@ Forwarder::~Forwarder() = default;
 size_t Forwarder::answer(std::span<const uint8_t> query, std::span<uint8_t> out, const QueryContext& ctx) {
   detail::ForwardWorker* w = ctx.worker < kMaxWorkers ? workers_[ctx.worker].get() : nullptr;
   if (w && w->on_this_thread()) return w->answer(query, out, ctx);
-  // Not a worker thread (an HTTP probe, a test), or no start_worker() for it (a decorator that does not
-  // pass it on): nothing to forward with.
-  wire::ParsedQuery q;
-  if (wire::parse_query(query, q) == wire::ParseStatus::Drop) return 0;
+  // Not a worker thread (an HTTP probe, a test), or a server this Forwarder's WorkerHooks were not
+  // registered with (Server::add_worker_hooks): nothing to forward with.
+  wire::ParsedQuery local;
+  const wire::ParsedQuery& q = parsed_query(query, ctx, local);
+  if (q.status == wire::ParseStatus::Drop) return 0;
   return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::ServFail), 0, out);
 }
 

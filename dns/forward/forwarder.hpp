@@ -52,7 +52,7 @@ namespace detail {
 class ForwardWorker;
 }
 
-class Forwarder : public QueryHandler, public Recursion {
+class Forwarder : public QueryHandler, public Recursion, public WorkerHooks {
  public:
   static constexpr unsigned kMaxWorkers = 256;
 

@@ -54,6 +54,7 @@ class Forwarding {
 
   QueryHandler& handler() { return *forwarder_; }
   Recursion& recursion() { return *forwarder_; }
+  WorkerHooks& worker_hooks() { return *forwarder_; }  // Server::add_worker_hooks
   ForwarderStats stats() const { return forwarder_->stats(); }
   void stop();  // the ConfigMap watcher; the workers' state goes with Server::stop()
 

@@ -61,9 +61,10 @@ struct Failure {
 namespace detail {
 
 struct Worker {
-  Worker(unsigned index, QueryHandler& handler, std::shared_ptr<spdlog::logger> log,
-         const ServerOptions& options, detail::TcpLimits& limits)
-      : ctx(index, handler, std::move(log), options.tcp_idle_timeout, options.tcp_message_timeout, limits) {}
+  Worker(unsigned index, QueryHandler& handler, const std::vector<WorkerHooks*>& worker_hooks,
+         std::shared_ptr<spdlog::logger> log, const ServerOptions& options, detail::TcpLimits& limits)
+      : ctx(index, handler, std::move(log), options.tcp_idle_timeout, options.tcp_message_timeout, limits),
+        hooks(worker_hooks) {}
 
   void shutdown() {  // worker thread
     for (auto& listener : udp_listeners)
@@ -73,10 +74,22 @@ struct Worker {
     ctx.trimmer.close();
     // After the listeners: the handler fails or drops what it still owes, which lets draining TCP
     // connections finish, and cancels its timers and sockets so that io.run() returns.
-    try {
-      ctx.handler.stop_worker(ctx.index);
-    } catch (const std::exception& e) {
-      ctx.log->error("stopping the query handler on worker {}: {}", ctx.index, e.what());
+    for (auto it = hooks.rbegin(); it != hooks.rend(); ++it) {
+      try {
+        (*it)->stop_worker(ctx.index);
+      } catch (const std::exception& e) {
+        ctx.log->error("stopping the query handler on worker {}: {}", ctx.index, e.what());
+      }
+    }
+  }
+
+  void start() {  // worker thread, before io.run()
+    for (WorkerHooks* h : hooks) {
+      try {
+        h->start_worker(ctx.index, ctx.io);
+      } catch (const std::exception& e) {
+        ctx.log->error("dns-worker-{}: starting the query handler: {}", ctx.index, e.what());
+      }
     }
   }
 
@@ -85,6 +98,7 @@ struct Worker {
   std::vector<std::unique_ptr<detail::UdpListener>> udp_listeners;
   std::vector<std::unique_ptr<detail::TcpListener>> tcp_listeners;
   std::thread thread;
+  const std::vector<WorkerHooks*>& hooks;  // the server's, fixed before start()
 };
 
 }  // namespace detail
@@ -110,6 +124,7 @@ struct Server::Impl {
 
   ServerOptions options;
   QueryHandler& handler;
+  std::vector<WorkerHooks*> hooks;
   std::shared_ptr<spdlog::logger> log;
   detail::TcpLimits tcp_limits;                  // before the workers, whose connections release into it
   std::vector<std::unique_ptr<Worker>> workers;  // fixed once start() returns
@@ -191,11 +206,7 @@ void Server::Impl::start_threads() {
     worker->thread = std::thread([worker, w, log = log] {
       const std::string name = "dns-worker-" + std::to_string(w);
       pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
-      try {
-        worker->ctx.handler.start_worker(worker->ctx.index, worker->ctx.io);
-      } catch (const std::exception& e) {
-        log->error("{}: starting the query handler: {}", name, e.what());
-      }
+      worker->start();
       for (;;) {
         try {
           worker->ctx.io.run();  // returns once stop() closed everything and the last answer is flushed
@@ -215,6 +226,12 @@ Server::~Server() {
   stop();
 }
 
+void Server::add_worker_hooks(WorkerHooks& hooks) {
+  std::lock_guard lock(impl_->lifecycle);
+  if (impl_->started) throw std::logic_error("Server::add_worker_hooks after start()");
+  impl_->hooks.push_back(&hooks);
+}
+
 void Server::start() {
   Impl& s = *impl_;
   std::lock_guard lock(s.lifecycle);
@@ -224,7 +241,7 @@ void Server::start() {
   threads = std::max(threads, 1u);
   try {
     for (unsigned i = 0; i < threads; ++i) {
-      s.workers.push_back(std::make_unique<Worker>(i, s.handler, s.log, s.options, s.tcp_limits));
+      s.workers.push_back(std::make_unique<Worker>(i, s.handler, s.hooks, s.log, s.options, s.tcp_limits));
       s.tcp_limits.evict_on.push_back([w = s.workers.back().get()] {
         asio::post(w->ctx.io, [w] { detail::evict_least_active(w->ctx); });
       });

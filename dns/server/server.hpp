@@ -61,6 +61,10 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
+  // Per-thread state to start on each worker thread before it answers, and to stop when it shuts down
+  // (WorkerHooks), in the order added. Before start(); `hooks` must outlive the Server.
+  void add_worker_hooks(WorkerHooks& hooks);
+
   // Binds every address for UDP and TCP on every worker (SO_REUSEPORT), then starts the threads.
   // Throws std::runtime_error("cannot listen on udp 127.0.0.1:53: Permission denied") and leaves nothing
   // open. Call once.

@@ -170,8 +170,14 @@ void TcpConnection::answer_buffered() {
       break;
     }
     ++queries;
-    const QueryContext ctx{Transport::Tcp, peer_.data(), static_cast<socklen_t>(peer_.size()),
-                           &stream_,       this,         worker_.index};
+    const QueryContext ctx{Transport::Tcp,
+                           peer_.data(),
+                           static_cast<socklen_t>(peer_.size()),
+                           &stream_,
+                           this,
+                           worker_.index,
+                           nullptr,
+                           {}};
     current_seq_ = next_seq_++;
     current_deferred_ = false;
     if (!queued_.empty()) queued_.push_back(Slot{current_seq_, false, {}});  // behind a deferred answer

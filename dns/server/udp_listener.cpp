@@ -203,7 +203,8 @@ UdpListener::Batch UdpListener::receive_and_answer() {
     }
     const QueryContext ctx{Transport::Udp, reinterpret_cast<const sockaddr*>(&b.peers[i]),
                            in.msg_namelen, nullptr,
-                           this,           worker_.index};
+                           this,           worker_.index,
+                           nullptr,        {}};
     current_slot_ = i;
     current_deferred_ = false;
     const size_t length =

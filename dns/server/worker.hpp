@@ -47,12 +47,18 @@ struct WorkerContext {
         tcp_message_timeout(message),
         tcp_limits(limits) {}
 
-  // Calls the handler, turning an exception or an impossible length into a drop: one bad query must not
-  // take the worker down. Returns kDeferred when the handler took a PendingReply.
+  // Parses the query (the one parse every handler of the chain reads, QueryContext::parsed) and calls the
+  // handler, turning an exception or an impossible length into a drop: one bad query must not take the
+  // worker down. Returns kDeferred when the handler took a PendingReply.
   size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out, const QueryContext& ctx) {
+    wire::ParsedQuery parsed;
+    wire::parse_query(query, parsed);
+    QueryContext with_parse = ctx;
+    with_parse.parsed = &parsed;
+    with_parse.parsed_bytes = query;
     size_t n = 0;
     try {
-      n = handler.answer(query, out, ctx);
+      n = handler.answer(query, out, with_parse);
     } catch (const std::exception& e) {
       warn("query handler threw: {}", e.what());
       return 0;

@@ -17,6 +17,7 @@ enum class ParseStatus {
 };
 
 struct ParsedQuery {
+  ParseStatus status = ParseStatus::Drop;  // what parse_query() returned
   uint16_t id = 0;
   uint16_t flags = 0;  // raw header flags of the query
   uint8_t opcode = 0;
@@ -32,7 +33,7 @@ struct ParsedQuery {
   bool do_bit = false;
 };
 
-// Never throws, never allocates; every read is bounds-checked.
+// Never throws, never allocates; every read is bounds-checked. Also stores the result in q.status.
 ParseStatus parse_query(std::span<const uint8_t> packet, ParsedQuery& q);
 
 }  // namespace clusterdns::dns::wire

@@ -1,48 +1,69 @@
 // Response framing shared by every answer path.
 #include "dns/wire/response.hpp"
 
-#include <cstring>
-
 namespace clusterdns::dns::wire {
 
-void put_header(uint8_t* out, const ParsedQuery& q, uint16_t flags, uint8_t rcode, uint16_t qdcount,
+void put_header(Header h, const ParsedQuery& q, uint16_t flags, uint8_t rcode, uint16_t qdcount,
                 uint16_t ancount, uint16_t nscount, uint16_t arcount) {
-  store_u16(out, q.id);
-  const uint16_t echoed = static_cast<uint16_t>(q.flags & (0x7800 | kFlagRd | kFlagCd));
-  store_u16(out + 2, static_cast<uint16_t>(kFlagQr | echoed | flags | (rcode & 0x0F)));
-  store_u16(out + 4, qdcount);
-  store_u16(out + 6, ancount);
-  store_u16(out + 8, nscount);
-  store_u16(out + 10, arcount);
+  h.set_id(q.id);
+  const auto echoed = static_cast<uint16_t>(q.flags & (kOpcodeMask | kFlagRd | kFlagCd));
+  h.set_flags(static_cast<uint16_t>(kFlagQr | echoed | flags | (rcode & kRcodeMask)));
+  h.set_counts(qdcount, ancount, nscount, arcount);
 }
 
-void put_opt(uint8_t* out, uint8_t ext_rcode, bool do_bit) {
-  out[0] = 0;  // root owner
-  store_u16(out + 1, rrtype::OPT);
-  store_u16(out + 3, kMaxUdpSize);
-  out[5] = ext_rcode;
-  out[6] = 0;  // version 0
-  out[7] = do_bit ? 0x80 : 0;
-  out[8] = 0;
-  store_u16(out + 9, 0);  // no options
+void put_opt(Cursor& w, uint8_t ext_rcode, bool do_bit, uint16_t udp_size) {
+  w.put_u8(0);  // root owner
+  w.put_u16(rrtype::OPT);
+  w.put_u16(udp_size);
+  w.put_u8(ext_rcode);
+  w.put_u8(0);  // version 0
+  w.put_u16(do_bit ? kEdnsDo : 0);
+  w.put_u16(0);  // no options
+}
+
+void put_question(Cursor& w, std::string_view qname, uint16_t qtype, uint16_t qclass) {
+  w.put(qname);
+  w.put_u16(qtype);
+  w.put_u16(qclass);
+}
+
+size_t write_query(std::span<uint8_t> out, uint16_t id, uint16_t flags, std::string_view qname,
+                   uint16_t qtype, uint16_t qclass, const Edns* edns) {
+  Cursor w(out);
+  w.put_u16(id);
+  w.put_u16(flags);
+  w.put_u16(1);
+  w.put_u16(0);
+  w.put_u16(0);
+  w.put_u16(edns ? 1 : 0);
+  put_question(w, qname, qtype, qclass);
+  if (edns) put_opt(w, 0, edns->do_bit, edns->udp_size);
+  return w.ok() ? w.offset() : 0;
 }
 
 size_t write_empty_response(std::span<const uint8_t> query, const ParsedQuery& q, uint16_t rcode,
                             uint16_t flags, std::span<uint8_t> out) {
   const size_t question = q.question_ok ? q.question_end - kHeaderSize : 0;
-  const size_t total = kHeaderSize + question + (q.has_edns ? kOptRecordSize : 0);
-  if (out.size() < total || query.size() < kHeaderSize + question) return 0;
-  put_header(out.data(), q, flags, static_cast<uint8_t>(rcode & 0x0F), q.question_ok ? 1 : 0, 0, 0,
-             q.has_edns ? 1 : 0);
-  std::memcpy(out.data() + kHeaderSize, query.data() + kHeaderSize, question);
-  if (q.has_edns) put_opt(out.data() + kHeaderSize + question, static_cast<uint8_t>(rcode >> 4), q.do_bit);
-  return total;
+  if (out.size() < kHeaderSize || query.size() < kHeaderSize + question) return 0;
+  Cursor w(out, kHeaderSize);
+  w.put(query.subspan(kHeaderSize, question));
+  if (q.has_edns) put_opt(w, static_cast<uint8_t>(rcode >> 4), q.do_bit);
+  if (!w.ok()) return 0;
+  put_header(Header(out.data()), q, flags, static_cast<uint8_t>(rcode & kRcodeMask), q.question_ok ? 1 : 0, 0,
+             0, q.has_edns ? 1 : 0);
+  return w.offset();
 }
 
 bool parse_answerable(std::span<const uint8_t> query, ParsedQuery& q, std::span<uint8_t> out,
                       size_t& written) {
+  parse_query(query, q);
+  return answerable(query, q, out, written);
+}
+
+bool answerable(std::span<const uint8_t> query, const ParsedQuery& q, std::span<uint8_t> out,
+                size_t& written) {
   written = 0;
-  switch (parse_query(query, q)) {
+  switch (q.status) {
     case ParseStatus::Drop:
       return false;
     case ParseStatus::FormErr:

@@ -125,7 +125,7 @@ struct Harness {
   // answer(); a deferred answer is waited for (bounded), an immediate one returned as is.
   Bytes ask(const Bytes& q, bool* immediate = nullptr) {
     Bytes out(65535);
-    const QueryContext ctx{Transport::Udp, nullptr, 0, nullptr, &deferrer, 0};
+    const QueryContext ctx{Transport::Udp, nullptr, 0, nullptr, &deferrer, 0, nullptr, {}};
     const size_t before = deferrer.replies.size();
     const size_t n = forwarder->answer(q, out, ctx);
     if (immediate) *immediate = n != kDeferred;
@@ -221,7 +221,7 @@ TEST(Forwarder, InflightLimitAnswersRefused) {
   o.max_inflight = 1;
   h.start({up.address()}, o);
   Bytes out(65535);
-  const QueryContext ctx{Transport::Udp, nullptr, 0, nullptr, &h.deferrer, 0};
+  const QueryContext ctx{Transport::Udp, nullptr, 0, nullptr, &h.deferrer, 0, nullptr, {}};
   const Bytes q1 = query("slow1.example.test", 1), q2 = query("slow2.example.test", 2);
   EXPECT_EQ(h.forwarder->answer(q1, out, ctx), kDeferred);
   const size_t n = h.forwarder->answer(q2, out, ctx);
@@ -241,7 +241,7 @@ TEST(Forwarder, AQueryThatComesBackIsALoop) {
   // The "upstream" sends every query back to the forwarder, as a resolver pointed at us would.
   up.reflect = [&](const Bytes& q) {
     Bytes out(65535);
-    const QueryContext ctx{Transport::Udp, nullptr, 0, nullptr, nullptr, 0};
+    const QueryContext ctx{Transport::Udp, nullptr, 0, nullptr, nullptr, 0, nullptr, {}};
     const size_t n = h.forwarder->answer(q, out, ctx);
     return n == kDeferred ? Bytes{} : Bytes(out.begin(), out.begin() + static_cast<long>(n));
   };

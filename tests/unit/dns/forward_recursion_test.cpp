@@ -151,8 +151,10 @@ struct Harness {
     Bytes out = cname_prefix(query, 30, "www.example.test");
     out.resize(65535);
     const size_t len = cname_prefix(query, 30, "www.example.test").size();
-    const QueryContext ctx{
-        Transport::Udp, reinterpret_cast<const sockaddr*>(&peer), sizeof(peer), nullptr, &deferrer, 0};
+    const QueryContext ctx{Transport::Udp, reinterpret_cast<const sockaddr*>(&peer),
+                           sizeof(peer),   nullptr,
+                           &deferrer,      0,
+                           nullptr,        {}};
     const size_t before = deferrer.replies.size();
     const size_t n =
         forwarder->complete_cname(query, out, len, *wire::name_from_text("www.example.test"), ctx);
@@ -198,12 +200,15 @@ TEST(ForwarderRecursion, CnameTargetResolvedThroughTheCacheWithTtlsCapped) {
 TEST(ForwarderRecursion, MissingTargetIsNxdomainWithTheUpstreamSoa) {
   Harness h;
   const auto client = v4("127.0.0.1");
-  const Bytes query = testutil::make_query({.name = "gone.default.svc.cluster.local", .type = 28});
+  const Bytes query =
+      testutil::make_query({.name = "gone.default.svc.cluster.local", .type = wire::rrtype::AAAA});
   Bytes out = cname_prefix(query, 30, "missing.example.test");
   const size_t len = out.size();
   out.resize(65535);
-  const QueryContext ctx{
-      Transport::Tcp, reinterpret_cast<const sockaddr*>(&client), sizeof(client), nullptr, &h.deferrer, 0};
+  const QueryContext ctx{Transport::Tcp, reinterpret_cast<const sockaddr*>(&client),
+                         sizeof(client), nullptr,
+                         &h.deferrer,    0,
+                         nullptr,        {}};
   ASSERT_EQ(h.forwarder->complete_cname(query, out, len, *wire::name_from_text("missing.example.test"), ctx),
             kDeferred);
   const auto deadline = std::chrono::steady_clock::now() + 3s;
@@ -228,7 +233,8 @@ TEST(ForwarderRecursion, AllowRecursionRefusesOtherClientsAndChasesNothingForThe
   Bytes out(65535);
   const QueryContext outside_ctx{Transport::Udp,   reinterpret_cast<const sockaddr*>(&outsider),
                                  sizeof(outsider), nullptr,
-                                 &h.deferrer,      0};
+                                 &h.deferrer,      0,
+                                 nullptr,          {}};
   const size_t n = h.forwarder->answer(query, out, outside_ctx);
   ASSERT_NE(n, kDeferred);
   auto refused = testutil::decode(out.data(), n);
@@ -248,14 +254,18 @@ TEST(ForwarderRecursion, AllowRecursionRefusesOtherClientsAndChasesNothingForThe
   sockaddr_in6 mapped{};
   mapped.sin6_family = AF_INET6;
   inet_pton(AF_INET6, "::ffff:192.168.1.20", &mapped.sin6_addr);
-  const QueryContext mapped_ctx{
-      Transport::Udp, reinterpret_cast<const sockaddr*>(&mapped), sizeof(mapped), nullptr, &h.deferrer, 0};
+  const QueryContext mapped_ctx{Transport::Udp, reinterpret_cast<const sockaddr*>(&mapped),
+                                sizeof(mapped), nullptr,
+                                &h.deferrer,    0,
+                                nullptr,        {}};
   EXPECT_TRUE(h.forwarder->recurses(*wire::name_from_text("www.example.test"), mapped_ctx));
   sockaddr_in6 public6{};
   public6.sin6_family = AF_INET6;
   inet_pton(AF_INET6, "2001:db8::1", &public6.sin6_addr);
-  const QueryContext public6_ctx{
-      Transport::Udp, reinterpret_cast<const sockaddr*>(&public6), sizeof(public6), nullptr, &h.deferrer, 0};
+  const QueryContext public6_ctx{Transport::Udp,  reinterpret_cast<const sockaddr*>(&public6),
+                                 sizeof(public6), nullptr,
+                                 &h.deferrer,     0,
+                                 nullptr,         {}};
   EXPECT_FALSE(h.forwarder->recurses(*wire::name_from_text("www.example.test"), public6_ctx));
 }
 

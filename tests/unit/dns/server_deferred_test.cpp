@@ -29,7 +29,7 @@ using Bytes = std::vector<uint8_t>;
 
 // Byte 12 of the query (first QNAME length byte) says what to do: 0 = answer now; N > 0 = defer N*20 ms;
 // 0x80 | N = defer N*20 ms, then drop the reply. Answers echo the query with QR set.
-class LaterHandler : public QueryHandler {
+class LaterHandler : public QueryHandler, public WorkerHooks {
  public:
   size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out, const QueryContext& ctx) override {
     if (query.size() < 13) return 0;
@@ -99,7 +99,10 @@ uint16_t wire_id(const Bytes& m) {
 }
 
 struct Running {
-  Running() : server(ServerOptions{{{"127.0.0.1", 0}}, 2, 10000ms, 64}, handler) { server.start(); }
+  Running() : server(ServerOptions{{{"127.0.0.1", 0}}, 2, 10000ms, 64}, handler) {
+    server.add_worker_hooks(handler);
+    server.start();
+  }
   uint16_t port() const { return server.bound().at(0).port; }
   LaterHandler handler;
   Server server;
@@ -146,6 +149,7 @@ TEST(ServerDeferred, ConnectionOwingAnAnswerIsNotEvicted) {
   // At the cap nothing can make room: both connections wait for a deferred answer, so the new one is refused.
   LaterHandler handler;
   Server server(ServerOptions{{{"127.0.0.1", 0}}, 1, 10000ms, 2}, handler);
+  server.add_worker_hooks(handler);
   server.start();
   const uint16_t port = server.bound().at(0).port;
   int owed[2];

@@ -106,7 +106,7 @@ TEST(Name, HostileNamesAreRejected) {
 TEST(Query, ParsesQuestionAndEdns) {
   QuerySpec s;
   s.name = "My-Nginx.default.svc.cluster.local";
-  s.type = 28;
+  s.type = rrtype::AAAA;
   s.edns_size = 4096;
   s.do_bit = true;
   ParsedQuery q;
@@ -183,7 +183,7 @@ TEST(Query, HostileAdditionalRecords) {
 }
 
 TEST(Response, EmptyResponseEchoesQuestionAndOpt) {
-  auto query = make_query(QuerySpec{.name = "Example.COM", .type = 1, .edns_size = 1232});
+  auto query = make_query(QuerySpec{.name = "Example.COM", .type = rrtype::A, .edns_size = 1232});
   ParsedQuery q;
   ASSERT_EQ(parse(query, q), ParseStatus::Ok);
   std::vector<uint8_t> out(512);

@@ -8,6 +8,9 @@
 #include "tests/support/dns_test_util.hpp"
 #include "zones/builder.hpp"
 #include "zones/responder.hpp"
+#include "dns/wire/types.hpp"
+
+namespace rrtype = clusterdns::dns::wire::rrtype;
 
 using namespace clusterdns;
 
@@ -21,12 +24,12 @@ TEST(HotPath, MeasuredAnsweringAllocatesNothing) {
   ops::QueryMetrics metrics;
   ops::MetricsHandler measured(responder, metrics, ops::Plugin::Kubernetes);
   const std::vector<testutil::QuerySpec> specs = {
-      {.name = "my-nginx.default.svc.cluster.local", .type = 1},
-      {.name = "my-nginx.default.svc.cluster.local", .type = 28, .edns_size = 1232},
-      {.name = "_http._tcp.web.default.svc.cluster.local", .type = 33},
-      {.name = "www.example.com.default.svc.cluster.local", .type = 1},  // NXDOMAIN
-      {.name = "149.162.0.10.in-addr.arpa", .type = 12},
-      {.name = "example.com", .type = 1},  // REFUSED
+      {.name = "my-nginx.default.svc.cluster.local", .type = rrtype::A},
+      {.name = "my-nginx.default.svc.cluster.local", .type = rrtype::AAAA, .edns_size = 1232},
+      {.name = "_http._tcp.web.default.svc.cluster.local", .type = rrtype::SRV},
+      {.name = "www.example.com.default.svc.cluster.local", .type = rrtype::A},  // NXDOMAIN
+      {.name = "149.162.0.10.in-addr.arpa", .type = rrtype::PTR},
+      {.name = "example.com", .type = rrtype::A},  // REFUSED
   };
   std::vector<std::vector<uint8_t>> queries;
   for (const auto& s : specs)

@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/dns_test_util.hpp"
+#include "dns/wire/types.hpp"
+
+namespace rrtype = clusterdns::dns::wire::rrtype;
 
 using namespace clusterdns;
 using namespace clusterdns::ops;
@@ -54,7 +57,7 @@ TEST(MetricsPage, QueryFamiliesUseCoreDnsNamesAndLabels) {
   Echo echo;
   QueryMetrics m;
   MetricsHandler h(echo, m);
-  const auto q = testutil::make_query({.name = "kubernetes.default.svc.cluster.local", .type = 1});
+  const auto q = testutil::make_query({.name = "kubernetes.default.svc.cluster.local", .type = rrtype::A});
   std::vector<uint8_t> out(65535);
   dns::QueryContext ctx;
   h.answer(q, out, ctx);

@@ -13,6 +13,9 @@
 
 #include "ops/query_log.hpp"
 #include "tests/support/dns_test_util.hpp"
+#include "dns/wire/types.hpp"
+
+namespace rrtype = clusterdns::dns::wire::rrtype;
 
 using namespace clusterdns;
 using namespace clusterdns::ops;
@@ -97,12 +100,12 @@ TEST(QueryMetrics, CountsByTypeRcodeProtoAndFamily) {
   FakeHandler inner;
   QueryMetrics m;
   MetricsHandler h(inner, m);
-  ask(h, {.name = "a.example", .type = 1});
-  ask(h, {.name = "a.example", .type = 1}, dns::Transport::Tcp);
-  ask(h, {.name = "a.example", .type = 28}, dns::Transport::Udp, true);
+  ask(h, {.name = "a.example", .type = rrtype::A});
+  ask(h, {.name = "a.example", .type = rrtype::A}, dns::Transport::Tcp);
+  ask(h, {.name = "a.example", .type = rrtype::AAAA}, dns::Transport::Udp, true);
   ask(h, {.name = "a.example", .type = 99, .edns_size = 1232, .do_bit = true});
   inner.rcode = 3;
-  ask(h, {.name = "b.example", .type = 33});
+  ask(h, {.name = "b.example", .type = rrtype::SRV});
   const QueryTotals t = m.totals();
   EXPECT_EQ(requests(t, 0, 0, 1), 1u);
   EXPECT_EQ(requests(t, 1, 0, 1), 1u);
@@ -118,7 +121,7 @@ TEST(QueryMetrics, CountsByTypeRcodeProtoAndFamily) {
   for (size_t b = 0; b <= kSizeBounds; ++b)
     udp += t[Slots::size_bucket(0, 0, b)];
   EXPECT_EQ(udp, 4u);
-  EXPECT_EQ(t[Slots::size_sum(1, 1)], make_query({.name = "a.example", .type = 1}).size());
+  EXPECT_EQ(t[Slots::size_sum(1, 1)], make_query({.name = "a.example", .type = rrtype::A}).size());
 }
 
 TEST(QueryMetrics, SumsEveryThreadsBlock) {
@@ -129,7 +132,7 @@ TEST(QueryMetrics, SumsEveryThreadsBlock) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 1000; ++i)
-        ask(h, {.name = "a.example", .type = 1});
+        ask(h, {.name = "a.example", .type = rrtype::A});
     });
   }
   for (auto& t : threads)
@@ -138,7 +141,7 @@ TEST(QueryMetrics, SumsEveryThreadsBlock) {
   // A second instance on the same threads starts from zero.
   QueryMetrics other;
   MetricsHandler h2(inner, other);
-  ask(h2, {.name = "a.example", .type = 1});
+  ask(h2, {.name = "a.example", .type = rrtype::A});
   EXPECT_EQ(requests(other.totals(), 0, 0, 1), 1u);
   EXPECT_EQ(requests(m.totals(), 0, 0, 1), 4000u);
 }
@@ -147,7 +150,7 @@ TEST(QueryMetrics, PanicsAreCountedAndRethrown) {
   FakeHandler inner;
   QueryMetrics m;
   MetricsHandler h(inner, m);
-  EXPECT_THROW(ask(h, {.name = "boom.example", .type = 1}), std::runtime_error);
+  EXPECT_THROW(ask(h, {.name = "boom.example", .type = rrtype::A}), std::runtime_error);
   EXPECT_EQ(m.totals()[Slots::kPanics], 1u);
 }
 
@@ -185,7 +188,7 @@ TEST(QueryMetrics, DeferredAnswersAreRecordedWhenCompleted) {
   QueryMetrics m;
   MetricsHandler h(inner, m);
   ServerDeferrer server;
-  const auto q = make_query({.name = "www.example.com", .type = 28});
+  const auto q = make_query({.name = "www.example.com", .type = rrtype::AAAA});
   std::vector<uint8_t> out(65535);
   Peer peer(false);
   dns::QueryContext ctx;
@@ -214,12 +217,12 @@ TEST(QueryMetrics, QueryLogSamplesEveryNth) {
   m.set_query_log_rate(0.1);
   m.query_log().stop();  // drain by hand below
   for (int i = 0; i < 50; ++i)
-    ask(h, {.name = "my-nginx.default.svc.cluster.local", .type = 1, .id = static_cast<uint16_t>(i)});
+    ask(h, {.name = "my-nginx.default.svc.cluster.local", .type = rrtype::A, .id = static_cast<uint16_t>(i)});
   EXPECT_EQ(m.query_log().drain(), 5u);
   m.set_query_log_rate(0);
   m.query_log().stop();
   for (int i = 0; i < 50; ++i)
-    ask(h, {.name = "x.example", .type = 1});
+    ask(h, {.name = "x.example", .type = rrtype::A});
   EXPECT_EQ(m.query_log().drain(), 0u);
 }
 

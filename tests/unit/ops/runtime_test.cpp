@@ -12,6 +12,9 @@
 #include "ops/snapshot_pipeline.hpp"
 #include "tests/support/dns_test_util.hpp"
 #include "zones/responder.hpp"
+#include "dns/wire/types.hpp"
+
+namespace rrtype = clusterdns::dns::wire::rrtype;
 
 using namespace clusterdns;
 using namespace clusterdns::ops;
@@ -54,7 +57,7 @@ discovery::RegistryState one_service() {
 }
 
 testutil::Decoded ask(zones::Responder& r, const std::string& name) {
-  const auto q = testutil::make_query({.name = name, .type = 1});
+  const auto q = testutil::make_query({.name = name, .type = rrtype::A});
   std::vector<uint8_t> out(65535);
   dns::QueryContext ctx;
   const size_t n = r.answer(q, out, ctx);

@@ -6,6 +6,9 @@
 #include "tests/support/dns_test_util.hpp"
 #include "zones/builder.hpp"
 #include "zones/responder.hpp"
+#include "dns/wire/types.hpp"
+
+namespace rrtype = clusterdns::dns::wire::rrtype;
 
 using namespace clusterdns;
 
@@ -17,15 +20,15 @@ TEST(HotPath, AnsweringAllocatesNothing) {
   holder.publish(zones::build_snapshot(&parsed.state, zones::BuildConfig{}, 1));
   zones::Responder responder(holder, {});
   const std::vector<testutil::QuerySpec> specs = {
-      {.name = "my-nginx.default.svc.cluster.local", .type = 1},
-      {.name = "MY-NGINX.default.svc.cluster.local", .type = 28, .edns_size = 1232},
-      {.name = "_http._tcp.web.default.svc.cluster.local", .type = 33},
-      {.name = "www.example.com.default.svc.cluster.local", .type = 1},  // NXDOMAIN
-      {.name = "149.162.0.10.in-addr.arpa", .type = 12},
-      {.name = "1-2-3-4.default.pod.cluster.local", .type = 1},        // synthesized pod record
-      {.name = "alias.default.svc.cluster.local", .type = 1},          // CNAME chased
-      {.name = "example.com", .type = 1},                              // REFUSED
-      {.name = "x", .type = 1, .edns_size = 1232, .edns_version = 1},  // BADVERS
+      {.name = "my-nginx.default.svc.cluster.local", .type = rrtype::A},
+      {.name = "MY-NGINX.default.svc.cluster.local", .type = rrtype::AAAA, .edns_size = 1232},
+      {.name = "_http._tcp.web.default.svc.cluster.local", .type = rrtype::SRV},
+      {.name = "www.example.com.default.svc.cluster.local", .type = rrtype::A},  // NXDOMAIN
+      {.name = "149.162.0.10.in-addr.arpa", .type = rrtype::PTR},
+      {.name = "1-2-3-4.default.pod.cluster.local", .type = rrtype::A},        // synthesized pod record
+      {.name = "alias.default.svc.cluster.local", .type = rrtype::A},          // CNAME chased
+      {.name = "example.com", .type = rrtype::A},                              // REFUSED
+      {.name = "x", .type = rrtype::A, .edns_size = 1232, .edns_version = 1},  // BADVERS
   };
   std::vector<std::vector<uint8_t>> queries;
   for (const auto& s : specs)

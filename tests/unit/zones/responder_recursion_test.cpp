@@ -12,6 +12,9 @@
 #include "tests/support/dns_test_util.hpp"
 #include "zones/builder.hpp"
 #include "zones/responder.hpp"
+#include "dns/wire/types.hpp"
+
+namespace rrtype = clusterdns::dns::wire::rrtype;
 
 using namespace clusterdns;
 using testutil::decode;
@@ -84,23 +87,23 @@ class RecursionTest : public ::testing::Test {
 
 TEST_F(RecursionTest, ExternalNameOutsideTheZonesIsCompletedByRecursion) {
   zones::Responder r(holder_, with_forwarding());
-  auto a = ask(r, {.name = "ext.default.svc.cluster.local", .type = 1});
+  auto a = ask(r, {.name = "ext.default.svc.cluster.local", .type = rrtype::A});
   ASSERT_EQ(fwd_.targets, std::vector<std::string>{"www.example.test."});
   EXPECT_EQ(a.rcode, "NXDOMAIN");  // what the fake made of it
   ASSERT_EQ(a.answer.size(), 1u);
   EXPECT_EQ(a.answer[0], "ext.default.svc.cluster.local. 30 IN CNAME www.example.test.");
   // Asked for the CNAME itself, or ANY: the CNAME is the answer, nothing to chase.
-  ask(r, {.name = "ext.default.svc.cluster.local", .type = 5});
-  ask(r, {.name = "ext.default.svc.cluster.local", .type = 255});
+  ask(r, {.name = "ext.default.svc.cluster.local", .type = rrtype::CNAME});
+  ask(r, {.name = "ext.default.svc.cluster.local", .type = rrtype::ANY});
   EXPECT_EQ(fwd_.targets.size(), 1u);
   // An in-zone target is chased by the snapshot itself: CNAME + A, no recursion.
-  auto in = ask(r, {.name = "alias.default.svc.cluster.local", .type = 1});
+  auto in = ask(r, {.name = "alias.default.svc.cluster.local", .type = rrtype::A});
   EXPECT_EQ(in.answer.size(), 2u);
   EXPECT_EQ(in.rcode, "NOERROR");
   EXPECT_EQ(fwd_.targets.size(), 1u);
   // Without forwarding (--upstream none): the CNAME alone, as before.
   zones::Responder plain(holder_, {});
-  auto p = ask(plain, {.name = "ext.default.svc.cluster.local", .type = 1});
+  auto p = ask(plain, {.name = "ext.default.svc.cluster.local", .type = rrtype::A});
   EXPECT_EQ(p.rcode, "NOERROR");
   EXPECT_EQ(p.answer.size(), 1u);
 }
@@ -108,16 +111,16 @@ TEST_F(RecursionTest, ExternalNameOutsideTheZonesIsCompletedByRecursion) {
 TEST_F(RecursionTest, ReverseNamesWeDoNotOwnAreForwarded) {
   zones::Responder r(holder_, with_forwarding());
   // A cluster IP's PTR stays ours, authoritative.
-  auto ours = ask(r, {.name = "7.0.0.10.in-addr.arpa", .type = 12});
+  auto ours = ask(r, {.name = "7.0.0.10.in-addr.arpa", .type = rrtype::PTR});
   EXPECT_TRUE(ours.aa);
   ASSERT_EQ(ours.answer.size(), 1u);
   EXPECT_TRUE(fwd_.forwarded.empty());
   // An outside address (and an unused one in the service range): the upstreams' business.
-  auto outside = ask(r, {.name = "8.8.8.8.in-addr.arpa", .type = 12});
+  auto outside = ask(r, {.name = "8.8.8.8.in-addr.arpa", .type = rrtype::PTR});
   EXPECT_TRUE(outside.ra);
   EXPECT_FALSE(outside.aa);
-  auto v6 = ask(
-      r, {.name = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", .type = 12});
+  auto v6 = ask(r, {.name = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa",
+                    .type = rrtype::PTR});
   EXPECT_TRUE(v6.ra);
   EXPECT_EQ(fwd_.forwarded,
             (std::vector<std::string>{
@@ -125,11 +128,11 @@ TEST_F(RecursionTest, ReverseNamesWeDoNotOwnAreForwarded) {
                 "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa."}));
   // A client that may not recurse, or no forwarding at all: our NXDOMAIN, as before.
   fwd_.allow = false;
-  auto refused = ask(r, {.name = "8.8.4.4.in-addr.arpa", .type = 12});
+  auto refused = ask(r, {.name = "8.8.4.4.in-addr.arpa", .type = rrtype::PTR});
   EXPECT_EQ(refused.rcode, "NXDOMAIN");
   EXPECT_TRUE(refused.aa);
   zones::Responder plain(holder_, {});
-  EXPECT_EQ(ask(plain, {.name = "8.8.8.8.in-addr.arpa", .type = 12}).rcode, "NXDOMAIN");
+  EXPECT_EQ(ask(plain, {.name = "8.8.8.8.in-addr.arpa", .type = rrtype::PTR}).rcode, "NXDOMAIN");
   // Cluster names that do not exist are never forwarded.
   fwd_.allow = true;
   EXPECT_EQ(ask(r, {.name = "nope.default.svc.cluster.local"}).rcode, "NXDOMAIN");

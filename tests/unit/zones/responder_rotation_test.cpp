@@ -9,6 +9,9 @@
 #include "tests/support/dns_test_util.hpp"
 #include "zones/builder.hpp"
 #include "zones/responder.hpp"
+#include "dns/wire/types.hpp"
+
+namespace rrtype = clusterdns::dns::wire::rrtype;
 
 using namespace clusterdns;
 using testutil::decode;
@@ -66,7 +69,7 @@ class RotationTest : public ::testing::Test {
 
 TEST_F(RotationTest, HeadlessAddressesRotatePerResponse) {
   publish(3);
-  const QuerySpec q{.name = "web.default.svc.cluster.local", .type = 1};
+  const QuerySpec q{.name = "web.default.svc.cluster.local", .type = rrtype::A};
   std::set<std::string> firsts;
   std::vector<std::string> sorted_first;
   for (int i = 0; i < 10; ++i) {
@@ -93,7 +96,7 @@ TEST_F(RotationTest, HeadlessAddressesRotatePerResponse) {
 
 TEST_F(RotationTest, TruncationCutsTheRotatedAnswerAtWholeRecords) {
   publish(40);  // ~700 octets: TC without EDNS
-  const QuerySpec q{.name = "web.default.svc.cluster.local", .type = 1};
+  const QuerySpec q{.name = "web.default.svc.cluster.local", .type = rrtype::A};
   std::set<std::string> firsts;
   for (int i = 0; i < 40; ++i) {
     auto a = ask(rotating_, q);
@@ -111,7 +114,8 @@ TEST_F(RotationTest, TruncationCutsTheRotatedAnswerAtWholeRecords) {
 
 TEST_F(RotationTest, SrvRotatesWithItsAdditionalAddressesIntact) {
   publish(4);
-  const QuerySpec q{.name = "_http._tcp.web.default.svc.cluster.local", .type = 33, .edns_size = 1232};
+  const QuerySpec q{
+      .name = "_http._tcp.web.default.svc.cluster.local", .type = rrtype::SRV, .edns_size = 1232};
   std::set<std::string> firsts;
   for (int i = 0; i < 8; ++i) {
     auto a = ask(rotating_, q);
@@ -131,7 +135,7 @@ TEST_F(RotationTest, SrvRotatesWithItsAdditionalAddressesIntact) {
   // Without EDNS, six SRVs fit, their addresses only partly: still silent (RFC 2181 §9), never broken.
   publish(6);
   for (int i = 0; i < 6; ++i) {
-    auto a = ask(rotating_, {.name = "_http._tcp.web.default.svc.cluster.local", .type = 33});
+    auto a = ask(rotating_, {.name = "_http._tcp.web.default.svc.cluster.local", .type = rrtype::SRV});
     ASSERT_TRUE(a.ok);
     EXPECT_EQ(a.answer.size(), 6u);
     EXPECT_FALSE(a.tc);
@@ -142,7 +146,7 @@ TEST_F(RotationTest, SrvRotatesWithItsAdditionalAddressesIntact) {
 TEST_F(RotationTest, SingleRecordsAndNegativeAnswersAreUntouched) {
   publish(1);
   for (int i = 0; i < 3; ++i) {
-    auto a = ask(rotating_, {.name = "web.default.svc.cluster.local", .type = 1});
+    auto a = ask(rotating_, {.name = "web.default.svc.cluster.local", .type = rrtype::A});
     ASSERT_EQ(a.answer.size(), 1u);
     EXPECT_EQ(a.answer[0], "web.default.svc.cluster.local. 30 IN A 10.128.0.1");
     EXPECT_EQ(ask(rotating_, {.name = "nope.default.svc.cluster.local"}).rcode, "NXDOMAIN");

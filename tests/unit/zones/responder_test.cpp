@@ -1,6 +1,7 @@
 // The responder as a black box over bytes: protocol hygiene (RFC 1035 §4.1, RFC 6891) and size limits.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <thread>
 
 #include "discovery/model.hpp"
@@ -8,8 +9,10 @@
 #include "tests/support/dns_test_util.hpp"
 #include "zones/builder.hpp"
 #include "zones/responder.hpp"
+#include "zones/zone_file.hpp"
 
 using namespace clusterdns;
+namespace rrtype = clusterdns::dns::wire::rrtype;
 using testutil::decode;
 using testutil::make_query;
 using testutil::QuerySpec;
@@ -73,18 +76,18 @@ TEST_F(ResponderTest, FortyAddressesTruncateWithoutEdnsAndFitWithIt) {
   // RFC 1035 §4.2.1 and RFC 6891 §6.2.5: 40 A records ≈ 700 octets: TC without EDNS, whole with a 1232-byte
   // buffer.
   size_t n = 0;
-  auto plain = ask({.name = "big.default.svc.cluster.local", .type = 1}, dns::Transport::Udp, &n);
+  auto plain = ask({.name = "big.default.svc.cluster.local", .type = rrtype::A}, dns::Transport::Udp, &n);
   EXPECT_TRUE(plain.tc);
   EXPECT_LE(n, 512u);
   EXPECT_LT(plain.answer.size(), 40u);
   EXPECT_EQ(plain.rcode, "NOERROR");
-  auto edns =
-      ask({.name = "big.default.svc.cluster.local", .type = 1, .edns_size = 1232}, dns::Transport::Udp, &n);
+  auto edns = ask({.name = "big.default.svc.cluster.local", .type = rrtype::A, .edns_size = 1232},
+                  dns::Transport::Udp, &n);
   EXPECT_FALSE(edns.tc);
   EXPECT_EQ(edns.answer.size(), 40u);
   EXPECT_TRUE(edns.has_opt);
   EXPECT_EQ(edns.opt_size, 1232);
-  auto tcp = ask({.name = "big.default.svc.cluster.local", .type = 1}, dns::Transport::Tcp);
+  auto tcp = ask({.name = "big.default.svc.cluster.local", .type = rrtype::A}, dns::Transport::Tcp);
   EXPECT_FALSE(tcp.tc);
   EXPECT_EQ(tcp.answer.size(), 40u);
 }
@@ -93,23 +96,23 @@ TEST_F(ResponderTest, UdpAnswersAreCappedAt1232EvenWhenTheClientOffersMore) {
   state_ = big_headless_state(200);
   holder_.publish(zones::build_snapshot(&state_, zones::BuildConfig{}, 2));
   size_t n = 0;
-  auto a =
-      ask({.name = "big.default.svc.cluster.local", .type = 1, .edns_size = 65000}, dns::Transport::Udp, &n);
+  auto a = ask({.name = "big.default.svc.cluster.local", .type = rrtype::A, .edns_size = 65000},
+               dns::Transport::Udp, &n);
   EXPECT_TRUE(a.tc);
   EXPECT_LE(n, 1232u);
   EXPECT_GT(n, 1100u);  // filled up to the boundary, cut at a whole RR
-  auto tcp = ask({.name = "big.default.svc.cluster.local", .type = 1}, dns::Transport::Tcp);
+  auto tcp = ask({.name = "big.default.svc.cluster.local", .type = rrtype::A}, dns::Transport::Tcp);
   EXPECT_EQ(tcp.answer.size(), 200u);
 }
 
 TEST_F(ResponderTest, SrvAdditionalRecordsAreDroppedSilentlyBeforeAnswersAreCut) {
   // RFC 2181 §9: losing additional data is not truncation.
-  auto srv = ask({.name = "_http._tcp.big.default.svc.cluster.local", .type = 33});
+  auto srv = ask({.name = "_http._tcp.big.default.svc.cluster.local", .type = rrtype::SRV});
   EXPECT_TRUE(srv.tc);  // 40 SRVs (uncompressed targets, RFC 2782) cannot fit 512 octets
   // Six SRVs (58 octets each) fit; their six A records (25 octets each) do not all fit beside them.
   state_ = big_headless_state(6);
   holder_.publish(zones::build_snapshot(&state_, zones::BuildConfig{}, 3));
-  auto small = ask({.name = "_http._tcp.big.default.svc.cluster.local", .type = 33});
+  auto small = ask({.name = "_http._tcp.big.default.svc.cluster.local", .type = rrtype::SRV});
   EXPECT_EQ(small.answer.size(), 6u);
   EXPECT_FALSE(small.tc);
   EXPECT_GT(small.additional.size(), 0u);
@@ -121,7 +124,7 @@ TEST_F(ResponderTest, ProtocolHygiene) {
   auto notify = ask({.name = "one.default.svc.cluster.local", .opcode = 4});
   EXPECT_EQ(notify.rcode, "NOTIMPL");
   // REFUSED for class CH.
-  auto chaos = ask({.name = "version.bind", .type = 16, .qclass = 3});
+  auto chaos = ask({.name = "version.bind", .type = rrtype::TXT, .qclass = clusterdns::dns::wire::kClassCh});
   EXPECT_EQ(chaos.rcode, "REFUSED");
   // BADVERS for EDNS version 1, with an OPT.
   auto v1 = ask({.name = "one.default.svc.cluster.local", .edns_size = 1232, .edns_version = 1});
@@ -188,6 +191,46 @@ TEST_F(ResponderTest, NotImpEchoesOpt) {
   auto status = ask({.name = "one.default.svc.cluster.local", .edns_size = 1232, .opcode = 2});
   EXPECT_EQ(status.rcode, "NOTIMPL");
   EXPECT_TRUE(status.has_opt);
+}
+
+}  // namespace
+
+namespace {
+
+// A negative answer carries the zone's whole SOA, however long its names: an SOA whose part after the owner
+// reached 300 bytes (here 10 + 192 + 195 + 20) used to go out as a 2-byte record.
+TEST(ResponderNegative, LongSoaNamesAreSentWhole) {
+  const std::string label(60, 'x');
+  const std::string mname = label + "." + label + "." + label + ".ns.test.";  // 192 bytes in wire form
+  const std::string rname = label + "." + label + "." + label + ".admin.test.";
+  const std::string path = ::testing::TempDir() + "/long-soa.example.test.zone";
+  std::ofstream(path) << "$ORIGIN example.test.\n$TTL 300\n@ IN SOA " << mname << " " << rname
+                      << " 7 3600 600 86400 60\n@ IN NS ns.example.test.\nns IN A 192.0.2.53\n";
+  std::string error;
+  auto zf = zones::load_zone_file(path, error);
+  ASSERT_TRUE(zf) << error;
+  zones::BuildConfig config;
+  config.static_zones.push_back(*zf);
+  discovery::RegistryState state;
+  zones::SnapshotHolder holder;
+  holder.publish(zones::build_snapshot(&state, config, 1));
+  zones::Responder responder{holder, {}};
+  for (const uint16_t type : {rrtype::A, rrtype::TXT}) {
+    const std::string name = type == rrtype::A ? "missing.example.test" : "ns.example.test";
+    std::vector<uint8_t> out(65535);
+    dns::QueryContext ctx;
+    ctx.transport = dns::Transport::Tcp;
+    const size_t n = responder.answer(make_query({.name = name, .type = type}), out, ctx);
+    ASSERT_GT(n, 300u) << name;
+    const auto d = decode(out.data(), n);
+    ASSERT_TRUE(d.ok) << name;
+    EXPECT_EQ(d.rcode, type == rrtype::A ? "NXDOMAIN" : "NOERROR") << name;
+    ASSERT_EQ(d.authority.size(), 1u) << name;
+    // The serial is the snapshot's; every other field is the file's.
+    const std::string& soa = d.authority[0];
+    EXPECT_EQ(soa.rfind("example.test. 60 IN SOA " + mname + " " + rname + " ", 0), 0u) << soa;
+    EXPECT_TRUE(soa.ends_with(" 3600 600 86400 60")) << soa;
+  }
 }
 
 }  // namespace
