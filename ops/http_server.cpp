@@ -5,8 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include <stdexcept>
+#include <utility>
 
 #include "ops/http_query.hpp"
+#include "ops/prometheus_text.hpp"
 #include "ops/webhook_tls.hpp"
 
 namespace clusterdns::ops {
@@ -144,6 +146,36 @@ void start_http(HttpServer& server, HttpConfig& config, bool http_given) {
     config.http.reset();
     server.start(config);
   }
+}
+
+MetricsPage::Collector http_collector(const HttpServer& server) {
+  return [&server](PromWriter& w) {
+    const std::pair<const char*, HttpTransport::Stats> ports[] = {{"http", server.http_stats()},
+                                                                  {"webhook", server.webhook_stats()}};
+    w.family(
+        "clusterdns_http_connections_refused_total", "counter",
+        "Connections to an operations port closed on accept: a connection cap reached, none idle to evict.");
+    for (const auto& [port, s] : ports)
+      w.sample("clusterdns_http_connections_refused_total", {{"server", port}}, s.refused);
+    w.family(
+        "clusterdns_http_connections_evicted_total", "counter",
+        "Idle connections to an operations port closed to let a new one in (per-client or per-port cap).");
+    for (const auto& [port, s] : ports)
+      w.sample("clusterdns_http_connections_evicted_total", {{"server", port}}, s.evicted);
+    w.family("clusterdns_http_requests_timed_out_total", "counter",
+             "Requests to an operations port cut off by the request or write deadline.");
+    for (const auto& [port, s] : ports)
+      w.sample("clusterdns_http_requests_timed_out_total", {{"server", port}}, s.timed_out);
+    w.family(
+        "clusterdns_http_requests_refused_total", "counter",
+        "Requests to an operations port refused by a limit: too_large (413, 431), bad (400), busy (503).");
+    for (const auto& [port, s] : ports) {
+      w.sample("clusterdns_http_requests_refused_total", {{"server", port}, {"reason", "too_large"}},
+               s.too_large);
+      w.sample("clusterdns_http_requests_refused_total", {{"server", port}, {"reason", "bad"}}, s.bad);
+      w.sample("clusterdns_http_requests_refused_total", {{"server", port}, {"reason", "busy"}}, s.busy);
+    }
+  };
 }
 
 }  // namespace clusterdns::ops

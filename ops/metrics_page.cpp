@@ -168,6 +168,11 @@ MetricsPage::Collector server_collector(const dns::Server& server) {
              "TCP connections, accepted or rejected at the limit.");
     w.sample("clusterdns_dns_tcp_connections_total", {{"result", "accepted"}}, s.tcp_accepted);
     w.sample("clusterdns_dns_tcp_connections_total", {{"result", "rejected"}}, s.tcp_rejected);
+    w.family("clusterdns_dns_tcp_connections_closed_total", "counter",
+             "TCP connections the server closed itself: evicted (least recently active, near the connection "
+             "cap) or timed_out (idle, or a message that did not arrive in time).");
+    w.sample("clusterdns_dns_tcp_connections_closed_total", {{"reason", "evicted"}}, s.tcp_evicted);
+    w.sample("clusterdns_dns_tcp_connections_closed_total", {{"reason", "timed_out"}}, s.tcp_timed_out);
   };
 }
 

@@ -182,6 +182,7 @@ int main(int argc, char** argv) {
         return ops::probe_query(responder, "kubernetes.default.svc." + rebuilder.config().cluster.domain);
       },
       [&sources] { return sources.state(); }});
+  page.add(ops::http_collector(http));
   ops::HttpConfig http_config{flags.ops.http, std::nullopt, flags.ops.tls_cert, flags.ops.tls_key};
   if (!flags.ops.tls_cert.empty()) http_config.webhook = flags.ops.webhook;
   try {
