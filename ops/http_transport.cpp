@@ -137,7 +137,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if constexpr (kTls) {
       stream_.async_handshake(asio::ssl::stream_base::server,
                               [self = this->shared_from_this()](beast::error_code ec) {
-                                if (ec == beast::error::timeout) Impl::add(self->server_.timed_out);
+                                if (ec == beast::error::timeout)
+                                  HttpTransport::Impl::add(self->server_.timed_out);
                                 if (!ec) self->read_header(false);
                               });
     } else {
@@ -167,7 +168,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (ec == http::error::body_limit) return fail(413, "request body too large");  // by Content-Length
     if (ec.category() == http::make_error_code(http::error::bad_method).category())
       return fail(400, "bad request: " + ec.message());
-    if (ec == beast::error::timeout) Impl::add(server_.timed_out);
+    if (ec == beast::error::timeout) HttpTransport::Impl::add(server_.timed_out);
     if (ec) return;  // closed, timed out or evicted: nobody to answer
     const auto length = parser_->content_length();
     size_t reserve = 0;
@@ -200,7 +201,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   void on_read(beast::error_code ec) {
     if (ec == http::error::body_limit) return fail(413, "request body too large");
-    if (ec == beast::error::timeout) Impl::add(server_.timed_out);
+    if (ec == beast::error::timeout) HttpTransport::Impl::add(server_.timed_out);
     if (ec) return;
     busy = true;
     lowest().expires_never();
@@ -230,7 +231,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void fail(int status, const std::string& why) {
-    Impl::add(status == 503 ? server_.busy : status == 400 ? server_.bad : server_.too_large);
+    HttpTransport::Impl::add(status == 503 ? server_.busy : status == 400 ? server_.bad : server_.too_large);
     keep_alive_ = false;
     respond({status, "text/plain", why + "\n"});
   }
@@ -251,7 +252,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void on_write(beast::error_code ec) {
-    if (ec == beast::error::timeout) Impl::add(server_.timed_out);
+    if (ec == beast::error::timeout) HttpTransport::Impl::add(server_.timed_out);
     if (ec) return;
     const bool again = keep_alive_;
     response_.reset();

@@ -60,7 +60,7 @@ TEST_F(K8sHardening, HealthCountsRejectedObjectsAndReportsASilentWatch) {
   server->apply(service_object("a", "good", "10.96.0.8"));
   start_source(access(), o);
   ASSERT_TRUE(wait_synced());
-  RegistrySource::Health h = source->health();
+  discovery::RegistrySource::Health h = source->health();
   EXPECT_GE(h.rejected, 1u);  // the service whose clusterIP is no IP
   EXPECT_GT(h.last_applied_unix_ms, 0);
   EXPECT_FALSE(h.stale);
