@@ -122,6 +122,9 @@ bool Cache::store(const CacheKey& key, std::span<const uint8_t> answer, int64_t 
   if (answer.size() < wire::kHeaderSize) return false;
   const wire::HeaderView h = wire::read_header(answer.data());
   if ((h.flags & wire::kFlagTc) || h.qdcount != 1) return false;
+  // Only a response to a standard query (QR set, OPCODE 0): c-ares 1.18 matches answers on ID and question
+  // alone, so a QR=0 message from a broken upstream would otherwise be served from the cache for its TTL.
+  if (!(h.flags & wire::kFlagQr) || ((h.flags >> 11) & 0x0F) != 0) return false;
   const auto rcode = static_cast<wire::Rcode>(h.rcode());
   const bool servfail = rcode == wire::Rcode::ServFail;
   const bool negative = rcode == wire::Rcode::NxDomain || (rcode == wire::Rcode::NoError && h.ancount == 0);

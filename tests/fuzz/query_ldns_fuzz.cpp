@@ -19,8 +19,6 @@
 //       not tile its RDATA exactly (all RFC 6891 §6.1.1-6.1.2).
 //     Anything else is a disagreement and traps.
 //  4. Both refuse: agreement.
-#include <ldns/ldns.h>
-
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
@@ -29,6 +27,9 @@
 #include <vector>
 
 #include "dns/wire/query.hpp"
+
+// After the C++ headers: ldns's headers define macros that libstdc++'s would trip over under clang.
+#include <ldns/ldns.h>
 
 namespace wire = clusterdns::dns::wire;
 
