@@ -21,6 +21,13 @@ std::optional<Protocol> parse_protocol(const std::string& api_name);
 
 enum class ServiceKind { ClusterIp, Headless, ExternalName };
 
+// One status.loadBalancer.ingress[] entry: the load balancer's address, or its DNS name (ELB style).
+struct LoadBalancerIngress {
+  std::string ip;        // canonical text, "" when the entry has only a hostname
+  std::string hostname;  // lower case, without trailing dot; "" when the entry has only an IP
+  bool operator==(const LoadBalancerIngress&) const = default;
+};
+
 struct ServicePort {
   std::string name;  // "" when unnamed (then no SRV record)
   int32_t port = 0;
@@ -38,6 +45,10 @@ struct Service {
   std::vector<ServicePort> ports;
   bool publish_not_ready = false;
   std::map<std::string, std::string> selector;  // empty: endpoints come from slices only
+  // Addresses outside the cluster (the external zone, --external-zone): spec.externalIPs (canonical text)
+  // and status.loadBalancer.ingress[], in the object's order.
+  std::vector<std::string> external_ips;
+  std::vector<LoadBalancerIngress> load_balancer;
   bool operator==(const Service&) const = default;
 };
 

@@ -17,8 +17,19 @@ std::shared_ptr<spdlog::logger> logger() {
 }  // namespace
 
 bool reloadable_flag(const std::string& name) {
-  static const char* const kReloadable[] = {"--domain",    "--ttl",        "--pods",      "--zone-file",
-                                            "--log-level", "--log-format", "--query-log", "--lameduck"};
+  static const char* const kReloadable[] = {"--domain",
+                                            "--ttl",
+                                            "--pods",
+                                            "--zone-file",
+                                            "--log-level",
+                                            "--log-format",
+                                            "--query-log",
+                                            "--lameduck",
+                                            "--external-zone",
+                                            "--external-ttl",
+                                            "--external-ptr",
+                                            "--external-headless",
+                                            "--external-ns-address"};
   return std::any_of(std::begin(kReloadable), std::end(kReloadable),
                      [&](const char* n) { return name == n; });
 }

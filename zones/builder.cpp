@@ -25,6 +25,7 @@ std::shared_ptr<spdlog::logger> logger() {
 ZoneBuilder::ZoneBuilder(BuildConfig config)
     : config_(std::move(config)),
       records_(config_.cluster),
+      external_(config_.cluster),
       compiler_(wire::name_from_text("svc." + config_.cluster.domain).value_or(std::string())) {
   add_cluster_zones(draft_, config_.cluster);
   const std::string cluster_apex = draft_.zones().front().apex;
@@ -37,8 +38,16 @@ ZoneBuilder::ZoneBuilder(BuildConfig config)
       draft_.add(r.owner, r.type, r.ttl, r.rdata);
     }
   }
-  RecordSink sink(draft_, true);
-  records_.fixed(draft_.zones(), sink);
+  {
+    RecordSink sink(draft_, true);
+    records_.fixed(draft_.zones(), sink);
+  }
+  // After fixed(): the cluster's ns.dns.<domain> NS is not the external zones' (they have ns1.dns.<zone>).
+  external_.add_zones(draft_);
+  {
+    RecordSink sink(draft_, true);
+    external_.fixed(sink);
+  }
   draft_.take_touched();
 }
 
@@ -60,6 +69,7 @@ void ZoneBuilder::write_service(const discovery::RegistryState& state, discovery
   }
   RecordSink sink(draft_, adding);
   records_.service(*svc, sets, sink);
+  external_.service(*svc, sets, sink);
 }
 
 void ZoneBuilder::write_namespace(const discovery::RegistryState& state, const std::string& ns, bool adding) {

@@ -13,6 +13,7 @@
 
 #include "discovery/model.hpp"
 #include "zones/cluster_records.hpp"
+#include "zones/external_records.hpp"
 #include "zones/holder.hpp"
 #include "zones/zone_file.hpp"
 
@@ -46,6 +47,7 @@ class ZoneBuilder {
 
   BuildConfig config_;
   ClusterRecords records_;
+  ExternalRecords external_;
   ZoneDraft draft_;
   SnapshotCompiler compiler_;
   std::shared_ptr<const discovery::RegistryState> last_;  // what the draft holds

@@ -16,12 +16,25 @@ namespace clusterdns::zones {
 
 enum class PodMode { Disabled, Insecure, Verified };
 
+// Names beyond the cluster zone for addresses reachable from outside it (CoreDNS's k8s_external plugin):
+// <svc>.<ns>.<zone> for each --external-zone.
+struct ExternalOptions {
+  std::vector<std::string> zones;  // --external-zone, lower case, without trailing dot; empty: off
+  uint32_t ttl = 5;                // --external-ttl (k8s_external's default)
+  bool ptr = false;                // --external-ptr: PTR records for the external addresses
+  bool headless = false;           // --external-headless: headless services' ready endpoints under the zone
+  // --external-ns-address: the glue of ns1.dns.<zone>; empty: the DNS Service's external addresses, or its
+  // cluster IPs when it has none.
+  std::vector<std::string> ns_addresses;
+};
+
 struct ClusterOptions {
   std::string domain = "cluster.local";
   uint32_t ttl = 30;
   PodMode pods = PodMode::Insecure;
   // The Service whose cluster IPs glue the apex NS (--dns-service): this server's own Service.
   std::string dns_service_ns = "kube-system", dns_service_name = "kube-dns";
+  ExternalOptions external;
 };
 
 inline constexpr uint32_t kDnsVersionTtl = 28800;  // CoreDNS's TTL for dns-version.<zone>

@@ -32,6 +32,14 @@ Usage: clusterdns [flags]
   --pods MODE            pod records: disabled, insecure or verified (default insecure)
   --dns-service NS/NAME  the Service of this server, whose cluster IPs glue the zones' NS record
                          ns.dns.<domain> (default kube-system/kube-dns)
+  --external-zone ZONE   also serve <svc>.<ns>.ZONE for the Services' load balancer ingress and external
+                         IPs (CoreDNS's k8s_external); repeatable (default: none)
+  --external-ttl SECONDS TTL of external-zone records, 0..3600 (default 5)
+  --external-ptr         PTR records for those external addresses
+  --external-headless    headless services' ready endpoints under the external zones too
+  --external-ns-address IP
+                         the glue of ns1.dns.ZONE; repeatable (default: the --dns-service Service's external
+                         addresses, else its cluster IPs)
   --loadbalance MODE     round_robin: rotate multi-record answers (A/AAAA of headless services, SRV) by one
                          per response, as CoreDNS's loadbalance; off: always the same order
                          (default round_robin)
@@ -65,6 +73,17 @@ unsigned parse_number(const std::string& flag, const std::string& v, unsigned lo
          std::to_string(hi));
   }
   return n;
+}
+
+bool parse_bool_flag(const std::string& flag, const std::string& v) {
+  if (v == "true" || v == "1" || v == "yes") return true;
+  if (v == "false" || v == "0" || v == "no") return false;
+  fail("invalid value '" + v + "' for " + flag + ": expected true or false");
+}
+
+bool is_boolean_flag(const std::string& name) {
+  return name == "--external-ptr" || name == "--external-headless" ||
+         dns::forward::is_boolean_forward_flag(name);
 }
 
 }  // namespace
@@ -145,6 +164,26 @@ Flags parse_flags_or_throw(int argc, char** argv) {
          f.cluster.dns_service_ns = ns;
          f.cluster.dns_service_name = name;
        }},
+      {"--external-zone",
+       [&](auto& n, auto& v) {
+         std::string d = v;
+         while (!d.empty() && d.back() == '.')
+           d.pop_back();
+         if (d.empty() || !dns::wire::name_from_text(d))
+           fail("invalid value '" + v + "' for " + n + ": not a domain");
+         d = dns::wire::lowercase(d);
+         auto& zones = f.cluster.external.zones;
+         if (std::find(zones.begin(), zones.end(), d) == zones.end()) zones.push_back(d);
+       }},
+      {"--external-ttl", [&](auto& n, auto& v) { f.cluster.external.ttl = parse_number(n, v, 0, 3600); }},
+      {"--external-ptr", [&](auto& n, auto& v) { f.cluster.external.ptr = parse_bool_flag(n, v); }},
+      {"--external-headless", [&](auto& n, auto& v) { f.cluster.external.headless = parse_bool_flag(n, v); }},
+      {"--external-ns-address",
+       [&](auto& n, auto& v) {
+         auto ip = discovery::canonical_ip(v);
+         if (!ip) fail("invalid value '" + v + "' for " + n + ": expected an IP address");
+         f.cluster.external.ns_addresses.push_back(*ip);
+       }},
       {"--loadbalance",
        [&](auto& n, auto& v) {
          if (v != "round_robin" && v != "off")
@@ -205,8 +244,8 @@ Flags parse_flags_or_throw(int argc, char** argv) {
     for (const auto& [name, setter] : setters)
       known.push_back(name);
     if (!setters.count(arg)) fail(ops::unknown_flag_message({arg, "", "", 0}, known));
-    if (!has_value && dns::forward::is_boolean_forward_flag(arg)) {
-      value = "true";  // --autopath, --upstream-tcp
+    if (!has_value && is_boolean_flag(arg)) {
+      value = "true";  // --autopath, --upstream-tcp, --external-ptr, --external-headless
     } else if (!has_value) {
       if (i + 1 >= argc) fail("flag " + arg + " needs a value");
       value = argv[++i];
@@ -235,6 +274,12 @@ Flags parse_flags_or_throw(int argc, char** argv) {
     }
   }
   if (std::string error = ops::check_ops_flags(f.ops); !error.empty()) fail(error);
+  for (const std::string& zone : f.cluster.external.zones) {
+    const auto apex = dns::wire::name_from_text(zone), cluster = dns::wire::name_from_text(f.cluster.domain);
+    if (apex && cluster && dns::wire::is_subdomain(*cluster, *apex))
+      fail("invalid value '" + zone + "' for --external-zone: it holds the cluster domain " +
+           f.cluster.domain);
+  }
   // Pods are watched only when an answer depends on them: verified pod records, autopath's client lookup.
   f.source_options.pods = f.cluster.pods == zones::PodMode::Verified || f.forward.autopath;
   const bool source_given =

@@ -1,13 +1,12 @@
 // Manifests → stored JSON objects: validation by the file registry's parser, then YAML → JSON per object.
 #include "cmd/clusterdnsctl/manifests.hpp"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "discovery/files/manifest_parser.hpp"
+#include "discovery/files/yaml_guard.hpp"
 
 namespace clusterdns::ctl {
 
@@ -33,26 +32,25 @@ bool is_float(const std::string& s) {
 
 // A YAML node as JSON, with YAML 1.2 core-schema typing of plain scalars (what kubectl sends for
 // `port: 80`, `ready: true`); quoted or !!str scalars stay strings.
-json to_json(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Sequence: {
+json to_json(discovery::DocNode n) {
+  switch (n.kind()) {
+    case discovery::NodeKind::List: {
       json out = json::array();
-      for (const YAML::Node& item : n)
-        out.push_back(to_json(item));
+      for (std::size_t i = 0; i < n.size(); ++i)
+        out.push_back(to_json(n[i]));
       return out;
     }
-    case YAML::NodeType::Map: {
+    case discovery::NodeKind::Map: {
       json out = json::object();
-      for (const auto& kv : n)
-        out[kv.first.Scalar()] = to_json(kv.second);
+      for (std::size_t i = 0; i < n.size(); ++i)
+        out[n.key_at(i).str()] = to_json(n.value_at(i));
       return out;
     }
-    case YAML::NodeType::Scalar: {
-      const std::string& s = n.Scalar();
-      if (n.Tag() != "?") return s;  // quoted ("!") or explicitly tagged
+    case discovery::NodeKind::Scalar: {
+      const std::string s = n.str();
+      if (!n.plain() || s.empty()) return s;  // quoted or explicitly tagged
       if (s == "true" || s == "True" || s == "TRUE") return true;
       if (s == "false" || s == "False" || s == "FALSE") return false;
-      if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
       if (is_integer(s)) {
         int64_t v = 0;
         auto [ptr, ec] = std::from_chars(s.data() + (s[0] == '+' ? 1 : 0), s.data() + s.size(), v);
@@ -61,7 +59,7 @@ json to_json(const YAML::Node& n) {
       if (is_float(s)) return std::stod(s);
       return s;
     }
-    default:
+    default:  // null (plain "", "~", "null"), or absent
       return nullptr;
   }
 }
@@ -117,12 +115,13 @@ ManifestSet load_manifests(const std::string& path) {
   if (!out.errors.empty()) return out;
   if (files.empty()) out.errors.push_back(path + ": no manifest files (*.yaml, *.yml, *.json)");
   for (const discovery::ManifestFile& file : files) {
-    try {
-      for (const YAML::Node& doc : YAML::LoadAll(file.text)) {
-        if (doc.IsMap()) add_object(to_json(doc), file.path, out);
-      }
-    } catch (const std::exception& e) {
-      out.errors.push_back(file.path + ": " + e.what());  // the parser accepted it, so this is unexpected
+    std::vector<discovery::Document> docs;
+    if (auto problem = discovery::parse_yaml(file.text, docs)) {  // the reader accepted it: unexpected
+      out.errors.push_back(file.path + ":" + std::to_string(problem->line) + ": " + problem->reason);
+      continue;
+    }
+    for (const discovery::Document& doc : docs) {
+      if (doc.root().is_map()) add_object(to_json(doc.root()), file.path, out);
     }
   }
   return out;

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "discovery/files/json_document.hpp"
 #include "discovery/files/manifest_parser.hpp"
 #include "discovery/k8s/strict_json.hpp"
 #include "discovery/selector_endpoints.hpp"
@@ -146,8 +147,10 @@ DecodeResult decode_object(const ObjectKey& key, const std::string& value) {
 
   ParseResult parsed;
   try {
-    // The tree checked above, re-serialised: the manifest reader sees exactly the fields that were checked.
-    parsed = parse_manifest_text(obj.dump(), "");
+    // The tree checked above: the manifest reader sees exactly the fields that were checked.
+    std::optional<Document> tree = document_from_json(obj, out.error);
+    if (!tree) return out;
+    parsed = parse_manifest_document(*tree, "");
   } catch (const std::exception& e) {
     out.error = std::string("cannot parse: ") + e.what();
     return out;

@@ -1,4 +1,5 @@
-// Reads the object kinds DNS needs (Service, EndpointSlice, Endpoints, Pod) into the slim model (SPEC.md §2).
+// Reads the object kinds DNS needs (Service, EndpointSlice, Endpoints, Pod) into the slim model: the fields
+// the Kubernetes DNS specification (github.com/kubernetes/dns, docs/specification.md) and the kubelet read.
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -68,7 +69,7 @@ const char* const kPortNameRule =
     "digits and '-', with a letter)";
 
 // An optional port name field ("" when absent); reports names a DNS SRV label could not carry.
-std::string port_name(const YAML::Node& parent, Fields& f, const std::string& path) {
+std::string port_name(DocNode parent, Fields& f, const std::string& path) {
   std::string name = f.str(parent, "name", path).value_or("");
   if (!name.empty() && !is_iana_svc_name(name)) {
     f.error(child(parent, "name"), path + " '" + name + "'" + kPortNameRule);
@@ -77,8 +78,7 @@ std::string port_name(const YAML::Node& parent, Fields& f, const std::string& pa
 }
 
 // hostname / subdomain style fields: optional, a DNS-1123 label when set.
-std::string label_field(const YAML::Node& parent, Fields& f, const std::string& key,
-                        const std::string& path) {
+std::string label_field(DocNode parent, Fields& f, const std::string& key, const std::string& path) {
   std::string value = f.str(parent, key, path).value_or("");
   if (!value.empty() && !is_dns1123_label(value)) {
     f.error(child(parent, key), path + " '" + value + "' is not a DNS-1123 label");
@@ -87,21 +87,21 @@ std::string label_field(const YAML::Node& parent, Fields& f, const std::string& 
 }
 
 // targetRef.name when the reference is a Pod (kind absent means Pod, as kubectl-written slices do).
-std::string target_pod(const YAML::Node& parent, Fields& f, const std::string& path) {
-  YAML::Node ref = f.map(parent, "targetRef", path);
-  if (!ref.IsDefined() || f.str(ref, "kind", path + ".kind").value_or("Pod") != "Pod") return "";
+std::string target_pod(DocNode parent, Fields& f, const std::string& path) {
+  DocNode ref = f.map(parent, "targetRef", path);
+  if (!ref.defined() || f.str(ref, "kind", path + ".kind").value_or("Pod") != "Pod") return "";
   return f.str(ref, "name", path + ".name").value_or("");
 }
 
 // EndpointSlice / Endpoints ports: name, port, protocol. A slice port without a number means "all
 // ports", which DNS cannot express; it is skipped.
-void read_endpoint_ports(const YAML::Node& ports, Fields& f, const std::string& path, bool port_required,
+void read_endpoint_ports(DocNode ports, Fields& f, const std::string& path, bool port_required,
                          std::vector<EndpointPort>& out) {
-  if (!ports.IsDefined()) return;
+  if (!ports.defined()) return;
   for (std::size_t i = 0; i < ports.size(); ++i) {
-    YAML::Node p = ports[i];
+    DocNode p = ports[i];
     std::string at = idx(path, i);
-    if (!p.IsMap()) {
+    if (!p.is_map()) {
       f.error(p, at + ": expected a mapping");
       continue;
     }
@@ -116,15 +116,53 @@ void read_endpoint_ports(const YAML::Node& ports, Fields& f, const std::string& 
   }
 }
 
+// spec.externalIPs and status.loadBalancer.ingress[] (ip, hostname): the addresses the external zone
+// (--external-zone) serves. Validated as the API server does (ValidateService, ValidateLoadBalancerStatus):
+// externalIPs and ingress IPs are IP addresses, an ingress hostname is a DNS-1123 subdomain and no IP.
+void read_external_addresses(DocNode doc, DocNode spec, Fields& f, Service& svc) {
+  DocNode ips = f.seq(spec, "externalIPs", "spec.externalIPs");
+  if (ips.defined()) {
+    for (std::size_t i = 0; i < ips.size(); ++i) {
+      if (std::optional<std::string> ip = f.ip(ips[i], idx("spec.externalIPs", i))) {
+        if (std::find(svc.external_ips.begin(), svc.external_ips.end(), *ip) == svc.external_ips.end())
+          svc.external_ips.push_back(*ip);
+      }
+    }
+  }
+  DocNode status = f.map(doc, "status", "status");
+  DocNode lb = f.map(status, "loadBalancer", "status.loadBalancer");
+  DocNode ingress = f.seq(lb, "ingress", "status.loadBalancer.ingress");
+  if (!ingress.defined()) return;
+  for (std::size_t i = 0; i < ingress.size(); ++i) {
+    DocNode entry = ingress[i];
+    const std::string at = idx("status.loadBalancer.ingress", i);
+    if (!entry.is_map()) {
+      f.error(entry, at + ": expected a mapping");
+      continue;
+    }
+    LoadBalancerIngress in;
+    if (present(child(entry, "ip"))) in.ip = f.ip(child(entry, "ip"), at + ".ip").value_or("");
+    std::string host = f.str(entry, "hostname", at + ".hostname").value_or("");
+    std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (!host.empty() && host.back() == '.') host.pop_back();
+    if (!host.empty() && (canonical_ip(host) || !is_dns1123_subdomain(host))) {
+      f.error(child(entry, "hostname"), at + ".hostname '" + host + "' is not a DNS name");
+      continue;
+    }
+    in.hostname = host;
+    if (!in.ip.empty() || !in.hostname.empty()) svc.load_balancer.push_back(std::move(in));
+  }
+}
+
 }  // namespace
 
-void ManifestReader::read_service(const YAML::Node& doc, Fields& f, const ObjectMeta& m) {
+void ManifestReader::read_service(DocNode doc, Fields& f, const ObjectMeta& m) {
   std::size_t before = f.error_count();
   if (!claim(f, doc, "Service " + m.ns + "/" + m.name)) return;
   Service svc;
   svc.ns = m.ns;
   svc.name = m.name;
-  YAML::Node spec = f.map(doc, "spec", "spec");
+  DocNode spec = f.map(doc, "spec", "spec");
   std::string type = f.str(spec, "type", "spec.type").value_or("");
   bool keep = true;
   if (type == "ExternalName") {
@@ -134,7 +172,7 @@ void ManifestReader::read_service(const YAML::Node& doc, Fields& f, const Object
       std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
       if (!name.empty() && name.back() == '.') name.pop_back();
       if (canonical_ip(name)) {
-        // SPEC.md §3: an IP literal in externalName is ignored (NXDOMAIN), as CoreDNS does.
+        // An IP literal in externalName is ignored (NXDOMAIN), as CoreDNS's kubernetes plugin does.
         f.warning(
             child(spec, "externalName"),
             "spec.externalName '" + *ext + "' is an IP address, not a DNS name; service left out of DNS");
@@ -151,6 +189,7 @@ void ManifestReader::read_service(const YAML::Node& doc, Fields& f, const Object
             "spec.type '" + type + "' is not one of ClusterIP, NodePort, LoadBalancer, ExternalName");
   }
   read_service_ports(spec, f, svc);
+  if (svc.kind != ServiceKind::ExternalName) read_external_addresses(doc, spec, f, svc);
   svc.publish_not_ready =
       f.boolean(spec, "publishNotReadyAddresses", "spec.publishNotReadyAddresses").value_or(false);
   auto tolerate = m.annotations.find("service.alpha.kubernetes.io/tolerate-unready-endpoints");
@@ -159,24 +198,23 @@ void ManifestReader::read_service(const YAML::Node& doc, Fields& f, const Object
   if (keep && f.error_count() == before) result_.state.services.push_back(std::move(svc));
 }
 
-void ManifestReader::read_cluster_ips(const YAML::Node& doc, const YAML::Node& spec, Fields& f,
-                                      Service& svc) {
-  std::vector<YAML::Node> raw;
-  YAML::Node list = f.seq(spec, "clusterIPs", "spec.clusterIPs");
-  if (list.IsDefined()) {
+void ManifestReader::read_cluster_ips(DocNode doc, DocNode spec, Fields& f, Service& svc) {
+  std::vector<DocNode> raw;
+  DocNode list = f.seq(spec, "clusterIPs", "spec.clusterIPs");
+  if (list.defined()) {
     for (std::size_t i = 0; i < list.size(); ++i)
       raw.push_back(list[i]);
   }
-  YAML::Node single = child(spec, "clusterIP");
+  DocNode single = child(spec, "clusterIP");
   std::optional<std::string> single_text = f.str(spec, "clusterIP", "spec.clusterIP");
   if (raw.empty() && single_text && !single_text->empty()) raw.push_back(single);
   if (raw.empty()) {
-    f.warning(spec.IsDefined() ? spec : doc,
+    f.warning(spec.defined() ? spec : doc,
               "no spec.clusterIP (nothing allocates one for manifest files); it gets no A/AAAA records");
     return;
   }
-  const std::string path = list.IsDefined() && list.size() > 0 ? "spec.clusterIPs" : "spec.clusterIP";
-  auto text_of = [](const YAML::Node& n) { return n.IsScalar() ? n.Scalar() : std::string(); };
+  const std::string path = list.defined() && list.size() > 0 ? "spec.clusterIPs" : "spec.clusterIP";
+  auto text_of = [](DocNode n) { return n.is_scalar() ? n.str() : std::string(); };
   if (text_of(raw[0]) == "None") {
     svc.kind = ServiceKind::Headless;
     if (raw.size() > 1) f.error(raw[1], path + ": 'None' must be the only entry");
@@ -205,14 +243,14 @@ void ManifestReader::read_cluster_ips(const YAML::Node& doc, const YAML::Node& s
   }
 }
 
-void ManifestReader::read_service_ports(const YAML::Node& spec, Fields& f, Service& svc) {
-  YAML::Node ports = f.seq(spec, "ports", "spec.ports");
-  if (!ports.IsDefined()) return;
+void ManifestReader::read_service_ports(DocNode spec, Fields& f, Service& svc) {
+  DocNode ports = f.seq(spec, "ports", "spec.ports");
+  if (!ports.defined()) return;
   std::set<std::string> names;
   for (std::size_t i = 0; i < ports.size(); ++i) {
-    YAML::Node p = ports[i];
+    DocNode p = ports[i];
     std::string at = idx("spec.ports", i);
-    if (!p.IsMap()) {
+    if (!p.is_map()) {
       f.error(p, at + ": expected a mapping");
       continue;
     }
@@ -225,11 +263,11 @@ void ManifestReader::read_service_ports(const YAML::Node& spec, Fields& f, Servi
     }
     std::optional<int32_t> port = f.port(p, "port", at + ".port", true);
     std::optional<Protocol> proto = f.protocol(p, "protocol", at + ".protocol");
-    YAML::Node target = child(p, "targetPort");
-    if (present(target) && !target.IsScalar()) {
+    DocNode target = child(p, "targetPort");
+    if (target.present() && !target.is_scalar()) {
       f.error(target, at + ".targetPort: expected a number or a port name");
-    } else if (present(target)) {
-      const std::string& t = target.Scalar();
+    } else if (target.present()) {
+      const std::string& t = target.str();
       if (all_digits(t) && t.find_first_not_of('0') == std::string::npos) {
         // The API defaults targetPort 0 to the service port: leave target_port empty.
       } else if (all_digits(t)) {
@@ -248,7 +286,7 @@ void ManifestReader::read_service_ports(const YAML::Node& spec, Fields& f, Servi
   }
 }
 
-void ManifestReader::read_endpoint_slice(const YAML::Node& doc, Fields& f, const ObjectMeta& m) {
+void ManifestReader::read_endpoint_slice(DocNode doc, Fields& f, const ObjectMeta& m) {
   std::size_t before = f.error_count();
   if (!claim(f, doc, "EndpointSlice " + m.ns + "/" + m.name)) return;
   EndpointSet set;
@@ -256,7 +294,7 @@ void ManifestReader::read_endpoint_slice(const YAML::Node& doc, Fields& f, const
   set.name = m.name;
   set.trigger_time_ms = trigger_time_ms(m);
   auto label = m.labels.find("kubernetes.io/service-name");
-  YAML::Node meta = child(doc, "metadata");
+  DocNode meta = child(doc, "metadata");
   if (label == m.labels.end() || label->second.empty()) {
     f.error(meta,
             "metadata.labels['kubernetes.io/service-name'] is required to join the slice to its service");
@@ -278,20 +316,20 @@ void ManifestReader::read_endpoint_slice(const YAML::Node& doc, Fields& f, const
     return;
   }
   bool v6 = *type == "IPv6";
-  YAML::Node endpoints = f.seq(doc, "endpoints", "endpoints");
-  for (std::size_t i = 0; endpoints.IsDefined() && i < endpoints.size(); ++i) {
-    YAML::Node e = endpoints[i];
+  DocNode endpoints = f.seq(doc, "endpoints", "endpoints");
+  for (std::size_t i = 0; endpoints.defined() && i < endpoints.size(); ++i) {
+    DocNode e = endpoints[i];
     std::string at = idx("endpoints", i);
-    if (!e.IsMap()) {
+    if (!e.is_map()) {
       f.error(e, at + ": expected a mapping");
       continue;
     }
     Endpoint ep;
-    YAML::Node addrs = f.seq(e, "addresses", at + ".addresses");
-    if (!present(child(e, "addresses")) || (addrs.IsDefined() && addrs.size() == 0)) {
+    DocNode addrs = f.seq(e, "addresses", at + ".addresses");
+    if (!present(child(e, "addresses")) || (addrs.defined() && addrs.size() == 0)) {
       f.error(e, at + ".addresses is required (at least one address)");
     }
-    for (std::size_t j = 0; addrs.IsDefined() && j < addrs.size(); ++j) {
+    for (std::size_t j = 0; addrs.defined() && j < addrs.size(); ++j) {
       std::string addr_at = idx(at + ".addresses", j);
       std::optional<std::string> ip = f.ip(addrs[j], addr_at);
       if (ip && is_ipv6(*ip) != v6) {
@@ -301,7 +339,7 @@ void ManifestReader::read_endpoint_slice(const YAML::Node& doc, Fields& f, const
         ep.addresses.push_back(*ip);
       }
     }
-    YAML::Node cond = f.map(e, "conditions", at + ".conditions");
+    DocNode cond = f.map(e, "conditions", at + ".conditions");
     ep.ready = f.boolean(cond, "ready", at + ".conditions.ready").value_or(true);  // absent = ready
     ep.hostname = label_field(e, f, "hostname", at + ".hostname");
     ep.target_pod = target_pod(e, f, at + ".targetRef");
@@ -312,15 +350,15 @@ void ManifestReader::read_endpoint_slice(const YAML::Node& doc, Fields& f, const
   result_.state.endpoint_sets.push_back(std::move(set));
 }
 
-void ManifestReader::read_endpoints(const YAML::Node& doc, Fields& f, const ObjectMeta& m) {
+void ManifestReader::read_endpoints(DocNode doc, Fields& f, const ObjectMeta& m) {
   std::size_t before = f.error_count();
   if (!claim(f, doc, "Endpoints " + m.ns + "/" + m.name)) return;
   std::vector<EndpointSet> sets;
-  YAML::Node subsets = f.seq(doc, "subsets", "subsets");
-  for (std::size_t i = 0; subsets.IsDefined() && i < subsets.size(); ++i) {
-    YAML::Node s = subsets[i];
+  DocNode subsets = f.seq(doc, "subsets", "subsets");
+  for (std::size_t i = 0; subsets.defined() && i < subsets.size(); ++i) {
+    DocNode s = subsets[i];
     std::string at = idx("subsets", i);
-    if (!s.IsMap()) {
+    if (!s.is_map()) {
       f.error(s, at + ": expected a mapping");
       continue;
     }
@@ -330,11 +368,11 @@ void ManifestReader::read_endpoints(const YAML::Node& doc, Fields& f, const Obje
         m.ns, i == 0 ? m.name : m.name + "/subset/" + std::to_string(i), m.name, {}, {}, trigger_time_ms(m)};
     for (bool ready : {true, false}) {
       std::string key = ready ? "addresses" : "notReadyAddresses";
-      YAML::Node addrs = f.seq(s, key, at + "." + key);
-      for (std::size_t j = 0; addrs.IsDefined() && j < addrs.size(); ++j) {
-        YAML::Node a = addrs[j];
+      DocNode addrs = f.seq(s, key, at + "." + key);
+      for (std::size_t j = 0; addrs.defined() && j < addrs.size(); ++j) {
+        DocNode a = addrs[j];
         std::string addr_at = idx(at + "." + key, j);
-        if (!a.IsMap()) {
+        if (!a.is_map()) {
           f.error(a, addr_at + ": expected a mapping with ip");
           continue;
         }
@@ -359,7 +397,7 @@ void ManifestReader::read_endpoints(const YAML::Node& doc, Fields& f, const Obje
     legacy_sets_.push_back(std::move(set));
 }
 
-void ManifestReader::read_pod(const YAML::Node& doc, Fields& f, const ObjectMeta& m) {
+void ManifestReader::read_pod(DocNode doc, Fields& f, const ObjectMeta& m) {
   std::size_t before = f.error_count();
   if (!claim(f, doc, "Pod " + m.ns + "/" + m.name)) return;
   Pod pod;
@@ -367,22 +405,22 @@ void ManifestReader::read_pod(const YAML::Node& doc, Fields& f, const ObjectMeta
   pod.name = m.name;
   pod.labels = m.labels;
   pod.terminating = m.deleting;
-  YAML::Node spec = f.map(doc, "spec", "spec");
+  DocNode spec = f.map(doc, "spec", "spec");
   pod.hostname = label_field(spec, f, "hostname", "spec.hostname");
   pod.subdomain = label_field(spec, f, "subdomain", "spec.subdomain");
   pod.enable_service_links = f.boolean(spec, "enableServiceLinks", "spec.enableServiceLinks").value_or(true);
-  YAML::Node containers = f.seq(spec, "containers", "spec.containers");
-  for (std::size_t i = 0; containers.IsDefined() && i < containers.size(); ++i) {
+  DocNode containers = f.seq(spec, "containers", "spec.containers");
+  for (std::size_t i = 0; containers.defined() && i < containers.size(); ++i) {
     std::string at = idx("spec.containers", i);
-    if (!containers[i].IsMap()) {
+    if (!containers[i].is_map()) {
       f.error(containers[i], at + ": expected a mapping");
       continue;
     }
-    YAML::Node ports = f.seq(containers[i], "ports", at + ".ports");
-    for (std::size_t j = 0; ports.IsDefined() && j < ports.size(); ++j) {
-      YAML::Node p = ports[j];
+    DocNode ports = f.seq(containers[i], "ports", at + ".ports");
+    for (std::size_t j = 0; ports.defined() && j < ports.size(); ++j) {
+      DocNode p = ports[j];
       std::string port_at = idx(at + ".ports", j);
-      if (!p.IsMap()) {
+      if (!p.is_map()) {
         f.error(p, port_at + ": expected a mapping");
         continue;
       }
@@ -400,17 +438,17 @@ void ManifestReader::read_pod(const YAML::Node& doc, Fields& f, const ObjectMeta
   if (f.error_count() == before) result_.state.pods.push_back(std::move(pod));
 }
 
-void ManifestReader::read_pod_status(const YAML::Node& doc, Fields& f, Pod& pod) {
-  YAML::Node status = f.map(doc, "status", "status");
-  if (!status.IsDefined()) return;  // as written for kubectl apply: no IP, not ready
+void ManifestReader::read_pod_status(DocNode doc, Fields& f, Pod& pod) {
+  DocNode status = f.map(doc, "status", "status");
+  if (!status.defined()) return;  // as written for kubectl apply: no IP, not ready
   if (present(child(status, "podIP"))) {
     pod.ip = f.ip(child(status, "podIP"), "status.podIP").value_or("");
   }
-  YAML::Node ips = f.seq(status, "podIPs", "status.podIPs");
-  for (std::size_t i = 0; ips.IsDefined() && i < ips.size(); ++i) {
+  DocNode ips = f.seq(status, "podIPs", "status.podIPs");
+  for (std::size_t i = 0; ips.defined() && i < ips.size(); ++i) {
     std::string at = idx("status.podIPs", i) + ".ip";
-    YAML::Node ip = child(ips[i], "ip");
-    if (!present(ip)) {
+    DocNode ip = child(ips[i], "ip");
+    if (!ip.present()) {
       f.error(ips[i], at + " is required");
     } else if (std::optional<std::string> canon = f.ip(ip, at)) {
       pod.ips.push_back(*canon);
@@ -428,8 +466,8 @@ void ManifestReader::read_pod_status(const YAML::Node& doc, Fields& f, Pod& pod)
     f.error(child(status, "phase"),
             "status.phase '" + pod.phase + "' is not one of Pending, Running, Succeeded, Failed, Unknown");
   }
-  YAML::Node conditions = f.seq(status, "conditions", "status.conditions");
-  for (std::size_t i = 0; conditions.IsDefined() && i < conditions.size(); ++i) {
+  DocNode conditions = f.seq(status, "conditions", "status.conditions");
+  for (std::size_t i = 0; conditions.defined() && i < conditions.size(); ++i) {
     std::string at = idx("status.conditions", i);
     if (f.str(conditions[i], "type", at + ".type").value_or("") == "Ready") {
       pod.ready = f.str(conditions[i], "status", at + ".status").value_or("") == "True";

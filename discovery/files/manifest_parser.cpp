@@ -64,6 +64,12 @@ ParseResult parse_manifest_text(const std::string& text, const std::string& file
   return reader.finish();
 }
 
+ParseResult parse_manifest_document(const Document& doc, const std::string& file_label) {
+  files::ManifestReader reader;
+  reader.read_parsed(doc, file_label);
+  return reader.finish();
+}
+
 std::vector<std::string> list_manifest_files(const std::string& path, std::vector<ManifestError>& errors) {
   std::vector<std::string> out;
   std::error_code ec;

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "discovery/files/document.hpp"
 #include "discovery/model.hpp"
 
 namespace clusterdns::discovery {
@@ -35,6 +36,10 @@ struct ManifestFile {
 
 // Parses one text (multi-document YAML or JSON, `kind: List` included). file_label names it in errors.
 ParseResult parse_manifest_text(const std::string& text, const std::string& file_label);
+
+// Reads one already-decoded object (an API object or an etcd value turned into a Document). file_label names
+// it in errors.
+ParseResult parse_manifest_document(const Document& doc, const std::string& file_label);
 
 // Reads path: a file, or a directory searched recursively for *.yaml, *.yml and *.json (names starting
 // with '.' are skipped: editor swap files and Kubernetes ConfigMap `..data` trees; symlinked directories

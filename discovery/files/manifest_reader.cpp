@@ -12,47 +12,47 @@ namespace {
 // One YAML document's text and where it starts in the file (0-based line).
 struct Chunk {
   int first_line = 0;
-  std::string text;
+  std::string_view text;
 };
 
-bool is_document_marker(const std::string& line) {
-  if (line.compare(0, 3, "---") != 0) return false;
+bool is_document_marker(std::string_view line) {
+  if (line.substr(0, 3) != "---") return false;
   return line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r' || line[3] == '\n';
 }
 
 // Whether a line carries YAML content (not blank, not a comment, not a %directive).
-bool has_content(const std::string& line, std::size_t from) {
+bool has_content(std::string_view line, std::size_t from) {
   std::size_t i = line.find_first_not_of(" \t\r\n", from);
-  return i != std::string::npos && line[i] != '#' && !(from == 0 && line[i] == '%');
+  return i != std::string_view::npos && line[i] != '#' && !(from == 0 && line[i] == '%');
 }
 
 // Split at "---" lines so one broken document does not hide the errors (or objects) of the others.
 // A marker inside a block scalar would have to be indented, and at column 0 it ends any scalar, so
 // splitting there matches what a YAML parser does. Leading comments and directives stay with the next
 // document.
-std::vector<Chunk> split_documents(const std::string& text) {
+std::vector<Chunk> split_documents(std::string_view text) {
   std::vector<Chunk> chunks;
-  Chunk current;
+  std::size_t chunk_start = 0;
+  int chunk_line = 0;
   bool content = false;
   int line_no = 0;
   std::size_t pos = 0;
   while (pos < text.size()) {
     std::size_t end = text.find('\n', pos);
-    end = end == std::string::npos ? text.size() : end + 1;
-    std::string line = text.substr(pos, end - pos);
+    end = end == std::string_view::npos ? text.size() : end + 1;
+    std::string_view line = text.substr(pos, end - pos);
     bool marker = is_document_marker(line);
     if (marker && content) {
-      chunks.push_back(std::move(current));
-      current = Chunk{line_no, {}};
+      chunks.push_back(Chunk{chunk_line, text.substr(chunk_start, pos - chunk_start)});
+      chunk_start = pos;
+      chunk_line = line_no;
       content = false;
     }
-    if (current.text.empty()) current.first_line = line_no;
-    current.text += line;
     content = content || has_content(line, marker ? 3 : 0);
     ++line_no;
     pos = end;
   }
-  if (content) chunks.push_back(std::move(current));
+  if (content) chunks.push_back(Chunk{chunk_line, text.substr(chunk_start)});
   return chunks;
 }
 
@@ -71,34 +71,32 @@ void ManifestReader::read_text(const std::string& text, const std::string& file)
     YamlLimits limits;
     limits.max_expanded_nodes = node_budget;
     std::size_t nodes = 0;
-    if (auto problem = check_yaml(chunk.text, limits, &nodes)) {
-      int line = chunk.first_line + std::max(problem->line, 1);
+    std::vector<Document> docs;
+    if (auto problem = parse_yaml(chunk.text, docs, chunk.first_line, limits, &nodes)) {
+      int line = std::max(problem->line, chunk.first_line + 1);
       result_.errors.push_back(ManifestError{file, line, problem->reason});
       broken_yaml_ = true;
       if (problem->reason.rfind("invalid YAML", 0) != 0) return;  // a limit: the rest is no better
       continue;
     }
     node_budget -= std::min(nodes, node_budget - 1);
-    std::vector<YAML::Node> docs;
-    try {
-      docs = YAML::LoadAll(chunk.text);
-    } catch (const YAML::Exception& e) {
-      int line = chunk.first_line + (e.mark.line >= 0 ? e.mark.line : 0) + 1;
-      result_.errors.push_back(ManifestError{file, line, "invalid YAML: " + e.msg});
-      broken_yaml_ = true;
-      continue;
-    }
-    f.set_line_offset(chunk.first_line);
-    for (const YAML::Node& doc : docs)
-      read_document(doc, f, false);
+    f.set_line_offset(0);  // the documents carry the file's lines
+    for (const Document& doc : docs)
+      read_document(doc.root(), f, false);
   }
 }
 
-void ManifestReader::read_document(const YAML::Node& doc, Fields& f, bool in_list) {
-  if (!present(doc)) return;  // an empty document ("---" twice, a trailing "---")
+void ManifestReader::read_parsed(const Document& doc, const std::string& file) {
+  file_ = file;
+  Fields f(file, result_.errors, result_.warnings, 4 * doc.node_count() + 1024);
+  read_document(doc.root(), f, false);
+}
+
+void ManifestReader::read_document(DocNode doc, Fields& f, bool in_list) {
+  if (!doc.present()) return;  // an empty document ("---" twice, a trailing "---")
   f.set_context("");
   f.set_fallback_line(f.line_of(doc));
-  if (!doc.IsMap()) {
+  if (!doc.is_map()) {
     f.error(doc, "a manifest must be a mapping with apiVersion and kind");
     return;
   }
@@ -113,10 +111,9 @@ void ManifestReader::read_document(const YAML::Node& doc, Fields& f, bool in_lis
       f.error(doc, "a " + *kind + " inside a list is not supported");
       return;
     }
-    YAML::Node items = f.seq(doc, "items", "items");
-    if (!items.IsDefined()) return;
-    for (const YAML::Node& item : items)
-      read_document(item, f, true);
+    DocNode items = f.seq(doc, "items", "items");
+    for (std::size_t i = 0; i < items.size(); ++i)
+      read_document(items[i], f, true);
     return;
   }
 
@@ -139,8 +136,8 @@ void ManifestReader::read_document(const YAML::Node& doc, Fields& f, bool in_lis
   } else {
     // Any other kind (Deployment, ConfigMap, a CRD, a Knative "Service") is not ours to read, but an
     // object placed in a namespace shows that the namespace exists.
-    YAML::Node ns = child(child(doc, "metadata"), "namespace");
-    if (present(ns) && ns.IsScalar() && is_dns1123_label(ns.Scalar())) namespaces_.insert(ns.Scalar());
+    DocNode ns = child(child(doc, "metadata"), "namespace");
+    if (ns.present() && ns.is_scalar() && is_dns1123_label(ns.str())) namespaces_.insert(ns.str());
   }
 }
 
@@ -168,12 +165,12 @@ bool ManifestReader::is_core_v1_kind(const std::string& kind) {
   return false;
 }
 
-bool ManifestReader::read_meta(const YAML::Node& doc, Fields& f, const std::string& kind, bool namespaced,
+bool ManifestReader::read_meta(DocNode doc, Fields& f, const std::string& kind, bool namespaced,
                                NameRule rule, ObjectMeta& out) {
   f.set_context(kind + ": ");
   std::size_t before = f.error_count();
-  YAML::Node meta = f.map(doc, "metadata", "metadata");
-  if (!meta.IsDefined()) {
+  DocNode meta = f.map(doc, "metadata", "metadata");
+  if (!meta.defined()) {
     if (f.error_count() == before) f.error(doc, "metadata is required");
     return false;
   }
@@ -206,7 +203,7 @@ bool ManifestReader::read_meta(const YAML::Node& doc, Fields& f, const std::stri
   return true;
 }
 
-bool ManifestReader::claim(Fields& f, const YAML::Node& at, const std::string& key) {
+bool ManifestReader::claim(Fields& f, DocNode at, const std::string& key) {
   std::string where = file_ + ":" + std::to_string(f.line_of(at));
   auto [it, inserted] = seen_.emplace(key, where);
   if (!inserted) f.error(at, "defined twice (first at " + it->second + ")");

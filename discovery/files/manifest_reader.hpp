@@ -6,8 +6,6 @@
 #include <string>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
-
 #include "discovery/files/manifest_parser.hpp"
 #include "discovery/files/yaml_fields.hpp"
 
@@ -30,6 +28,8 @@ class ManifestReader {
  public:
   // Reads every document of text; problems go to the result's errors, the rest into its state.
   void read_text(const std::string& text, const std::string& file);
+  // Reads one parsed document (an object from the API or etcd, already decoded from JSON).
+  void read_parsed(const Document& doc, const std::string& file);
   // Merges namespaces, drops legacy Endpoints shadowed by EndpointSlices, returns the result.
   ParseResult finish();
   // "Service default/web" → "file:line" of every object claimed so far (also after finish).
@@ -38,21 +38,21 @@ class ManifestReader {
   bool broken_yaml() const { return broken_yaml_; }
 
  private:
-  void read_document(const YAML::Node& doc, Fields& f, bool in_list);
+  void read_document(DocNode doc, Fields& f, bool in_list);
   static bool is_core_v1_kind(const std::string& kind);
-  bool read_meta(const YAML::Node& doc, Fields& f, const std::string& kind, bool namespaced, NameRule rule,
+  bool read_meta(DocNode doc, Fields& f, const std::string& kind, bool namespaced, NameRule rule,
                  ObjectMeta& out);
   // Reserves "Kind ns/name"; a second definition is an error naming the first one's position.
-  bool claim(Fields& f, const YAML::Node& at, const std::string& key);
+  bool claim(Fields& f, DocNode at, const std::string& key);
 
   // manifest_objects.cpp
-  void read_service(const YAML::Node& doc, Fields& f, const ObjectMeta& m);
-  void read_cluster_ips(const YAML::Node& doc, const YAML::Node& spec, Fields& f, Service& svc);
-  void read_service_ports(const YAML::Node& spec, Fields& f, Service& svc);
-  void read_endpoint_slice(const YAML::Node& doc, Fields& f, const ObjectMeta& m);
-  void read_endpoints(const YAML::Node& doc, Fields& f, const ObjectMeta& m);
-  void read_pod(const YAML::Node& doc, Fields& f, const ObjectMeta& m);
-  void read_pod_status(const YAML::Node& doc, Fields& f, Pod& pod);
+  void read_service(DocNode doc, Fields& f, const ObjectMeta& m);
+  void read_cluster_ips(DocNode doc, DocNode spec, Fields& f, Service& svc);
+  void read_service_ports(DocNode spec, Fields& f, Service& svc);
+  void read_endpoint_slice(DocNode doc, Fields& f, const ObjectMeta& m);
+  void read_endpoints(DocNode doc, Fields& f, const ObjectMeta& m);
+  void read_pod(DocNode doc, Fields& f, const ObjectMeta& m);
+  void read_pod_status(DocNode doc, Fields& f, Pod& pod);
 
   ParseResult result_;
   std::string file_;

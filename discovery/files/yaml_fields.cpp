@@ -11,20 +11,23 @@ bool is_lower_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-const char* node_kind(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Scalar:
-      return "a scalar";
-    case YAML::NodeType::Null:
-      return "null";
-    case YAML::NodeType::Undefined:
-      break;
+const char* node_kind(DocNode n) {
+  return n.kind_text();
+}
+
+// YAML 1.1 booleans, as yaml-cpp and the Kubernetes YAML decoder (go-yaml v2) accept them.
+std::optional<bool> parse_bool(std::string_view s) {
+  static const char* const kTrue[] = {"true", "True", "TRUE", "yes", "Yes", "YES",
+                                      "on",   "On",   "ON",   "y",   "Y"};
+  static const char* const kFalse[] = {"false", "False", "FALSE", "no", "No", "NO",
+                                       "off",   "Off",   "OFF",   "n",  "N"};
+  for (const char* t : kTrue) {
+    if (s == t) return true;
   }
-  return "nothing";
+  for (const char* f : kFalse) {
+    if (s == f) return false;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -63,33 +66,28 @@ bool is_iana_svc_name(const std::string& s) {
   return letter && s.front() != '-' && s.back() != '-' && s.find("--") == std::string::npos;
 }
 
-bool present(const YAML::Node& n) {
-  return n.IsDefined() && !n.IsNull();
+bool present(DocNode n) {
+  return n.present();
 }
 
-YAML::Node child(const YAML::Node& map, const std::string& key) {
-  if (!map.IsDefined() || !map.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
-  const YAML::Node& m = map;  // const operator[] never inserts
-  YAML::Node v = m[key];
-  if (!v.IsDefined()) return YAML::Node(YAML::NodeType::Undefined);
-  return v;
+DocNode child(DocNode map, const std::string& key) {
+  return map.get(key);
 }
 
-int Fields::line_of(const YAML::Node& n) const {
-  if (!n.IsDefined()) return fallback_line_;
-  int line = n.Mark().line;
-  return line < 0 ? fallback_line_ : line + 1 + line_offset_;
+int Fields::line_of(DocNode n) const {
+  if (!n.defined()) return fallback_line_;
+  return n.line() <= 0 ? fallback_line_ : n.line() + line_offset_;
 }
 
-void Fields::error(const YAML::Node& at, const std::string& reason) {
+void Fields::error(DocNode at, const std::string& reason) {
   errors_.push_back(ManifestError{file_, line_of(at), prefix_ + reason});
 }
 
-void Fields::warning(const YAML::Node& at, const std::string& reason) {
+void Fields::warning(DocNode at, const std::string& reason) {
   warnings_.push_back(ManifestError{file_, line_of(at), prefix_ + reason});
 }
 
-bool Fields::spend(const YAML::Node& at, std::size_t n) {
+bool Fields::spend(DocNode at, std::size_t n) {
   if (n <= budget_) {
     budget_ -= n;
     return true;
@@ -101,35 +99,32 @@ bool Fields::spend(const YAML::Node& at, std::size_t n) {
   return false;
 }
 
-std::optional<std::string> Fields::str(const YAML::Node& parent, const std::string& key,
-                                       const std::string& path) {
-  YAML::Node v = child(parent, key);
-  if (!present(v)) return std::nullopt;
-  if (!v.IsScalar()) {
+std::optional<std::string> Fields::str(DocNode parent, const std::string& key, const std::string& path) {
+  DocNode v = child(parent, key);
+  if (!v.present()) return std::nullopt;
+  if (!v.is_scalar()) {
     error(v, path + ": expected a string, got " + node_kind(v));
     return std::nullopt;
   }
-  return v.Scalar();
+  return v.str();
 }
 
-std::optional<std::string> Fields::need_str(const YAML::Node& parent, const std::string& key,
-                                            const std::string& path) {
-  YAML::Node v = child(parent, key);
-  if (present(v) && v.IsScalar() && !v.Scalar().empty()) return v.Scalar();
-  if (present(v) && !v.IsScalar()) {
+std::optional<std::string> Fields::need_str(DocNode parent, const std::string& key, const std::string& path) {
+  DocNode v = child(parent, key);
+  if (v.present() && v.is_scalar() && !v.str().empty()) return v.str();
+  if (v.present() && !v.is_scalar()) {
     error(v, path + ": expected a string, got " + node_kind(v));
   } else {
-    error(present(v) ? v : parent, path + " is required");
+    error(v.present() ? v : parent, path + " is required");
   }
   return std::nullopt;
 }
 
-std::optional<int64_t> Fields::integer(const YAML::Node& parent, const std::string& key,
-                                       const std::string& path) {
-  YAML::Node v = child(parent, key);
-  if (!present(v)) return std::nullopt;
-  if (v.IsScalar()) {
-    const std::string& s = v.Scalar();
+std::optional<int64_t> Fields::integer(DocNode parent, const std::string& key, const std::string& path) {
+  DocNode v = child(parent, key);
+  if (!v.present()) return std::nullopt;
+  if (v.is_scalar()) {
+    const std::string s = v.str();
     int64_t out = 0;
     const char* begin = s.data() + (!s.empty() && s[0] == '+' ? 1 : 0);
     auto [ptr, ec] = std::from_chars(begin, s.data() + s.size(), out);
@@ -141,20 +136,20 @@ std::optional<int64_t> Fields::integer(const YAML::Node& parent, const std::stri
   return std::nullopt;
 }
 
-std::optional<bool> Fields::boolean(const YAML::Node& parent, const std::string& key,
-                                    const std::string& path) {
-  YAML::Node v = child(parent, key);
-  if (!present(v)) return std::nullopt;
-  bool out = false;
-  if (v.IsScalar() && YAML::convert<bool>::decode(v, out)) return out;
-  error(v, path + ": expected true or false, got " + (v.IsScalar() ? "'" + v.Scalar() + "'" : node_kind(v)));
+std::optional<bool> Fields::boolean(DocNode parent, const std::string& key, const std::string& path) {
+  DocNode v = child(parent, key);
+  if (!v.present()) return std::nullopt;
+  if (v.is_scalar()) {
+    if (std::optional<bool> b = parse_bool(v.scalar())) return b;
+  }
+  error(v, path + ": expected true or false, got " + (v.is_scalar() ? "'" + v.str() + "'" : node_kind(v)));
   return std::nullopt;
 }
 
-std::optional<int32_t> Fields::port(const YAML::Node& parent, const std::string& key, const std::string& path,
+std::optional<int32_t> Fields::port(DocNode parent, const std::string& key, const std::string& path,
                                     bool required) {
-  YAML::Node v = child(parent, key);
-  if (!present(v)) {
+  DocNode v = child(parent, key);
+  if (!v.present()) {
     if (required) error(parent, path + " is required");
     return std::nullopt;
   }
@@ -171,51 +166,50 @@ std::optional<int32_t> Fields::port(const YAML::Node& parent, const std::string&
   return static_cast<int32_t>(*n);
 }
 
-YAML::Node Fields::map(const YAML::Node& parent, const std::string& key, const std::string& path) {
-  YAML::Node v = child(parent, key);
-  if (!present(v)) return YAML::Node(YAML::NodeType::Undefined);
-  if (!v.IsMap()) {
+DocNode Fields::map(DocNode parent, const std::string& key, const std::string& path) {
+  DocNode v = child(parent, key);
+  if (!v.present()) return DocNode();
+  if (!v.is_map()) {
     error(v, path + ": expected a mapping, got " + node_kind(v));
-    return YAML::Node(YAML::NodeType::Undefined);
+    return DocNode();
   }
   return v;
 }
 
-YAML::Node Fields::seq(const YAML::Node& parent, const std::string& key, const std::string& path) {
-  YAML::Node v = child(parent, key);
-  if (!present(v)) return YAML::Node(YAML::NodeType::Undefined);
-  if (!v.IsSequence()) {
+DocNode Fields::seq(DocNode parent, const std::string& key, const std::string& path) {
+  DocNode v = child(parent, key);
+  if (!v.present()) return DocNode();
+  if (!v.is_list()) {
     error(v, path + ": expected a list, got " + node_kind(v));
-    return YAML::Node(YAML::NodeType::Undefined);
+    return DocNode();
   }
-  if (!spend(v, v.size())) return YAML::Node(YAML::NodeType::Undefined);
+  if (!spend(v, v.size())) return DocNode();
   return v;
 }
 
-std::map<std::string, std::string> Fields::string_map(const YAML::Node& parent, const std::string& key,
+std::map<std::string, std::string> Fields::string_map(DocNode parent, const std::string& key,
                                                       const std::string& path) {
   std::map<std::string, std::string> out;
-  YAML::Node m = map(parent, key, path);
-  if (!m.IsDefined() || !spend(m, m.size())) return out;
-  for (const auto& kv : m) {
-    if (!kv.first.IsScalar()) {
-      error(kv.first, path + ": keys must be strings");
+  DocNode m = map(parent, key, path);
+  if (!m.defined() || !spend(m, m.size())) return out;
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    DocNode k = m.key_at(i), v = m.value_at(i);
+    if (!k.is_scalar()) {
+      error(k, path + ": keys must be strings");
       continue;
     }
-    const std::string& k = kv.first.Scalar();
-    if (kv.second.IsNull()) {
-      out[k] = "";
-    } else if (kv.second.IsScalar()) {
-      out[k] = kv.second.Scalar();
+    if (v.is_null()) {
+      out[k.str()] = "";
+    } else if (v.is_scalar()) {
+      out[k.str()] = v.str();
     } else {
-      error(kv.second, path + "." + k + ": expected a string, got " + node_kind(kv.second));
+      error(v, path + "." + k.str() + ": expected a string, got " + node_kind(v));
     }
   }
   return out;
 }
 
-std::optional<Protocol> Fields::protocol(const YAML::Node& parent, const std::string& key,
-                                         const std::string& path) {
+std::optional<Protocol> Fields::protocol(DocNode parent, const std::string& key, const std::string& path) {
   std::optional<std::string> s = str(parent, key, path);
   if (!s) return Protocol::Tcp;
   std::optional<Protocol> p = parse_protocol(*s);
@@ -223,13 +217,13 @@ std::optional<Protocol> Fields::protocol(const YAML::Node& parent, const std::st
   return p;
 }
 
-std::optional<std::string> Fields::ip(const YAML::Node& node, const std::string& path) {
-  if (!present(node) || !node.IsScalar()) {
-    error(present(node) ? node : YAML::Node(YAML::NodeType::Undefined), path + ": expected an IP address");
+std::optional<std::string> Fields::ip(DocNode node, const std::string& path) {
+  if (!node.present() || !node.is_scalar()) {
+    error(node.present() ? node : DocNode(), path + ": expected an IP address");
     return std::nullopt;
   }
-  std::optional<std::string> canon = canonical_ip(node.Scalar());
-  if (!canon) error(node, path + ": '" + node.Scalar() + "' is not a valid IP address");
+  std::optional<std::string> canon = canonical_ip(node.str());
+  if (!canon) error(node, path + ": '" + node.str() + "' is not a valid IP address");
   return canon;
 }
 

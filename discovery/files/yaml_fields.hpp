@@ -8,8 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
-
+#include "discovery/files/document.hpp"
 #include "discovery/files/manifest_parser.hpp"
 
 namespace clusterdns::discovery::files {
@@ -21,9 +20,9 @@ bool is_dns1123_subdomain(const std::string& s);  // dot-separated labels, <= 25
 bool is_iana_svc_name(const std::string& s);      // port names: <= 15, [a-z0-9-], a letter, no "--"
 
 // A present value: defined and not null (JSON null and an absent key mean the same in the API).
-bool present(const YAML::Node& n);
+bool present(DocNode n);
 // The value under key, or an undefined node when map is not a mapping or lacks the key. Never throws.
-YAML::Node child(const YAML::Node& map, const std::string& key);
+DocNode child(DocNode map, const std::string& key);
 
 // Reads one document's fields. Every problem becomes a ManifestError with the offending node's line.
 // Getters return nullopt (or an undefined node) both when the field is absent and after reporting a
@@ -41,36 +40,34 @@ class Fields {
   void set_line_offset(int offset) { line_offset_ = offset; }
   // Line used when a node carries no position (missing keys, synthesized nodes). 1-based, absolute.
   void set_fallback_line(int line) { fallback_line_ = line; }
-  int line_of(const YAML::Node& n) const;
+  int line_of(DocNode n) const;
 
-  void error(const YAML::Node& at, const std::string& reason);
-  void warning(const YAML::Node& at, const std::string& reason);
+  void error(DocNode at, const std::string& reason);
+  void warning(DocNode at, const std::string& reason);
   std::size_t error_count() const { return errors_.size(); }
 
-  std::optional<std::string> str(const YAML::Node& parent, const std::string& key, const std::string& path);
+  std::optional<std::string> str(DocNode parent, const std::string& key, const std::string& path);
   // Like str, but absent, null or "" is an error.
-  std::optional<std::string> need_str(const YAML::Node& parent, const std::string& key,
-                                      const std::string& path);
-  std::optional<int64_t> integer(const YAML::Node& parent, const std::string& key, const std::string& path);
-  std::optional<bool> boolean(const YAML::Node& parent, const std::string& key, const std::string& path);
+  std::optional<std::string> need_str(DocNode parent, const std::string& key, const std::string& path);
+  std::optional<int64_t> integer(DocNode parent, const std::string& key, const std::string& path);
+  std::optional<bool> boolean(DocNode parent, const std::string& key, const std::string& path);
   // A port number field: absent → nullopt silently unless required; present → 1..65535 or an error.
-  std::optional<int32_t> port(const YAML::Node& parent, const std::string& key, const std::string& path,
-                              bool required);
+  std::optional<int32_t> port(DocNode parent, const std::string& key, const std::string& path, bool required);
   // Mapping / sequence children; absent → undefined node; wrong type → error + undefined node.
-  YAML::Node map(const YAML::Node& parent, const std::string& key, const std::string& path);
-  YAML::Node seq(const YAML::Node& parent, const std::string& key, const std::string& path);
+  DocNode map(DocNode parent, const std::string& key, const std::string& path);
+  DocNode seq(DocNode parent, const std::string& key, const std::string& path);
   // string → string mapping (labels, selector, annotations).
-  std::map<std::string, std::string> string_map(const YAML::Node& parent, const std::string& key,
+  std::map<std::string, std::string> string_map(DocNode parent, const std::string& key,
                                                 const std::string& path);
   // Protocol enum; absent means TCP.
-  std::optional<Protocol> protocol(const YAML::Node& parent, const std::string& key, const std::string& path);
+  std::optional<Protocol> protocol(DocNode parent, const std::string& key, const std::string& path);
   // Canonical IP text, or nullopt with an error.
-  std::optional<std::string> ip(const YAML::Node& node, const std::string& path);
+  std::optional<std::string> ip(DocNode node, const std::string& path);
 
  private:
   // Aliases let a small file reference one big list many times ("billion laughs"). Without aliases a
   // text of N bytes holds fewer than N/2 entries, so a budget of that size stops only alias expansion.
-  bool spend(const YAML::Node& at, std::size_t n);
+  bool spend(DocNode at, std::size_t n);
 
   std::string file_;
   std::vector<ManifestError>& errors_;

@@ -4,6 +4,7 @@
 #include <yaml.h>
 
 #include <map>
+#include <string_view>
 #include <vector>
 
 namespace clusterdns::discovery {
@@ -54,73 +55,125 @@ int line_of(const yaml_event_t& e) {
   return static_cast<int>(e.start_mark.line) + 1;
 }
 
-}  // namespace
+bool is_null_scalar(const yaml_event_t& e) {
+  if (e.data.scalar.tag) {
+    return std::string_view(reinterpret_cast<const char*>(e.data.scalar.tag)) == "tag:yaml.org,2002:null";
+  }
+  if (e.data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return false;
+  std::string_view v(reinterpret_cast<const char*>(e.data.scalar.value), e.data.scalar.length);
+  return v.empty() || v == "~" || v == "null" || v == "Null" || v == "NULL";
+}
 
-std::optional<YamlProblem> check_yaml(std::string_view text, const YamlLimits& limits,
-                                      std::size_t* expanded_nodes) {
+// Walks the event stream within limits; with out, also builds one Document per YAML document.
+std::optional<YamlProblem> walk(std::string_view text, const YamlLimits& limits, std::size_t* expanded_nodes,
+                                std::vector<Document>* out, int first_line) {
   if (text.size() > limits.max_bytes) {
     return YamlProblem{0, "larger than " + std::to_string(limits.max_bytes) + " bytes"};
   }
   const std::size_t max_nodes =
       limits.max_expanded_nodes ? limits.max_expanded_nodes : 1000000 + 4 * text.size();
   EventParser parser(text);
-  std::map<std::string, std::size_t> anchor_nodes;  // anchor → nodes it expands to
+  struct Anchored {
+    std::size_t nodes;  // nodes it expands to
+    uint32_t index;     // its node in the document being built
+  };
+  std::map<std::string, Anchored, std::less<>> anchors;
   struct Open {
     std::string anchor;
     std::size_t nodes_before;
+    uint32_t index;
   };
   std::vector<Open> open;  // the collections being read
   std::size_t nodes = 0, aliases = 0;
+  DocumentBuilder builder;
   while (const yaml_event_t* e = parser.next()) {
+    const int line = line_of(*e) + first_line;
     switch (e->type) {
       case YAML_STREAM_END_EVENT:
         if (expanded_nodes) *expanded_nodes = nodes;
         return std::nullopt;
       case YAML_DOCUMENT_START_EVENT:
-        anchor_nodes.clear();  // anchors do not cross documents
+        anchors.clear();  // anchors do not cross documents
         break;
-      case YAML_SCALAR_EVENT:
+      case YAML_DOCUMENT_END_EVENT:
+        if (out) out->push_back(builder.finish());
+        break;
+      case YAML_SCALAR_EVENT: {
         ++nodes;
-        if (std::string a = anchor_of(*e); !a.empty()) anchor_nodes[a] = 1;
-        break;
-      case YAML_SEQUENCE_START_EVENT:
-      case YAML_MAPPING_START_EVENT:
-        if (static_cast<int>(open.size()) >= limits.max_depth) {
-          return YamlProblem{line_of(*e),
-                             "nested deeper than " + std::to_string(limits.max_depth) + " levels"};
+        uint32_t index = 0;
+        if (out) {
+          index = is_null_scalar(*e)
+                      ? builder.null(line)
+                      : builder.scalar(std::string_view(reinterpret_cast<const char*>(e->data.scalar.value),
+                                                        e->data.scalar.length),
+                                       e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !e->data.scalar.tag,
+                                       line);
         }
-        open.push_back(Open{anchor_of(*e), nodes});
+        if (std::string a = anchor_of(*e); !a.empty()) anchors[a] = Anchored{1, index};
+        break;
+      }
+      case YAML_SEQUENCE_START_EVENT:
+      case YAML_MAPPING_START_EVENT: {
+        if (static_cast<int>(open.size()) >= limits.max_depth) {
+          return YamlProblem{line, "nested deeper than " + std::to_string(limits.max_depth) + " levels"};
+        }
+        uint32_t index = 0;
+        if (out)
+          index = e->type == YAML_MAPPING_START_EVENT ? builder.begin_map(line) : builder.begin_list(line);
+        open.push_back(Open{anchor_of(*e), nodes, index});
         ++nodes;
         break;
+      }
       case YAML_SEQUENCE_END_EVENT:
       case YAML_MAPPING_END_EVENT:
         if (!open.empty()) {
+          if (out) {
+            std::string key;
+            if (!builder.end(&key)) {
+              return YamlProblem{line, "invalid YAML: mapping key '" + key + "' is defined twice"};
+            }
+          }
           if (!open.back().anchor.empty())
-            anchor_nodes[open.back().anchor] = nodes - open.back().nodes_before;
+            anchors[open.back().anchor] = Anchored{nodes - open.back().nodes_before, open.back().index};
           open.pop_back();
         }
         break;
       case YAML_ALIAS_EVENT: {
         const char* name = reinterpret_cast<const char*>(e->data.alias.anchor);
-        auto it = anchor_nodes.find(name ? name : "");
-        if (it == anchor_nodes.end()) {
-          return YamlProblem{line_of(*e),
+        auto it = anchors.find(std::string_view(name ? name : ""));
+        if (it == anchors.end()) {
+          return YamlProblem{line,
                              std::string("alias *") + (name ? name : "") + " names no anchor before it"};
         }
         if (++aliases > limits.max_aliases) {
-          return YamlProblem{line_of(*e), "more than " + std::to_string(limits.max_aliases) + " aliases"};
+          return YamlProblem{line, "more than " + std::to_string(limits.max_aliases) + " aliases"};
         }
-        nodes += it->second;
+        nodes += it->second.nodes;
+        if (out) builder.reference(it->second.index);
         break;
       }
       default:
         break;
     }
     if (nodes > max_nodes) {
-      return YamlProblem{line_of(*e), "aliases expand to more than " + std::to_string(max_nodes) + " nodes"};
+      return YamlProblem{line, "aliases expand to more than " + std::to_string(max_nodes) + " nodes"};
     }
   }
-  return parser.problem();
+  YamlProblem problem = parser.problem();
+  problem.line += first_line;
+  return problem;
+}
+
+}  // namespace
+
+std::optional<YamlProblem> check_yaml(std::string_view text, const YamlLimits& limits,
+                                      std::size_t* expanded_nodes) {
+  return walk(text, limits, expanded_nodes, nullptr, 0);
+}
+
+std::optional<YamlProblem> parse_yaml(std::string_view text, std::vector<Document>& out, int first_line,
+                                      const YamlLimits& limits, std::size_t* expanded_nodes) {
+  return walk(text, limits, expanded_nodes, &out, first_line);
 }
 
 }  // namespace clusterdns::discovery

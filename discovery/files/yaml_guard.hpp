@@ -5,6 +5,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "discovery/files/document.hpp"
 
 namespace clusterdns::discovery {
 
@@ -28,5 +31,10 @@ struct YamlProblem {
 // expanded_nodes, when given, receives the expanded node count (to spend one budget over several texts).
 std::optional<YamlProblem> check_yaml(std::string_view text, const YamlLimits& limits = {},
                                       std::size_t* expanded_nodes = nullptr);
+
+// check_yaml that also builds a Document per YAML document into out (lines shifted by first_line: the text
+// starts that many lines into its file). On a problem out holds the documents before it.
+std::optional<YamlProblem> parse_yaml(std::string_view text, std::vector<Document>& out, int first_line = 0,
+                                      const YamlLimits& limits = {}, std::size_t* expanded_nodes = nullptr);
 
 }  // namespace clusterdns::discovery

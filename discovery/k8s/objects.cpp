@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "discovery/files/json_document.hpp"
 #include "discovery/files/manifest_parser.hpp"
 
 namespace clusterdns::discovery::k8s {
@@ -50,9 +51,15 @@ json slim_service(json& object) {
     *ann = pick(ann, {"service.alpha.kubernetes.io/tolerate-unready-endpoints"});
   }
   json spec = pick(member(object, "spec"), {"type", "clusterIP", "clusterIPs", "externalName", "ports",
-                                            "publishNotReadyAddresses", "selector"});
+                                            "publishNotReadyAddresses", "selector", "externalIPs"});
   pick_each(spec, "ports", {"name", "port", "protocol", "targetPort"});
-  return json{{"metadata", std::move(meta)}, {"spec", std::move(spec)}};
+  json out{{"metadata", std::move(meta)}, {"spec", std::move(spec)}};
+  // The external zone's addresses: status.loadBalancer.ingress[].ip/hostname (ports and ipMode dropped).
+  json* status = member(object, "status");
+  json lb = pick(status ? member(*status, "loadBalancer") : nullptr, {"ingress"});
+  pick_each(lb, "ingress", {"ip", "hostname"});
+  if (!lb.empty()) out["status"] = json{{"loadBalancer", std::move(lb)}};
+  return out;
 }
 
 json slim_slice(json& object) {
@@ -176,9 +183,11 @@ SlimResult slim_object(Kind kind, nlohmann::json& object) {
   }
   doc["apiVersion"] = api_version(kind);
   doc["kind"] = kind_name(kind);
-  // yaml-cpp reads JSON (it is YAML's flow style); one line per object, so every position is line 1.
+  // The slim tree read by the manifest rules; one object, so every position is line 1.
   const std::string label = std::string(kind_name(kind)) + " " + result.key;
-  ParseResult parsed = parse_manifest_text(doc.dump(), label);
+  std::optional<Document> tree = document_from_json(doc, result.error);
+  if (!tree) return result;
+  ParseResult parsed = parse_manifest_document(*tree, label);
   if (!parsed.errors.empty()) {
     result.error = join_reasons(parsed.errors, label + ": ");
     return result;

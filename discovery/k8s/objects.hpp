@@ -36,9 +36,9 @@ std::string object_key(Kind kind, const nlohmann::json& object);
 std::string resource_version(const nlohmann::json& object);
 
 // Slims one object. List items come without kind/apiVersion; both are taken from `kind`. The object is
-// consumed (its kept fields are moved out). The field rules are the manifest reader's (SPEC.md §2):
-// only the fields a DNS or environment-variable rule reads are copied, then parse_manifest_text
-// validates and converts them, so a file registry and the API agree on every object.
+// consumed (its kept fields are moved out). The field rules are the manifest reader's: only the fields a
+// DNS or environment-variable rule reads are copied, then parse_manifest_document validates and converts
+// them, so a file registry and the API agree on every object.
 SlimResult slim_object(Kind kind, nlohmann::json& object);
 
 }  // namespace clusterdns::discovery::k8s

@@ -83,6 +83,16 @@ GoldenFile load(const fs::path& path) {
         auto zf = zones::load_zone_file(std::string(CLUSTERDNS_SOURCE_DIR) + "/" + v, error);
         EXPECT_TRUE(zf) << error;
         if (zf) g.config.static_zones.push_back(*zf);
+      } else if (k == "external-zone") {
+        g.config.cluster.external.zones.push_back(v);
+      } else if (k == "external-ttl") {
+        g.config.cluster.external.ttl = static_cast<uint32_t>(std::stoul(v));
+      } else if (k == "external-ptr") {
+        g.config.cluster.external.ptr = v == "true";
+      } else if (k == "external-headless") {
+        g.config.cluster.external.headless = v == "true";
+      } else if (k == "external-ns-address") {
+        g.config.cluster.external.ns_addresses.push_back(v);
       } else if (k == "allow-transfer") {
         g.allow_transfer.push_back(*zones::Cidr::parse(v));
         g.config.keep_transfer_data = true;

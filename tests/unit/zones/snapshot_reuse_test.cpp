@@ -76,6 +76,15 @@ discovery::RegistryState base_state() {
   s.services.push_back(external("default", "alias", "svc-1.team-a.svc.cluster.local"));
   s.services.push_back(external("default", "alias2", "alias.default.svc.cluster.local"));
   s.services.push_back(external("default", "outside", "www.example.org"));
+  // The external zone's (--external-zone): a load balancer with an IP and an external IP, and one known
+  // only by its hostname.
+  auto lb = cluster_ip("team-a", "lb", "10.96.2.1");
+  lb.load_balancer = {{"203.0.113.10", ""}};
+  lb.external_ips = {"198.51.100.7"};
+  s.services.push_back(lb);
+  auto elb = cluster_ip("team-a", "elb", "10.96.2.2");
+  elb.load_balancer = {{"", "abc.elb.example.net"}};
+  s.services.push_back(elb);
   return s;
 }
 
@@ -205,6 +214,10 @@ TEST_F(SnapshotReuse, AnObjectReplacedByAnEqualCopyCompilesNothing) {
 
 TEST_F(SnapshotReuse, RandomChangesAnswerAsBuildsFromNothing) {
   std::mt19937 rng(20261201);
+  // Two external zones, PTRs and headless endpoints under them: every external record is covered too.
+  config_.cluster.external.zones = {"example.org", "ext.example.test"};
+  config_.cluster.external.ptr = true;
+  config_.cluster.external.headless = true;
   discovery::RegistryState state = base_state();
   zones::ZoneBuilder builder(config_);
   update(builder, state, 1);
@@ -212,7 +225,7 @@ TEST_F(SnapshotReuse, RandomChangesAnswerAsBuildsFromNothing) {
   const auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
   const auto service_at = [&](size_t i) { return state.services[i % state.services.size()]; };
   for (int round = 0; round < 200; ++round) {
-    switch (rng() % 11) {
+    switch (rng() % 14) {
       case 0: {  // a cluster IP moves
         auto s = service_at(pick(state.services.size()));
         if (s.kind == discovery::ServiceKind::ClusterIp)
@@ -288,6 +301,38 @@ TEST_F(SnapshotReuse, RandomChangesAnswerAsBuildsFromNothing) {
         state.services.upsert(
             cluster_ip("kube-system", "kube-dns", "10.96.0." + std::to_string(pick(250) + 1)));
         break;
+      case 10: {  // a load balancer gets an address, a hostname, both, or loses them
+        auto s = service_at(pick(state.services.size()));
+        if (s.kind == discovery::ServiceKind::ExternalName) break;
+        static const char* kHosts[] = {"", "abc.elb.example.net", "svc-2.team-a.svc.cluster.local"};
+        s.load_balancer.clear();
+        const size_t n = pick(3);
+        for (size_t i = 0; i < n; ++i) {
+          discovery::LoadBalancerIngress in;
+          if (rng() % 2) in.ip = rng() % 3 ? "203.0.113." + std::to_string(pick(20) + 1) : "2001:db8::5";
+          in.hostname = kHosts[pick(3)];
+          if (!in.ip.empty() || !in.hostname.empty()) s.load_balancer.push_back(in);
+        }
+        state.services.upsert(s);
+        break;
+      }
+      case 11: {  // external IPs come or go (two services may share one)
+        auto s = service_at(pick(state.services.size()));
+        if (s.kind == discovery::ServiceKind::ExternalName) break;
+        if (s.external_ips.empty()) {
+          s.external_ips = {"198.51.100." + std::to_string(pick(5) + 1)};
+        } else {
+          s.external_ips.clear();
+        }
+        state.services.upsert(s);
+        break;
+      }
+      case 12: {  // this server's own Service gets or loses an external address (the external NS glue)
+        auto s = cluster_ip("kube-system", "kube-dns", "10.96.0.10");
+        if (rng() % 2) s.load_balancer = {{"192.0.2." + std::to_string(pick(250) + 1), ""}};
+        state.services.upsert(s);
+        break;
+      }
       default:  // nothing changes but the serial
         break;
     }
