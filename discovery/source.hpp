@@ -41,7 +41,10 @@ class RegistrySource {
   struct Health {
     uint64_t rejected = 0;             // inputs (objects, files, events) refused so far
     int64_t last_applied_unix_ms = 0;  // when the served state last took in a change (0: never)
-    bool stale = false;                // the newest input is refused: an older state is served
+    bool stale = false;  // the newest input is refused, or a watch is down: an older state is served
+    // A watch heard nothing (no event, no bookmark or progress notification) for longer than its idle
+    // timeout, or could not be re-established since: the served state may be arbitrarily old. /ready fails.
+    bool silent = false;
   };
   virtual Health health() const { return {}; }
 };

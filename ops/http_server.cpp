@@ -5,9 +5,12 @@
 #include <spdlog/spdlog.h>
 
 #include <stdexcept>
+#include <utility>
 
 #include "base/log.hpp"
 #include "ops/http_query.hpp"
+#include "ops/metric_families.hpp"
+#include "ops/prometheus_text.hpp"
 #include "ops/webhook_tls.hpp"
 
 namespace clusterdns::ops {
@@ -134,6 +137,30 @@ void start_http(HttpServer& server, HttpConfig& config, bool http_given) {
     config.http.reset();
     server.start(config);
   }
+}
+
+MetricsPage::Collector http_collector(const HttpServer& server) {
+  return [&server](PromWriter& w) {
+    const std::pair<const char*, HttpTransport::Stats> ports[] = {{"http", server.http_stats()},
+                                                                  {"webhook", server.webhook_stats()}};
+    w.family(metric::clusterdns_http_connections_refused_total);
+    for (const auto& [port, s] : ports)
+      w.sample(metric::clusterdns_http_connections_refused_total, {{"server", port}}, s.refused);
+    w.family(metric::clusterdns_http_connections_evicted_total);
+    for (const auto& [port, s] : ports)
+      w.sample(metric::clusterdns_http_connections_evicted_total, {{"server", port}}, s.evicted);
+    w.family(metric::clusterdns_http_requests_timed_out_total);
+    for (const auto& [port, s] : ports)
+      w.sample(metric::clusterdns_http_requests_timed_out_total, {{"server", port}}, s.timed_out);
+    w.family(metric::clusterdns_http_requests_refused_total);
+    for (const auto& [port, s] : ports) {
+      w.sample(metric::clusterdns_http_requests_refused_total, {{"server", port}, {"reason", "too_large"}},
+               s.too_large);
+      w.sample(metric::clusterdns_http_requests_refused_total, {{"server", port}, {"reason", "bad"}}, s.bad);
+      w.sample(metric::clusterdns_http_requests_refused_total, {{"server", port}, {"reason", "busy"}},
+               s.busy);
+    }
+  };
 }
 
 }  // namespace clusterdns::ops

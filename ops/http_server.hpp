@@ -60,6 +60,9 @@ class HttpServer {
   // Open connections per port (tests).
   size_t http_connections() const { return http_ ? http_->connections() : 0; }
   size_t webhook_connections() const { return webhook_ ? webhook_->connections() : 0; }
+  // What each port's limits did (zero for a port not serving).
+  HttpTransport::Stats http_stats() const { return http_ ? http_->stats() : HttpTransport::Stats{}; }
+  HttpTransport::Stats webhook_stats() const { return webhook_ ? webhook_->stats() : HttpTransport::Stats{}; }
 
  private:
   std::vector<HttpRoute> http_routes();
@@ -75,5 +78,9 @@ class HttpServer {
 // port (answering DNS matters more than its metrics); config.http is then reset. An address given
 // explicitly, or a webhook problem, still throws.
 void start_http(HttpServer& server, HttpConfig& config, bool http_given);
+
+// clusterdns_http_*: the operations ports' limits at work (refused, evicted and timed-out connections,
+// requests answered 400/413/431/503), by port ("http", "webhook").
+MetricsPage::Collector http_collector(const HttpServer& server);
 
 }  // namespace clusterdns::ops

@@ -55,6 +55,8 @@ struct HttpTransport::Impl {
   size_t body_in_use = 0;
   size_t pooled = 0;
   std::atomic<size_t> open{0};
+  std::atomic<uint64_t> refused{0}, evicted{0}, timed_out{0}, too_large{0}, bad{0}, busy{0};
+  static void add(std::atomic<uint64_t>& counter) { counter.fetch_add(1, std::memory_order_relaxed); }
 
   asio::io_context ioc{1};
   std::optional<asio::thread_pool> pool;  // after ioc: destroyed first, while sockets can still close
@@ -100,6 +102,7 @@ struct HttpTransport::Impl {
   bool evict_oldest(const asio::ip::address* client) {
     for (SessionBase* s : sessions) {
       if (s->busy || (client && s->client != *client)) continue;
+      add(evicted);
       delist(*s);
       s->close();
       return true;
@@ -130,6 +133,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if constexpr (kTls) {
       stream_.async_handshake(asio::ssl::stream_base::server,
                               [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec == beast::error::timeout)
+                                  HttpTransport::Impl::add(self->server_.timed_out);
                                 if (!ec) self->read_header(false);
                               });
     } else {
@@ -159,6 +164,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (ec == http::error::body_limit) return fail(413, "request body too large");  // by Content-Length
     if (ec.category() == http::make_error_code(http::error::bad_method).category())
       return fail(400, "bad request: " + ec.message());
+    if (ec == beast::error::timeout) HttpTransport::Impl::add(server_.timed_out);
     if (ec) return;  // closed, timed out or evicted: nobody to answer
     const auto length = parser_->content_length();
     size_t reserve = 0;
@@ -191,6 +197,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   void on_read(beast::error_code ec) {
     if (ec == http::error::body_limit) return fail(413, "request body too large");
+    if (ec == beast::error::timeout) HttpTransport::Impl::add(server_.timed_out);
     if (ec) return;
     busy = true;
     lowest().expires_never();
@@ -220,6 +227,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void fail(int status, const std::string& why) {
+    HttpTransport::Impl::add(status == 503 ? server_.busy : status == 400 ? server_.bad : server_.too_large);
     keep_alive_ = false;
     respond({status, "text/plain", why + "\n"});
   }
@@ -240,6 +248,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void on_write(beast::error_code ec) {
+    if (ec == beast::error::timeout) HttpTransport::Impl::add(server_.timed_out);
     if (ec) return;
     const bool again = keep_alive_;
     response_.reset();
@@ -284,12 +293,14 @@ void HttpTransport::Impl::admit(tcp::socket socket) {
     if (!evict_oldest(&client)) {
       base::logger("ops")->debug("{}: {} has {} connections open, refused", name, client.to_string(),
                                  it->second);
+      add(refused);
       return;  // the socket closes here
     }
   }
   if (sessions.size() >= limits.max_connections && !evict_oldest(nullptr)) {
     base::logger("ops")->debug("{}: {} connections open, refused {}", name, sessions.size(),
                                client.to_string());
+    add(refused);
     return;
   }
   socket.set_option(tcp::no_delay(true), ec);
@@ -376,6 +387,12 @@ void HttpTransport::stop() {
 
 size_t HttpTransport::connections() const {
   return impl_->open.load();
+}
+
+HttpTransport::Stats HttpTransport::stats() const {
+  const auto get = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+  const Impl& i = *impl_;
+  return {get(i.refused), get(i.evicted), get(i.timed_out), get(i.too_large), get(i.bad), get(i.busy)};
 }
 
 }  // namespace clusterdns::ops

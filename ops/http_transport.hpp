@@ -71,6 +71,17 @@ class HttpTransport {
   // Connections open now (any thread; for tests).
   size_t connections() const;
 
+  // What the limits did, since start (any thread; /metrics).
+  struct Stats {
+    uint64_t refused = 0;    // connections closed on accept: a cap reached and nothing idle to evict
+    uint64_t evicted = 0;    // idle connections closed to let a new one in (per-client or per-port cap)
+    uint64_t timed_out = 0;  // requests cut off by request_deadline or write_deadline
+    uint64_t too_large = 0;  // 413 and 431: a body or header over its limit
+    uint64_t bad = 0;        // 400: not HTTP
+    uint64_t busy = 0;       // 503: the body budget or the pool queue was full
+  };
+  Stats stats() const;
+
   struct Impl;  // the Asio state, defined in the .cpp (its sessions refer to it)
 
  private:

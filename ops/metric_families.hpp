@@ -43,6 +43,26 @@ inline constexpr MetricFamily clusterdns_dns_udp_send_errors_total{
 inline constexpr MetricFamily clusterdns_dns_tcp_connections_total{
     "clusterdns_dns_tcp_connections_total", MetricType::Counter,
     "TCP connections, accepted or rejected at the limit.", "result"};
+inline constexpr MetricFamily clusterdns_dns_tcp_connections_closed_total{
+    "clusterdns_dns_tcp_connections_closed_total", MetricType::Counter,
+    "TCP connections the server closed itself: evicted (least recently active, near the connection cap) or "
+    "timed_out (idle, or a message that did not arrive in time).",
+    "reason"};
+inline constexpr MetricFamily clusterdns_http_connections_refused_total{
+    "clusterdns_http_connections_refused_total", MetricType::Counter,
+    "Connections to an operations port closed on accept: a connection cap reached, none idle to evict.",
+    "server"};
+inline constexpr MetricFamily clusterdns_http_connections_evicted_total{
+    "clusterdns_http_connections_evicted_total", MetricType::Counter,
+    "Idle connections to an operations port closed to let a new one in (per-client or per-port cap).",
+    "server"};
+inline constexpr MetricFamily clusterdns_http_requests_timed_out_total{
+    "clusterdns_http_requests_timed_out_total", MetricType::Counter,
+    "Requests to an operations port cut off by the request or write deadline.", "server"};
+inline constexpr MetricFamily clusterdns_http_requests_refused_total{
+    "clusterdns_http_requests_refused_total", MetricType::Counter,
+    "Requests to an operations port refused by a limit: too_large (413, 431), bad (400), busy (503).",
+    "server reason"};
 inline constexpr MetricFamily clusterdns_snapshot_builds_total{
     "clusterdns_snapshot_builds_total", MetricType::Counter, "Answer snapshots built from the registry.", ""};
 inline constexpr MetricFamily clusterdns_snapshot_build_seconds{
@@ -168,6 +188,11 @@ inline constexpr const MetricFamily* kAll[] = {&coredns_dns_requests_total,
                                                &clusterdns_dns_dropped_total,
                                                &clusterdns_dns_udp_send_errors_total,
                                                &clusterdns_dns_tcp_connections_total,
+                                               &clusterdns_dns_tcp_connections_closed_total,
+                                               &clusterdns_http_connections_refused_total,
+                                               &clusterdns_http_connections_evicted_total,
+                                               &clusterdns_http_requests_timed_out_total,
+                                               &clusterdns_http_requests_refused_total,
                                                &clusterdns_snapshot_builds_total,
                                                &clusterdns_snapshot_build_seconds,
                                                &clusterdns_snapshot_bytes,

@@ -163,6 +163,9 @@ MetricsPage::Collector server_collector(const dns::Server& server) {
     w.family(metric::clusterdns_dns_tcp_connections_total);
     w.sample(metric::clusterdns_dns_tcp_connections_total, {{"result", "accepted"}}, s.tcp_accepted);
     w.sample(metric::clusterdns_dns_tcp_connections_total, {{"result", "rejected"}}, s.tcp_rejected);
+    w.family(metric::clusterdns_dns_tcp_connections_closed_total);
+    w.sample(metric::clusterdns_dns_tcp_connections_closed_total, {{"reason", "evicted"}}, s.tcp_evicted);
+    w.sample(metric::clusterdns_dns_tcp_connections_closed_total, {{"reason", "timed_out"}}, s.tcp_timed_out);
   };
 }
 

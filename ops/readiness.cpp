@@ -54,6 +54,16 @@ Probe Readiness::ready() const {
     waiting += s.name;
   }
   if (!waiting.empty()) return {503, "not ready: waiting for the first sync of " + waiting};
+  std::string silent;
+  for (const auto& s : sources_.status()) {
+    if (!s.health.silent) continue;
+    silent += silent.empty() ? "" : ", ";
+    silent += s.name;
+  }
+  if (!silent.empty()) {
+    return {503, "not ready: " + silent +
+                     " silent beyond the watch idle timeout (no event, no bookmark); serving the last state"};
+  }
   return {200, "OK"};
 }
 

@@ -46,8 +46,10 @@ struct Probe {
   std::string body;
 };
 
-// /ready: 200 "OK" once every source has synced; otherwise 503 naming the sources not ready; 503 "lameduck"
-// from the moment SIGTERM arrives. Thread-safe.
+// /ready: 200 "OK" once every source has synced; otherwise 503 naming the sources not ready, then 503 naming
+// the sources whose watch went silent beyond its idle timeout (Health::silent: the API server or etcd is
+// gone or half-open), until they are heard again; 503 "lameduck" from the moment SIGTERM arrives.
+// Thread-safe.
 class Readiness {
  public:
   explicit Readiness(const Sources& sources) : sources_(sources) {}

@@ -184,6 +184,7 @@ void Application::start_http() {
   page_.add(ops::source_collector(sources_));
   page_.add(ops::reload_collector(reload_stats_));
   page_.add(ops::lameduck_collector(readiness_));
+  page_.add(ops::http_collector(http_));
   if (forwarding_) {
     page_.add(ops::forward_collector(
         [this] {

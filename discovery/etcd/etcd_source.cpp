@@ -2,6 +2,7 @@
 #include "discovery/etcd/etcd_source.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -70,6 +71,19 @@ std::string EtcdSource::name() const {
 RegistrySource::Restarts EtcdSource::restarts() const {
   const Stats s = stats();
   return {s.watches_started, s.full_ranges > 0 ? s.full_ranges - 1 : 0};
+}
+
+RegistrySource::Health EtcdSource::health() const {
+  Health h;
+  h.last_applied_unix_ms = last_applied_unix_ms_.load(std::memory_order_relaxed);
+  const Stats s = stats();
+  h.rejected = s.malformed;
+  if (!has_synced()) return h;
+  const auto heard = std::chrono::steady_clock::time_point(
+      std::chrono::steady_clock::duration(last_heard_.load(std::memory_order_relaxed)));
+  h.silent = std::chrono::steady_clock::now() - heard > options_.read_timeout;
+  h.stale = h.silent || !s.connected;
+  return h;
 }
 
 EtcdSource::Stats EtcdSource::stats() const {
@@ -185,6 +199,7 @@ void EtcdSource::full_range() {
     auto stats = stats_.lock();
     ++stats->full_ranges;
   }
+  last_heard_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
   publish();
   auto st = state();
   base::logger("discovery")
@@ -267,6 +282,7 @@ void EtcdSource::watch_once() {
 }
 
 bool EtcdSource::on_messages(const std::vector<etcd::WatchResponse>& batch) {
+  last_heard_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
   bool changed = false;
   for (const etcd::WatchResponse& m : batch) {
     if (m.created) {
@@ -383,6 +399,10 @@ void EtcdSource::publish() {
     stats->revision = *std::min_element(progress_.begin(), progress_.end());
   }
   published_.publish(std::move(next));
+  last_applied_unix_ms_.store(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count(),
+                              std::memory_order_relaxed);
   if (!listener_) return;
   try {
     listener_();

@@ -66,6 +66,9 @@ class EtcdSource final : public RegistrySource {
   uint64_t generation() const override;
   std::string name() const override;  // "etcd:URL[,URL…]"
   Restarts restarts() const override;
+  // rejected: values that did not decode (Stats::malformed); stale: no watch stream is up, or none heard
+  // anything within read_timeout (then silent as well).
+  Health health() const override;
 
   struct Stats {
     uint64_t full_ranges = 0;       // complete re-reads (1 after the first sync)
@@ -126,6 +129,8 @@ class EtcdSource final : public RegistrySource {
   std::mt19937 rng_{std::random_device{}()};
 
   PublishedState published_;
+  std::atomic<std::chrono::steady_clock::rep> last_heard_{0};  // a range or watch message arrived (steady)
+  std::atomic<int64_t> last_applied_unix_ms_{0};
   base::Guarded<Stats> stats_;
 };
 

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 #include <type_traits>
 #include <variant>
@@ -118,6 +119,23 @@ RegistrySource::Restarts KubeSource::restarts() const {
           s.lists > reflectors_.size() ? s.lists - reflectors_.size() : 0};  // one list each to start
 }
 
+RegistrySource::Health KubeSource::health() const {
+  Health h;
+  h.last_applied_unix_ms = last_applied_unix_ms_.load(std::memory_order_relaxed);
+  const k8s::WatchTiming& t = options_.timing;
+  // As long as a watch waits for a byte before it gives up on the server (Reflector::watch).
+  const auto idle =
+      t.watch_idle_timeout.count() > 0 ? t.watch_idle_timeout : t.max_watch_timeout + t.read_timeout_slack;
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& r : reflectors_) {
+    h.rejected += r->stats().malformed;
+    if (!r->synced()) continue;  // not listed yet: has_synced() says so
+    if (now - r->last_heard() > idle) h.silent = true;
+    if (r->failing() || h.silent) h.stale = true;
+  }
+  return h;
+}
+
 k8s::ReflectorStats KubeSource::stats() const {
   k8s::ReflectorStats sum;
   for (const auto& r : reflectors_) {
@@ -164,6 +182,10 @@ void KubeSource::publish_loop() {
     published = true;
     std::shared_ptr<const RegistryState> next = build();
     const uint64_t gen = published_.publish(next);
+    last_applied_unix_ms_.store(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count(),
+                                std::memory_order_relaxed);
     if (gen == 1) {
       base::logger("discovery")
           ->info("{}: synced: {} namespaces, {} services, {} endpoint sets, {} pods (generation {})", name(),

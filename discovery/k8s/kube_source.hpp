@@ -57,6 +57,9 @@ class KubeSource final : public RegistrySource {
   uint64_t generation() const override;
   std::string name() const override;
   Restarts restarts() const override;  // "kubernetes:in-cluster" / "kubernetes:kubeconfig:PATH#ctx"
+  // rejected: objects and watch lines skipped (ReflectorStats::malformed); stale: a collection's last list
+  // or watch failed, or it has been silent beyond the watch idle timeout (then silent as well).
+  Health health() const override;
 
   // Sum over every collection. Thread-safe.
   k8s::ReflectorStats stats() const;
@@ -92,6 +95,7 @@ class KubeSource final : public RegistrySource {
   bool stopping_ = false;  // guarded by dirty_mutex_
 
   PublishedState published_;
+  std::atomic<int64_t> last_applied_unix_ms_{0};
 };
 
 }  // namespace clusterdns::discovery

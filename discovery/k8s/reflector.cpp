@@ -117,6 +117,7 @@ void Reflector::wait_backoff() {
 }
 
 void Reflector::report(const std::string& problem) {
+  failing_.store(true, std::memory_order_relaxed);
   if (problem == problem_) return;
   problem_ = problem;
   const char* keeping = synced() ? "keeping the last good state" : "not synced yet";
@@ -125,6 +126,7 @@ void Reflector::report(const std::string& problem) {
 }
 
 void Reflector::recovered() {
+  failing_.store(false, std::memory_order_relaxed);
   if (problem_.empty()) return;
   base::logger("discovery")->info("{} {}: recovered", api_.origin(), spec_.description);
   problem_.clear();
@@ -168,6 +170,7 @@ Reflector::Next Reflector::watch() {
       path, idle,
       [&](const char* d, std::size_t n) {
         last_byte = std::chrono::steady_clock::now();
+        heard();
         bool changed = false;
         bool go =
             lines.feed(d, n, [&](std::string& line) { return handle_line(line, next, changed, events); });
@@ -204,6 +207,7 @@ Reflector::Next Reflector::watch() {
   }
   if (next != Next::Watch) return next;
   if (events > 0 || std::chrono::steady_clock::now() - started >= std::chrono::seconds(1)) {
+    if (r.transport_ok) heard();  // ended by the server at its timeout: it is there
     failures_ = 0;
     gone_streak_ = 0;
     recovered();

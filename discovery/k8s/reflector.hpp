@@ -89,6 +89,14 @@ class Reflector {
   std::vector<Change> take_changes();
   ReflectorStats stats() const;
   const ResourceSpec& spec() const { return spec_; }
+  // When the API server last sent this collection anything (a list page, an event, a bookmark, the end of
+  // a watch at its timeout); the epoch before the first byte. Thread-safe.
+  std::chrono::steady_clock::time_point last_heard() const {
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(last_heard_.load(std::memory_order_relaxed)));
+  }
+  // True from a failed list or watch until the next one that works. Thread-safe.
+  bool failing() const { return failing_.load(std::memory_order_relaxed); }
 
  private:
   enum class Next { Watch, Relist, Backoff, BackoffRelist, Stop };
@@ -108,6 +116,9 @@ class Reflector {
   void report(const std::string& problem);
   void recovered();
   bool stopping() const { return stop_.load(std::memory_order_acquire); }
+  void heard() {
+    last_heard_.store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+  }
   std::string query_suffix() const;
 
   const ResourceSpec spec_;
@@ -119,6 +130,8 @@ class Reflector {
   std::atomic<bool> stop_{false};
   std::atomic<bool> exited_{false};
   std::atomic<bool> synced_{false};
+  std::atomic<std::chrono::steady_clock::rep> last_heard_{0};
+  std::atomic<bool> failing_{false};
   std::mutex wait_mutex_;
   std::condition_variable wait_cv_;
 

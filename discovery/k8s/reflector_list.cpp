@@ -95,6 +95,7 @@ Reflector::Next Reflector::list_page(const std::string& cont_in, Store& fresh, s
   HttpResult r = api_.get(
       path, timing_.list_read_timeout,
       [&](const char* d, std::size_t n) {
+        heard();
         if (body.size() + n > kMaxPageBytes) return !(too_big = true);
         body.append(d, n);
         return true;

@@ -122,6 +122,9 @@ bool Cache::store(const CacheKey& key, std::span<const uint8_t> answer, int64_t 
   if (options_.capacity == 0 || answer.size() > options_.max_entry_bytes) return false;
   const wire::HeaderView h(answer);
   if (!h.valid() || h.has(wire::kFlagTc) || h.qdcount() != 1) return false;
+  // Only a response to a standard query (QR set, OPCODE 0): c-ares 1.18 matches answers on ID and question
+  // alone, so a QR=0 message from a broken upstream would otherwise be served from the cache for its TTL.
+  if (!h.has(wire::kFlagQr) || h.opcode() != 0) return false;
   const auto rcode = static_cast<wire::Rcode>(h.rcode());
   const bool servfail = rcode == wire::Rcode::ServFail;
   const bool negative = rcode == wire::Rcode::NxDomain || (rcode == wire::Rcode::NoError && h.ancount() == 0);

@@ -62,6 +62,16 @@ echo "     /metrics sample:"
 grep -E '^coredns_dns_(requests|responses)_total|^coredns_build_info|^clusterdns_(snapshot_names|registry_objects|source_synced)' \
   "$WORK/metrics.txt" | sed 's/^/       /'
 
+# The limits' counters: DNS TCP connections the server closed itself, the HTTP port's refusals.
+expect_eq "dns tcp evicted" 0 "$(metric '^clusterdns_dns_tcp_connections_closed_total\{reason="evicted"\}$')"
+expect_eq "dns tcp timed out" 0 "$(metric '^clusterdns_dns_tcp_connections_closed_total\{reason="timed_out"\}$')"
+expect_eq "http 431 before" 0 "$(metric '^clusterdns_http_requests_refused_total\{server="http",reason="too_large"\}$')"
+big=$(printf 'a%.0s' $(seq 1 20000))
+code=$(curl -s --max-time 3 -o /dev/null -w '%{http_code}' -H "X-Big: $big" "http://127.0.0.1:$HTTP_PORT/health")
+expect_eq "a 20 kB header" 431 "$code"
+expect_eq "http 431 counted" 1 "$(metric '^clusterdns_http_requests_refused_total\{server="http",reason="too_large"\}$')"
+expect_eq "webhook port absent: zero" 0 "$(metric '^clusterdns_http_connections_refused_total\{server="webhook"\}$')"
+
 http_get /health;               expect_eq "/health" "200 OK" "$HTTP_CODE $HTTP_BODY"
 http_get /ready;                expect_eq "/ready" "200 OK" "$HTTP_CODE $HTTP_BODY"
 http_get /readiness;            expect_eq "/readiness (kube-dns)" "200 OK" "$HTTP_CODE $HTTP_BODY"

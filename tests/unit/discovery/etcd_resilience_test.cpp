@@ -139,6 +139,36 @@ TEST_F(EtcdResilienceTest, ASilentPeerIsDetectedByTheReadTimeout) {
   EXPECT_TRUE(wait_stats(src, [](const EtcdSource::Stats& s) { return s.watches_started >= 2; }));
 }
 
+// Health: the malformed value is counted, a blackholed peer makes the source stale at once (no stream)
+// and silent after read_timeout without a message, and both clear when etcd is heard again.
+TEST_F(EtcdResilienceTest, HealthCountsRejectedValuesAndReportsASilentPeer) {
+  TcpProxy proxy(etcd_->port());
+  client_->put(layout_.key(Resource::Service, "default", "broken"), "{not json");
+  put_service("a", "10.96.0.1");
+  EtcdSourceOptions o = options({proxy.url()});
+  o.read_timeout = 1500ms;
+  EtcdSource src(o);
+  EXPECT_EQ(src.health().last_applied_unix_ms, 0);
+  src.start([] {});
+  ASSERT_TRUE(wait_stats(src, [](const EtcdSource::Stats& s) { return s.connected; }));
+  RegistrySource::Health h = src.health();
+  EXPECT_EQ(h.rejected, 1u);
+  EXPECT_GT(h.last_applied_unix_ms, 0);
+  EXPECT_FALSE(h.stale);
+  EXPECT_FALSE(h.silent);
+
+  proxy.set_mode(TcpProxy::Mode::Blackhole);
+  auto wait_health = [&](auto pred) {
+    for (auto end = Clock::now() + 8s; Clock::now() < end; std::this_thread::sleep_for(5ms)) {
+      if (pred(src.health())) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(wait_health([](const RegistrySource::Health& x) { return x.silent && x.stale; }));
+  proxy.set_mode(TcpProxy::Mode::Forward);
+  EXPECT_TRUE(wait_health([](const RegistrySource::Health& x) { return !x.silent && !x.stale; }));
+}
+
 TEST_F(EtcdResilienceTest, FailsOverToTheNextEndpoint) {
   TcpProxy first(etcd_->port()), second(etcd_->port());
   const std::string dead = "http://127.0.0.1:" + std::to_string(free_loopback_port());

@@ -49,6 +49,41 @@ TEST_F(K8sHardening, ASilentWatchIsRestartedAfterTheIdleTimeout) {
   ASSERT_TRUE(eventually([](const RegistryState& st) { return has(st, "a", "after"); }));
 }
 
+TEST_F(K8sHardening, HealthCountsRejectedObjectsAndReportsASilentWatch) {
+  start_server();
+  KubeSourceOptions o = fast_options();
+  o.timing.watch_idle_timeout = std::chrono::seconds(1);
+  server->control("config", {{"bookmarkIntervalMs", 200}});
+  nlohmann::json bad = service_object("a", "bad", "10.96.0.9");
+  bad["spec"]["clusterIP"] = "not-an-ip";
+  server->apply(bad);
+  server->apply(service_object("a", "good", "10.96.0.8"));
+  start_source(access(), o);
+  ASSERT_TRUE(wait_synced());
+  discovery::RegistrySource::Health h = source->health();
+  EXPECT_GE(h.rejected, 1u);  // the service whose clusterIP is no IP
+  EXPECT_GT(h.last_applied_unix_ms, 0);
+  EXPECT_FALSE(h.stale);
+  EXPECT_FALSE(h.silent);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_FALSE(source->health().silent);  // bookmarks keep it heard
+
+  server->control("hold", {{"hold", true}});  // the server goes quiet, connections stay open
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!source->health().silent && std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  h = source->health();
+  EXPECT_TRUE(h.silent);
+  EXPECT_TRUE(h.stale);
+
+  server->control("hold", {{"hold", false}});  // bookmarks again: heard, not stale
+  end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while ((source->health().silent || source->health().stale) && std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_FALSE(source->health().silent);
+  EXPECT_FALSE(source->health().stale);
+}
+
 TEST(StrictJson, RefusesRepeatedKeysDepthAndSize) {
   nlohmann::json out;
   std::string error;

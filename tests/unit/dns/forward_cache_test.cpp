@@ -215,6 +215,21 @@ TEST(ForwardCache, ServfailBrieflyRefusedAndTruncatedNever) {
   EXPECT_FALSE(c.store(make_key(parse(z)), response(z, 0, {a(0)}), 0));
 }
 
+// Found by tests/fuzz upstream_answer: c-ares 1.18 hands over any message whose ID and question match, so
+// a QR=0 "answer" (or one with another OPCODE) from a broken upstream was cached and served for its TTL.
+TEST(ForwardCache, OnlyResponsesToStandardQueriesAreStored) {
+  Cache c(small());
+  const Bytes q = query("notresponse.test");
+  Bytes not_response = response(q, 0, {a(300)});
+  not_response[2] = static_cast<uint8_t>(not_response[2] & 0x7F);  // QR clear
+  EXPECT_FALSE(c.store(make_key(parse(q)), not_response, 0));
+  Bytes notify = response(q, 0, {a(300)});
+  notify[2] = static_cast<uint8_t>(notify[2] | (4 << 3));  // OPCODE NOTIFY
+  EXPECT_FALSE(c.store(make_key(parse(q)), notify, 0));
+  EXPECT_EQ(c.find(make_key(parse(q)), 0).kind, Freshness::Miss);
+  EXPECT_TRUE(c.store(make_key(parse(q)), response(q, 0, {a(300)}), 0));
+}
+
 TEST(ForwardCache, ServeStaleWithinTheWindowWithShortTtl) {
   CacheOptions o = small();
   o.stale_max = 3600;

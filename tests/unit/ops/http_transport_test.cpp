@@ -153,7 +153,11 @@ TEST(HttpTransport, SlowClientsDoNotDelayProbes) {
   }
   EXPECT_LE(s.transport->connections(), 8u + 1u);  // 127.0.0.2 holds at most max_per_client
   // Even a probe from the greedy client's own address gets in: its oldest idle connection is evicted.
+  const uint64_t evicted = s.transport->stats().evicted;
+  EXPECT_GE(evicted, 200u - 8u);  // every connection over the per-client cap evicted an older one
   EXPECT_EQ(get(s.port, "/health", 1000ms, "127.0.0.2").substr(0, 15), "HTTP/1.1 200 OK");
+  EXPECT_EQ(s.transport->stats().evicted, evicted + 1);
+  EXPECT_EQ(s.transport->stats().refused, 0u);  // always something idle to evict
   for (int fd : slow)
     ::close(fd);
 }
@@ -172,6 +176,7 @@ TEST(HttpTransport, RequestDeadlineIsTotal) {
   EXPECT_TRUE(closed);
   EXPECT_GT(Clock::now() - t0, 800ms);
   EXPECT_LT(Clock::now() - t0, 2500ms);  // well before the 3 s the client keeps trickling
+  EXPECT_EQ(s.transport->stats().timed_out, 1u);
   ::close(fd);
 }
 
@@ -214,6 +219,7 @@ TEST(HttpTransport, BusyPoolAnswers503AndProbesStillPass) {
     t.join();
   EXPECT_EQ(ok, 2);
   EXPECT_EQ(busy, 1);
+  EXPECT_EQ(s.transport->stats().busy, 1u);
 }
 
 TEST(HttpTransport, BodiesAreBounded) {
@@ -238,6 +244,10 @@ TEST(HttpTransport, BodiesAreBounded) {
   send_all(big, "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
   EXPECT_EQ(read_response(big, 1000ms).substr(0, 12), "HTTP/1.1 431");
   ::close(big);
+  const HttpTransport::Stats st = s.transport->stats();
+  EXPECT_EQ(st.too_large, 2u);  // the 413 and the 431
+  EXPECT_EQ(st.busy, 1u);       // the body budget
+  EXPECT_EQ(st.timed_out, 0u);
 }
 
 TEST(HttpTransport, QueryParameters) {
@@ -249,4 +259,20 @@ TEST(HttpTransport, QueryParameters) {
   EXPECT_EQ(query_param("flag&x=1", "flag"), "");
   EXPECT_EQ(query_param("", "x"), "");
   EXPECT_EQ(query_param("n=%ff", "n"), "\xff");
+}
+
+// Nothing idle to evict (every connection is being answered): a connection over the cap is refused, counted.
+TEST(HttpTransport, RefusedConnectionsAreCounted) {
+  HttpLimits l = test_limits();
+  l.max_connections = 2;
+  Server s(l, 1500ms);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 2; ++i)
+    clients.emplace_back([&] { (void)get(s.port, "/slow", 4000ms); });
+  std::this_thread::sleep_for(300ms);  // both are busy in /slow now
+  EXPECT_EQ(get(s.port, "/health", 500ms, "127.0.0.5"), "");
+  EXPECT_EQ(s.transport->stats().refused, 1u);
+  EXPECT_EQ(s.transport->stats().evicted, 0u);
+  for (auto& t : clients)
+    t.join();
 }

@@ -31,6 +31,8 @@ class FakeSource : public discovery::RegistrySource {
   std::shared_ptr<const discovery::RegistryState> state() const override { return state_; }
   uint64_t generation() const override { return generation_; }
   std::string name() const override { return name_; }
+  Health health() const override { return health_; }
+  Health health_;
   void publish(discovery::RegistryState s) {
     state_ = std::make_shared<const discovery::RegistryState>(std::move(s));
     ++generation_;
@@ -89,6 +91,26 @@ TEST(Readiness, SourcesThenLameduck) {
   r.enter_lameduck();
   EXPECT_EQ(r.ready().status, 503);
   EXPECT_THAT(r.ready().body, HasSubstr("lameduck"));
+}
+
+TEST(Readiness, ASilentWatchFailsReadyUntilHeardAgain) {
+  FakeSource k8s("kubernetes:in-cluster"), files("file:a");
+  Sources sources;
+  sources.add(k8s);
+  sources.add(files);
+  k8s.publish(one_service());
+  files.publish({});
+  Readiness r(sources);
+  files.health_.stale = true;  // a refused manifest: the last good state still serves, still ready
+  EXPECT_EQ(r.ready().status, 200);
+  k8s.health_.stale = true;  // a watch failed and is being retried: not yet beyond its idle timeout
+  EXPECT_EQ(r.ready().status, 200);
+  k8s.health_.silent = true;
+  EXPECT_EQ(r.ready().status, 503);
+  EXPECT_THAT(r.ready().body, HasSubstr("kubernetes:in-cluster silent beyond the watch idle timeout"));
+  EXPECT_THAT(r.ready().body, ::testing::Not(HasSubstr("file:a")));
+  k8s.health_ = {};
+  EXPECT_EQ(r.ready().status, 200);
 }
 
 TEST(SnapshotPipeline, ReconfigureRebuildsWithTheNewTtl) {
