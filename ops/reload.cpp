@@ -29,7 +29,8 @@ bool reloadable_flag(const std::string& name) {
                                             "--external-ttl",
                                             "--external-ptr",
                                             "--external-headless",
-                                            "--external-ns-address"};
+                                            "--external-ns-address",
+                                            "--clusterset-zone"};
   return std::any_of(std::begin(kReloadable), std::end(kReloadable),
                      [&](const char* n) { return name == n; });
 }
