@@ -84,7 +84,9 @@ class Clusterset : public ::testing::Test {
   testutil::Decoded ask(const std::string& name, uint16_t type) {
     std::vector<uint8_t> out(65535);
     dns::QueryContext ctx;
-    const size_t n = responder_.answer(testutil::make_query({.name = name, .type = type}), out, ctx);
+    // EDNS with a large buffer: whole answers, additional data included (no 512-byte cut).
+    const size_t n =
+        responder_.answer(testutil::make_query({.name = name, .type = type, .edns_size = 4096}), out, ctx);
     return n ? testutil::decode(out.data(), n) : testutil::Decoded{};
   }
   zones::BuildConfig config_;
@@ -207,7 +209,7 @@ TEST_F(Clusterset, OffByDefault) {
   const size_t n = responder.answer(
       testutil::make_query({.name = "myservice.test.svc.clusterset.local", .type = rr::A}), out, ctx);
   ASSERT_GT(n, 0u);
-  EXPECT_EQ(testutil::decode(out.data(), n).rcode, "REFUSED");  // not ours: --upstream none in this test
+  EXPECT_EQ(testutil::decode(out.data(), n).rcode, "REFUSED");  // not a zone of ours, and no forwarder here
 }
 
 // CoreDNS's multicluster plugin (coredns/multicluster, multicluster_handler_test.go, TestServeDNS): its
@@ -267,7 +269,9 @@ class MulticlusterPlugin : public ::testing::Test {
   testutil::Decoded ask(const std::string& name, uint16_t type) {
     std::vector<uint8_t> out(65535);
     dns::QueryContext ctx;
-    const size_t n = responder_.answer(testutil::make_query({.name = name, .type = type}), out, ctx);
+    // EDNS with a large buffer: whole answers, additional data included (no 512-byte cut).
+    const size_t n =
+        responder_.answer(testutil::make_query({.name = name, .type = type, .edns_size = 4096}), out, ctx);
     return n ? testutil::decode(out.data(), n) : testutil::Decoded{};
   }
   zones::SnapshotHolder holder_;
