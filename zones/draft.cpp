@@ -71,49 +71,49 @@ void put_rr(wire::CompressingWriter& w, std::string_view owner, uint16_t type, u
   w.patch_u16(len_at, static_cast<uint16_t>(w.size() - len_at - 2));
 }
 
-ZoneDraft::Nodes::iterator ZoneDraft::ensure(std::string_view owner) {
-  // One ordered lookup per name, its result reused as the insertion hint: string comparisons are most of
-  // what building a large draft costs.
-  auto it = nodes_.lower_bound(owner);
-  if (it != nodes_.end() && it->first == owner) return it;
+DraftNode* ZoneDraft::ensure(std::string_view owner) {
+  if (auto it = nodes_.find(owner); it != nodes_.end()) return &it->second;
   const int z = zone_of(owner);
-  if (z < 0) return nodes_.end();
-  it = nodes_.emplace_hint(it, std::piecewise_construct, std::forward_as_tuple(owner),
-                           std::forward_as_tuple(memory_.get()));
+  if (z < 0) return nullptr;
+  DraftNode* node = &nodes_
+                         .emplace(std::piecewise_construct, std::forward_as_tuple(owner),
+                                  std::forward_as_tuple(memory_.get()))
+                         .first->second;
   touch(owner);
   // Ancestors up to the apex exist as empty non-terminals; each counts its children.
   const std::string& apex = zones_[static_cast<size_t>(z)].apex;
   std::string_view parent = owner;
   while (parent.size() > apex.size()) {
     parent = wire::strip_labels(parent, 1);
-    auto at = nodes_.lower_bound(parent);
-    if (at != nodes_.end() && at->first == parent) {
+    if (auto at = nodes_.find(parent); at != nodes_.end()) {
       ++at->second.children;
       break;
     }
-    at = nodes_.emplace_hint(at, std::piecewise_construct, std::forward_as_tuple(parent),
-                             std::forward_as_tuple(memory_.get()));
-    at->second.children = 1;
+    nodes_
+        .emplace(std::piecewise_construct, std::forward_as_tuple(parent),
+                 std::forward_as_tuple(memory_.get()))
+        .first->second.children = 1;
     touch(parent);
   }
-  return it;
+  return node;
 }
 
-void ZoneDraft::release(Nodes::iterator it) {
-  while (it != nodes_.end()) {
+void ZoneDraft::release(std::string_view owner) {
+  std::string name(owner);
+  while (true) {
+    auto it = nodes_.find(std::string_view(name));
+    if (it == nodes_.end()) return;
     const DraftNode& n = it->second;
     if (!n.rrsets.empty() || n.claims > 0 || n.children > 0) return;
-    const std::string_view name = it->first;
     touch(name);
     const int z = zone_of(name);
     const bool apex = z >= 0 && zones_[static_cast<size_t>(z)].apex == name;
-    const std::string parent =
-        apex || name.empty() ? std::string() : std::string(wire::strip_labels(name, 1));
     nodes_.erase(it);
     if (apex || name.empty()) return;
-    it = nodes_.find(std::string_view(parent));
-    if (it == nodes_.end()) return;
-    --it->second.children;
+    name = std::string(wire::strip_labels(name, 1));
+    auto parent = nodes_.find(std::string_view(name));
+    if (parent == nodes_.end()) return;
+    --parent->second.children;
   }
 }
 
@@ -124,10 +124,10 @@ bool rdata_less(const Rdata& a, const Rdata& b) {
 }  // namespace
 
 bool ZoneDraft::add(std::string_view owner, uint16_t type, uint32_t ttl, Rdata rdata) {
-  auto node = ensure(owner);
-  if (node == nodes_.end()) return false;
+  DraftNode* node = ensure(owner);
+  if (!node) return false;
   touch(owner);
-  RRset& set = node->second.rrsets[type];
+  RRset& set = node->rrsets[type];
   auto at = std::lower_bound(set.rdatas.begin(), set.rdatas.end(), rdata, rdata_less);
   const auto i = at - set.rdatas.begin();
   if (at != set.rdatas.end() && at->raw == rdata.raw) {
@@ -156,7 +156,7 @@ void ZoneDraft::remove(std::string_view owner, uint16_t type, uint32_t /*ttl*/, 
   set.uses.erase(set.uses.begin() + static_cast<std::ptrdiff_t>(i));
   if (set.rdatas.empty()) {
     node->second.rrsets.erase(type);
-    release(node);
+    release(owner);
     return;
   }
   set.ttl = set.uses.front().ttl;
@@ -165,9 +165,9 @@ void ZoneDraft::remove(std::string_view owner, uint16_t type, uint32_t /*ttl*/, 
 }
 
 bool ZoneDraft::add_empty(std::string_view owner) {
-  auto node = ensure(owner);
-  if (node == nodes_.end()) return false;
-  ++node->second.claims;
+  DraftNode* node = ensure(owner);
+  if (!node) return false;
+  ++node->claims;
   return true;
 }
 
@@ -175,7 +175,7 @@ void ZoneDraft::remove_empty(std::string_view owner) {
   auto node = nodes_.find(owner);
   if (node == nodes_.end() || node->second.claims == 0) return;
   --node->second.claims;
-  release(node);
+  release(owner);
 }
 
 void ZoneDraft::set_insecure_pod_parent(std::string_view owner, bool on) {

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 
@@ -282,9 +283,14 @@ size_t Responder::transfer(std::span<const uint8_t> query, const ParsedQuery& q,
   };
   const Rdata soa = rdata_soa(dz);
   put(dz.apex, wire::rrtype::SOA, dz.soa_ttl, soa);
+  // The draft is hashed; a transfer lists names in one order (canonical byte order of the wire names).
+  std::vector<std::pair<std::string_view, const DraftNode*>> names;
   for (const auto& [name, node] : d.nodes()) {
-    if (d.zone_of(name) != zone_index) continue;
-    for (const auto& [type, set] : node.rrsets) {
+    if (d.zone_of(name) == zone_index) names.emplace_back(name, &node);
+  }
+  std::sort(names.begin(), names.end());
+  for (const auto& [name, node] : names) {
+    for (const auto& [type, set] : node->rrsets) {
       if (type == wire::rrtype::SOA) continue;
       for (const Rdata& rd : set.rdatas)
         put(name, type, set.ttl, rd);

@@ -1,6 +1,7 @@
 // Compiling a ZoneDraft's names into wire answers, shard by shard, sharing every shard a change missed.
 #include <algorithm>
 #include <cstring>
+#include <thread>
 
 #include "dns/wire/name.hpp"
 #include "dns/wire/types.hpp"
@@ -427,35 +428,57 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::update(const ZoneDraft& draft,
     names.emplace_back(shard, std::string(name));
   work.clear();
 
-  for (size_t i = 0; i < names.size();) {
-    const uint32_t index = names[i].first;
-    size_t j = i;
-    while (j < names.size() && names[j].first == index)
-      ++j;
-    const Shard& old = *s->shards_[index];
-    auto shard = std::make_shared<Shard>();
-    shard->arena.reserve(old.arena.size() + 256);
-    const auto recompiled = [&](std::string_view name) {
-      auto it = std::lower_bound(names.begin() + static_cast<long>(i), names.begin() + static_cast<long>(j),
-                                 name, [](const auto& e, std::string_view n) { return e.second < n; });
-      return it != names.begin() + static_cast<long>(j) && it->second == name;
-    };
-    for (const Shard::Node& n : old.nodes) {
-      if (!recompiled(old.node_name(n))) copy_node(old, n, *shard);
-    }
-    Writer writer(draft, *shard);
-    for (size_t k = i; k < j; ++k) {
-      const std::string& name = names[k].second;
-      if (const DraftNode* dn = draft.find(name)) {
-        writer.add_node(name, *dn);
-        ++s->compiled_;
-      }
-      depend(name, writer.take_reads());
-    }
-    index_shard(*shard);
-    s->shards_[index] = shard->nodes.empty() ? empty_shard() : std::shared_ptr<const Shard>(std::move(shard));
-    i = j;
+  // Shards compile independently from the draft (read-only here): a big build (start-up, a relist) splits
+  // them over a few threads; what each name read is recorded afterwards, on this thread.
+  std::vector<size_t> group_starts;  // where each shard's names begin in `names`
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i == 0 || names[i].first != names[i - 1].first) group_starts.push_back(i);
   }
+  group_starts.push_back(names.size());
+  std::vector<std::vector<std::string>> reads(names.size());
+  const auto compile_groups = [&](size_t first_group, size_t step, size_t& compiled) {
+    for (size_t g = first_group; g + 1 < group_starts.size(); g += step) {
+      const size_t i = group_starts[g], j = group_starts[g + 1];
+      const uint32_t index = names[i].first;
+      const Shard& old = *s->shards_[index];
+      auto shard = std::make_shared<Shard>();
+      shard->arena.reserve(old.arena.size() + 256);
+      const auto recompiled = [&](std::string_view name) {
+        auto it = std::lower_bound(names.begin() + static_cast<long>(i), names.begin() + static_cast<long>(j),
+                                   name, [](const auto& e, std::string_view n) { return e.second < n; });
+        return it != names.begin() + static_cast<long>(j) && it->second == name;
+      };
+      for (const Shard::Node& n : old.nodes) {
+        if (!recompiled(old.node_name(n))) copy_node(old, n, *shard);
+      }
+      Writer writer(draft, *shard);
+      for (size_t k = i; k < j; ++k) {
+        const std::string& name = names[k].second;
+        if (const DraftNode* dn = draft.find(name)) {
+          writer.add_node(name, *dn);
+          ++compiled;
+        }
+        reads[k] = writer.take_reads();
+      }
+      index_shard(*shard);
+      s->shards_[index] =
+          shard->nodes.empty() ? empty_shard() : std::shared_ptr<const Shard>(std::move(shard));
+    }
+  };
+  constexpr size_t kParallelFrom = 20000;  // names; below this a thread costs more than it saves
+  const size_t threads =
+      names.size() < kParallelFrom ? 1 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+  std::vector<size_t> compiled(threads, 0);
+  {
+    std::vector<std::jthread> helpers;
+    for (size_t t = 1; t < threads; ++t)
+      helpers.emplace_back([&, t] { compile_groups(t, threads, compiled[t]); });
+    compile_groups(0, threads, compiled[0]);
+  }
+  for (size_t c : compiled)
+    s->compiled_ += c;
+  for (size_t k = 0; k < names.size(); ++k)
+    depend(names[k].second, std::move(reads[k]));
   for (const auto& shard : s->shards_)
     s->node_count_ += shard->nodes.size();
   last_ = s;
