@@ -47,9 +47,22 @@ struct Service {
   std::map<std::string, std::string> selector;  // empty: endpoints come from slices only
   // Addresses outside the cluster (the external zone, --external-zone): spec.externalIPs (canonical text)
   // and status.loadBalancer.ingress[], in the object's order.
-  std::vector<std::string> external_ips;
-  std::vector<LoadBalancerIngress> load_balancer;
+  std::vector<std::string> external_ips = {};
+  std::vector<LoadBalancerIngress> load_balancer = {};
   bool operator==(const Service&) const = default;
+};
+
+// A multicluster.x-k8s.io/v1alpha1 ServiceImport (the Multi-Cluster Services API, KEP-1645): a service
+// exported by clusters of the cluster set, served under --clusterset-zone.
+enum class ImportType { ClusterSetIp, Headless };
+
+struct ServiceImport {
+  std::string ns;
+  std::string name;
+  ImportType type = ImportType::ClusterSetIp;
+  std::vector<std::string> ips = {};    // spec.ips, canonical text (ClusterSetIP)
+  std::vector<ServicePort> ports = {};  // spec.ports (name, port, protocol)
+  bool operator==(const ServiceImport&) const = default;
 };
 
 struct EndpointPort {
@@ -77,6 +90,10 @@ struct EndpointSet {
   // endpoints.kubernetes.io/last-change-trigger-time in ms since the epoch (0: not set): when the change
   // this object carries happened, for coredns_kubernetes_dns_programming_duration_seconds.
   int64_t trigger_time_ms = 0;
+  // A slice of an imported service (MCS API): the multicluster.kubernetes.io/service-name and
+  // multicluster.kubernetes.io/source-cluster labels; "" otherwise.
+  std::string multicluster_service = {};
+  std::string source_cluster = {};
   bool operator==(const EndpointSet&) const = default;
 };
 
@@ -110,6 +127,7 @@ struct RegistryState {
   ObjectTable<Service> services;
   ObjectTable<EndpointSet> endpoint_sets;  // keyed by (ns, object name)
   ObjectTable<Pod> pods;
+  ObjectTable<ServiceImport> service_imports;  // --clusterset-zone
 };
 
 // Canonical text of an IP address (inet_ntop form, lower case), or nullopt when text is not an IP.

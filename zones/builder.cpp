@@ -20,6 +20,7 @@ ZoneBuilder::ZoneBuilder(BuildConfig config)
     : config_(std::move(config)),
       records_(config_.cluster),
       external_(config_.cluster),
+      clusterset_(config_.cluster),
       compiler_(wire::name_from_text("svc." + config_.cluster.domain).value_or(std::string())) {
   add_cluster_zones(draft_, config_.cluster);
   const std::string cluster_apex = draft_.zones().front().apex;
@@ -32,9 +33,11 @@ ZoneBuilder::ZoneBuilder(BuildConfig config)
       draft_.add(r.owner, r.type, r.ttl, r.rdata);
     }
   }
+  clusterset_.add_zone(draft_);  // before fixed(): its NS is the cluster zone's ns.dns.<domain>
   {
     RecordSink sink(draft_, true);
     records_.fixed(draft_.zones(), sink);
+    clusterset_.fixed(sink);
   }
   // After fixed(): the cluster's ns.dns.<domain> NS is not the external zones' (they have ns1.dns.<zone>).
   external_.add_zones(draft_);
@@ -79,6 +82,18 @@ void ZoneBuilder::write_pod(const discovery::RegistryState& state, discovery::Ob
   records_.pod(*pod, sink);
 }
 
+void ZoneBuilder::write_import(const discovery::RegistryState& state, discovery::ObjectKey key, bool adding) {
+  const discovery::ServiceImport* import = state.service_imports.find(key);
+  if (!import || !clusterset_.enabled()) return;
+  std::vector<const discovery::EndpointSet*> sets;
+  if (auto it = import_sets_.find(set_key(key.first, key.second)); it != import_sets_.end()) {
+    for (const auto& set : it->second)
+      sets.push_back(set.get());
+  }
+  RecordSink sink(draft_, adding);
+  clusterset_.service_import(*import, sets, sink);
+}
+
 std::vector<PodAddress> ZoneBuilder::pod_addresses(const discovery::RegistryState& state) const {
   std::vector<PodAddress> pods;  // for --autopath: the namespace behind a client address
   for (const auto& pod : state.pods) {
@@ -97,7 +112,7 @@ std::shared_ptr<const Snapshot> ZoneBuilder::update(std::shared_ptr<const discov
   const discovery::RegistryState& before = last_ ? *last_ : kEmpty;
   const discovery::RegistryState& after = state ? *state : kEmpty;
   using Key = std::pair<std::string, std::string>;
-  std::vector<Key> services, pods;
+  std::vector<Key> services, pods, imports;
   std::vector<std::string> namespaces;
   const auto key_of = [](const auto* was, const auto* now) {
     const auto& o = was ? *was : *now;
@@ -129,6 +144,16 @@ std::shared_ptr<const Snapshot> ZoneBuilder::update(std::shared_ptr<const discov
         if (was && now && *was == *now) return;
         if (was) services.push_back({was->ns, was->service_name});
         if (now) services.push_back({now->ns, now->service_name});
+        if (was && !was->multicluster_service.empty())
+          imports.push_back({was->ns, was->multicluster_service});
+        if (now && !now->multicluster_service.empty())
+          imports.push_back({now->ns, now->multicluster_service});
+      });
+  discovery::ObjectTable<discovery::ServiceImport>::diff(
+      before.service_imports, after.service_imports,
+      [&](const discovery::ServiceImport* was, const discovery::ServiceImport* now) {
+        if (was && now && *was == *now) return;
+        imports.push_back(key_of(was, now));
       });
   bool pods_moved = false;
   discovery::ObjectTable<discovery::Pod>::diff(before.pods, after.pods,
@@ -137,7 +162,7 @@ std::shared_ptr<const Snapshot> ZoneBuilder::update(std::shared_ptr<const discov
                                                  pods.push_back(key_of(was, now));
                                                  pods_moved = true;
                                                });
-  for (auto* keys : {&services, &pods}) {
+  for (auto* keys : {&services, &pods, &imports}) {
     std::sort(keys->begin(), keys->end());
     keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
   }
@@ -150,7 +175,20 @@ std::shared_ptr<const Snapshot> ZoneBuilder::update(std::shared_ptr<const discov
     write_service(before, {k.first, k.second}, false);
   for (const Key& k : pods)
     write_pod(before, {k.first, k.second}, false);
+  for (const Key& k : imports)
+    write_import(before, {k.first, k.second}, false);
   for (const auto& [was, now] : set_changes) {
+    if (was && !was->multicluster_service.empty()) {
+      auto it = import_sets_.find(set_key(was->ns, was->multicluster_service));
+      if (it != import_sets_.end()) {
+        std::erase_if(it->second, [gone = was](const auto& p) { return p.get() == gone; });
+        if (it->second.empty()) import_sets_.erase(it);
+      }
+    }
+    if (now && !now->multicluster_service.empty()) {
+      import_sets_[set_key(now->ns, now->multicluster_service)].push_back(
+          after.endpoint_sets.find_ptr({now->ns, now->name}));
+    }
     if (was) {
       auto it = sets_.find(set_key(was->ns, was->service_name));
       if (it != sets_.end()) {
@@ -170,6 +208,8 @@ std::shared_ptr<const Snapshot> ZoneBuilder::update(std::shared_ptr<const discov
     write_service(after, {k.first, k.second}, true);
   for (const Key& k : pods)
     write_pod(after, {k.first, k.second}, true);
+  for (const Key& k : imports)
+    write_import(after, {k.first, k.second}, true);
   last_ = state;
 
   const bool synced = state != nullptr;

@@ -13,6 +13,7 @@
 
 #include "discovery/model.hpp"
 #include "zones/cluster_records.hpp"
+#include "zones/clusterset_records.hpp"
 #include "zones/external_records.hpp"
 #include "zones/holder.hpp"
 #include "zones/zone_file.hpp"
@@ -42,16 +43,19 @@ class ZoneBuilder {
   void write_service(const discovery::RegistryState& state, discovery::ObjectKey key, bool adding);
   void write_namespace(const discovery::RegistryState& state, const std::string& ns, bool adding);
   void write_pod(const discovery::RegistryState& state, discovery::ObjectKey key, bool adding);
+  void write_import(const discovery::RegistryState& state, discovery::ObjectKey key, bool adding);
   static std::string set_key(std::string_view ns, std::string_view service);
   std::vector<PodAddress> pod_addresses(const discovery::RegistryState& state) const;
 
   BuildConfig config_;
   ClusterRecords records_;
   ExternalRecords external_;
+  ClustersetRecords clusterset_;
   ZoneDraft draft_;
   SnapshotCompiler compiler_;
   std::shared_ptr<const discovery::RegistryState> last_;  // what the draft holds
   std::unordered_map<std::string, Sets> sets_;            // "ns/service" -> the endpoint sets naming it
+  std::unordered_map<std::string, Sets> import_sets_;     // "ns/import" -> the multicluster slices naming it
   bool first_ = true;
 };
 

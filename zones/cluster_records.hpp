@@ -35,6 +35,7 @@ struct ClusterOptions {
   // The Service whose cluster IPs glue the apex NS (--dns-service): this server's own Service.
   std::string dns_service_ns = "kube-system", dns_service_name = "kube-dns";
   ExternalOptions external;
+  std::string clusterset_zone;  // --clusterset-zone (e.g. clusterset.local), lower case; "" = off
 };
 
 inline constexpr uint32_t kDnsVersionTtl = 28800;  // CoreDNS's TTL for dns-version.<zone>

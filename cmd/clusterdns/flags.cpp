@@ -84,6 +84,11 @@ constexpr base::FlagSpec kMainFlags[] = {
              "addresses, else its cluster IPs)",
      .repeatable = true,
      .reloadable = true},
+    {.name = "--clusterset-zone",
+     .value = "ZONE",
+     .help = "the Multi-Cluster Services zone (clusterset.local): <svc>.<ns>.svc.ZONE for each\n"
+             "ServiceImport (default: off)",
+     .reloadable = true},
     {.name = "--loadbalance",
      .value = "MODE",
      .help = "round_robin: rotate multi-record answers (A/AAAA of headless services, SRV) by one\n"
@@ -284,6 +289,15 @@ Flags parse_flags_or_throw(int argc, char** argv) {
          if (!ip) fail("invalid value '" + v + "' for " + n + ": expected an IP address");
          f.cluster.external.ns_addresses.push_back(*ip);
        }},
+      {"--clusterset-zone",
+       [&](auto& n, auto& v) {
+         std::string d = v;
+         while (!d.empty() && d.back() == '.')
+           d.pop_back();
+         if (d.empty() || !dns::wire::name_from_text(d))
+           fail("invalid value '" + v + "' for " + n + ": not a domain");
+         f.cluster.clusterset_zone = dns::wire::lowercase(d);
+       }},
       {"--loadbalance",
        [&](auto& n, auto& v) {
          if (v != "round_robin" && v != "off")
@@ -367,6 +381,14 @@ Flags parse_flags_or_throw(int argc, char** argv) {
     }
   }
   if (std::string error = ops::check_ops_flags(f.ops); !error.empty()) fail(error);
+  if (!f.cluster.clusterset_zone.empty()) {
+    const auto apex = dns::wire::name_from_text(f.cluster.clusterset_zone);
+    const auto cluster = dns::wire::name_from_text(f.cluster.domain);
+    if (apex && cluster &&
+        (dns::wire::is_subdomain(*cluster, *apex) || dns::wire::is_subdomain(*apex, *cluster)))
+      fail("invalid value '" + f.cluster.clusterset_zone +
+           "' for --clusterset-zone: it overlaps the cluster domain " + f.cluster.domain);
+  }
   for (const std::string& zone : f.cluster.external.zones) {
     const auto apex = dns::wire::name_from_text(zone), cluster = dns::wire::name_from_text(f.cluster.domain);
     if (apex && cluster && dns::wire::is_subdomain(*cluster, *apex))

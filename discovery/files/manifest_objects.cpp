@@ -8,6 +8,7 @@
 #include <set>
 
 #include "discovery/files/manifest_reader.hpp"
+#include "discovery/files/service_import.hpp"
 
 namespace clusterdns::discovery::files {
 
@@ -154,7 +155,60 @@ void read_external_addresses(DocNode doc, DocNode spec, Fields& f, Service& svc)
   }
 }
 
+// The Multi-Cluster Services API's labels on a slice of an imported service (KEP-1645): the ServiceImport
+// it belongs to (multicluster.kubernetes.io/service-name, instead of kubernetes.io/service-name) and the
+// cluster exporting it (multicluster.kubernetes.io/source-cluster, a cluster ID).
+void read_multicluster_labels(const ObjectMeta& m, EndpointSet& set) {
+  auto service = m.labels.find("multicluster.kubernetes.io/service-name");
+  if (service != m.labels.end() && is_dns1123_label(service->second))
+    set.multicluster_service = service->second;
+  auto cluster = m.labels.find("multicluster.kubernetes.io/source-cluster");
+  if (cluster != m.labels.end()) set.source_cluster = cluster->second;
+}
+
 }  // namespace
+
+bool read_service_import(DocNode doc, Fields& f, const std::string& ns, const std::string& name,
+                         ServiceImport& out) {
+  const std::size_t before = f.error_count();
+  out = ServiceImport{};
+  out.ns = ns;
+  out.name = name;
+  DocNode spec = f.map(doc, "spec", "spec");
+  const std::string type = f.need_str(spec, "type", "spec.type").value_or("");
+  if (type == "Headless") {
+    out.type = ImportType::Headless;
+  } else if (type == "ClusterSetIP") {
+    out.type = ImportType::ClusterSetIp;
+  } else if (!type.empty()) {
+    f.error(child(spec, "type"), "spec.type '" + type + "' is not one of ClusterSetIP, Headless");
+  }
+  DocNode ips = f.seq(spec, "ips", "spec.ips");
+  for (std::size_t i = 0; ips.defined() && i < ips.size(); ++i) {
+    if (std::optional<std::string> ip = f.ip(ips[i], idx("spec.ips", i))) out.ips.push_back(*ip);
+  }
+  if (out.ips.size() > 2 || (out.ips.size() == 2 && is_ipv6(out.ips[0]) == is_ipv6(out.ips[1]))) {
+    f.error(ips, "spec.ips: at most one address per IP family");
+  }
+  DocNode ports = f.seq(spec, "ports", "spec.ports");
+  for (std::size_t i = 0; ports.defined() && i < ports.size(); ++i) {
+    DocNode p = ports[i];
+    const std::string at = idx("spec.ports", i);
+    if (!p.is_map()) {
+      f.error(p, at + ": expected a mapping");
+      continue;
+    }
+    ServicePort sp;
+    sp.name = port_name(p, f, at + ".name");
+    std::optional<int32_t> port = f.port(p, "port", at + ".port", true);
+    std::optional<Protocol> proto = f.protocol(p, "protocol", at + ".protocol");
+    if (!port || !proto) continue;
+    sp.port = *port;
+    sp.protocol = *proto;
+    out.ports.push_back(std::move(sp));
+  }
+  return f.error_count() == before;
+}
 
 void ManifestReader::read_service(DocNode doc, Fields& f, const ObjectMeta& m) {
   std::size_t before = f.error_count();
@@ -293,15 +347,16 @@ void ManifestReader::read_endpoint_slice(DocNode doc, Fields& f, const ObjectMet
   set.ns = m.ns;
   set.name = m.name;
   set.trigger_time_ms = trigger_time_ms(m);
+  read_multicluster_labels(m, set);
   auto label = m.labels.find("kubernetes.io/service-name");
   DocNode meta = child(doc, "metadata");
-  if (label == m.labels.end() || label->second.empty()) {
+  if ((label == m.labels.end() || label->second.empty()) && set.multicluster_service.empty()) {
     f.error(meta,
             "metadata.labels['kubernetes.io/service-name'] is required to join the slice to its service");
     return;
   }
-  set.service_name = label->second;
-  if (!is_dns1123_label(set.service_name)) {
+  if (label != m.labels.end()) set.service_name = label->second;
+  if (!set.service_name.empty() && !is_dns1123_label(set.service_name)) {
     f.error(child(child(meta, "labels"), "kubernetes.io/service-name"),
             "label kubernetes.io/service-name '" + set.service_name + "' is not a valid service name");
   }

@@ -64,7 +64,9 @@ json slim_service(json& object) {
 
 json slim_slice(json& object) {
   json meta = slim_metadata(object, {"name", "namespace", "labels", "annotations"});
-  if (json* labels = member(meta, "labels")) *labels = pick(labels, {"kubernetes.io/service-name"});
+  if (json* labels = member(meta, "labels"))
+    *labels = pick(labels, {"kubernetes.io/service-name", "multicluster.kubernetes.io/service-name",
+                            "multicluster.kubernetes.io/source-cluster"});
   if (json* ann = member(meta, "annotations")) {
     *ann = pick(ann, {"endpoints.kubernetes.io/last-change-trigger-time"});
   }

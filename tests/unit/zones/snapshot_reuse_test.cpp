@@ -85,6 +85,27 @@ discovery::RegistryState base_state() {
   auto elb = cluster_ip("team-a", "elb", "10.96.2.2");
   elb.load_balancer = {{"", "abc.elb.example.net"}};
   s.services.push_back(elb);
+  // The clusterset zone's (--clusterset-zone): a ClusterSetIP import and a headless one exported by two
+  // clusters.
+  discovery::ServiceImport api;
+  api.ns = "team-a";
+  api.name = "api";
+  api.ips = {"10.100.0.1"};
+  api.ports = {{"http", 80, discovery::Protocol::Tcp, ""}};
+  s.service_imports.push_back(api);
+  discovery::ServiceImport pets = api;
+  pets.name = "pets";
+  pets.type = discovery::ImportType::Headless;
+  pets.ips.clear();
+  s.service_imports.push_back(pets);
+  for (const char* cluster : {"cluster-a", "cluster-b"}) {
+    auto set = endpoints("team-a", "pets", 3, cluster[8] == 'a' ? 100 : 110);
+    set.name = std::string("pets-") + cluster;
+    set.service_name.clear();
+    set.multicluster_service = "pets";
+    set.source_cluster = cluster;
+    s.endpoint_sets.push_back(set);
+  }
   return s;
 }
 
@@ -218,6 +239,7 @@ TEST_F(SnapshotReuse, RandomChangesAnswerAsBuildsFromNothing) {
   config_.cluster.external.zones = {"example.org", "ext.example.test"};
   config_.cluster.external.ptr = true;
   config_.cluster.external.headless = true;
+  config_.cluster.clusterset_zone = "clusterset.local";
   discovery::RegistryState state = base_state();
   zones::ZoneBuilder builder(config_);
   update(builder, state, 1);
@@ -225,7 +247,7 @@ TEST_F(SnapshotReuse, RandomChangesAnswerAsBuildsFromNothing) {
   const auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
   const auto service_at = [&](size_t i) { return state.services[i % state.services.size()]; };
   for (int round = 0; round < 200; ++round) {
-    switch (rng() % 14) {
+    switch (rng() % 17) {
       case 0: {  // a cluster IP moves
         auto s = service_at(pick(state.services.size()));
         if (s.kind == discovery::ServiceKind::ClusterIp)
@@ -333,6 +355,37 @@ TEST_F(SnapshotReuse, RandomChangesAnswerAsBuildsFromNothing) {
         state.services.upsert(s);
         break;
       }
+      case 13: {  // a ServiceImport's IPs or type change, or it comes or goes
+        const std::string name = rng() % 2 ? "api" : "pets";
+        const discovery::ServiceImport* found = state.service_imports.find({"team-a", name});
+        if (found && rng() % 4 == 0) {
+          state.service_imports.erase({"team-a", name});
+          break;
+        }
+        discovery::ServiceImport im = found ? *found : discovery::ServiceImport{"team-a", name};
+        im.type = rng() % 2 ? discovery::ImportType::Headless : discovery::ImportType::ClusterSetIp;
+        im.ips = {"10.100.0." + std::to_string(pick(5) + 1)};
+        if (rng() % 2) im.ports = {{rng() % 2 ? "http" : "web", 80, discovery::Protocol::Tcp, ""}};
+        state.service_imports.upsert(im);
+        break;
+      }
+      case 14: {  // a multicluster slice's endpoints change
+        auto set = endpoints("team-a", "pets", static_cast<int>(pick(4)), static_cast<int>(pick(20)));
+        set.service_name.clear();
+        set.multicluster_service = rng() % 3 ? "pets" : "api";
+        set.source_cluster = rng() % 2 ? "cluster-a" : "";
+        set.name = "pets-cluster-" + std::to_string(pick(3));
+        state.endpoint_sets.upsert(set);
+        break;
+      }
+      case 15:  // a slice of the cluster itself turns into an imported one's (or back)
+        if (!state.endpoint_sets.empty()) {
+          auto set = state.endpoint_sets[pick(state.endpoint_sets.size())];
+          std::swap(set.service_name, set.multicluster_service);
+          if (set.source_cluster.empty()) set.source_cluster = "cluster-c";
+          state.endpoint_sets.upsert(set);
+        }
+        break;
       default:  // nothing changes but the serial
         break;
     }

@@ -1,0 +1,131 @@
+// clusterset.local records; section numbers refer to the Kubernetes DNS-Based Multicluster Service Discovery
+// specification 1.0.0 (kubernetes/enhancements keps/sig-multicluster/1645-multi-cluster-services-api).
+#include "zones/clusterset_records.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "dns/wire/name.hpp"
+#include "dns/wire/types.hpp"
+#include "zones/names.hpp"
+
+namespace clusterdns::zones {
+
+namespace wire = dns::wire;
+using discovery::Endpoint;
+using discovery::EndpointSet;
+using discovery::ImportType;
+using discovery::ServiceImport;
+
+namespace {
+
+std::string label(std::string_view text) {
+  std::string w;
+  w.push_back(static_cast<char>(text.size()));
+  w += wire::lowercase(text);
+  return w;
+}
+
+std::string srv_key(const std::string& port_name, discovery::Protocol proto) {
+  return label("_" + port_name) + label(std::string("_") + discovery::protocol_label(proto));
+}
+
+// One SRV per target under each _port._proto name (§2.3.2, §2.4.2), all of them under the service name too
+// (as the cluster zone, CoreDNS's extension); weight 100 / number of targets.
+void add_srv(RecordSink& out, uint32_t ttl, const std::string& name,
+             const std::map<std::string, std::set<SrvTarget>>& by_port) {
+  std::set<SrvTarget> all;
+  for (const auto& [key, targets] : by_port) {
+    const auto weight = static_cast<uint16_t>(100 / targets.size());
+    for (const auto& t : targets) {
+      out.record(key + name, wire::rrtype::SRV, ttl, rdata_srv(0, weight, t.port, t.target));
+      all.insert(t);
+    }
+  }
+  if (all.empty()) return;
+  const auto weight = static_cast<uint16_t>(100 / all.size());
+  for (const auto& t : all)
+    out.record(name, wire::rrtype::SRV, ttl, rdata_srv(0, weight, t.port, t.target));
+}
+
+}  // namespace
+
+ClustersetRecords::ClustersetRecords(const ClusterOptions& opts) : ttl_(opts.ttl) {
+  if (opts.clusterset_zone.empty()) return;
+  auto apex = wire::name_from_text(opts.clusterset_zone);
+  auto cluster = wire::name_from_text(opts.domain);
+  if (!apex || !cluster) return;
+  apex_ = wire::lowercase(*apex);
+  svc_ = label("svc") + apex_;
+  mname_ = label("ns") + label("dns") + wire::lowercase(*cluster);  // the cluster zone's nameserver
+}
+
+void ClustersetRecords::add_zone(ZoneDraft& draft) const {
+  if (apex_.empty()) return;
+  DraftZone z;
+  z.apex = apex_;
+  z.mname = mname_;
+  z.rname = label("hostmaster") + apex_;
+  z.minimum = ttl_;
+  z.soa_ttl = std::min<uint32_t>(ttl_, 300);
+  z.registry_backed = true;
+  draft.add_zone(std::move(z));
+}
+
+void ClustersetRecords::fixed(RecordSink& out) const {
+  if (apex_.empty()) return;
+  out.exists(svc_);
+  out.record(label("dns-version") + apex_, wire::rrtype::TXT, kDnsVersionTtl,
+             rdata_txt(kClustersetDnsVersion));
+}
+
+void ClustersetRecords::add_address(RecordSink& out, const std::string& owner, const std::string& ip) const {
+  uint16_t type = 0;
+  Rdata rd;
+  if (rdata_ip(ip, type, rd)) out.record(owner, type, ttl_, std::move(rd));
+}
+
+void ClustersetRecords::service_import(const ServiceImport& import,
+                                       const std::vector<const EndpointSet*>& sets, RecordSink& out) const {
+  if (apex_.empty() || !is_dns_label(import.ns) || !is_dns_label(import.name)) return;
+  const std::string name = label(import.name) + label(import.ns) + svc_;
+  std::map<std::string, std::set<SrvTarget>> srv;
+  if (import.type == ImportType::ClusterSetIp) {
+    // §2.3.1/§2.3.2: the clusterset IPs, SRV per named port to the service name. No <clusterid> names
+    // (§2.3.4) and no PTR (§2.3.3).
+    for (const std::string& ip : import.ips)
+      add_address(out, name, ip);
+    for (const auto& port : import.ports) {
+      if (port.name.empty() || port.port <= 0 || port.port > 65535) continue;
+      srv[srv_key(port.name, port.protocol)].insert(SrvTarget{static_cast<uint16_t>(port.port), name});
+    }
+    add_srv(out, ttl_, name, srv);
+    out.exists(name);  // an import without IPs yet is NODATA, as a ClusterIP service without one
+    return;
+  }
+  // §2.4: every ready endpoint of every exporting cluster; <hostname>.<clusterid>.<svc> per endpoint whose
+  // slice names its cluster (multicluster.kubernetes.io/source-cluster); the hostname, else the dashed IP
+  // (the "system-assigned identifier" of §2.1, as the cluster zone names endpoints).
+  for (const EndpointSet* set : sets) {
+    const bool named = is_dns_label(wire::lowercase(set->source_cluster));
+    for (const Endpoint& ep : set->endpoints) {
+      if (!ep.ready) continue;
+      for (const std::string& ip : ep.addresses) {
+        add_address(out, name, ip);
+        if (!named) continue;
+        const std::string host_label =
+            !ep.hostname.empty() && is_dns_label(wire::lowercase(ep.hostname)) ? ep.hostname : dashed_ip(ip);
+        const std::string host = label(host_label) + label(set->source_cluster) + name;
+        add_address(out, host, ip);
+        for (const auto& port : set->ports) {
+          if (port.name.empty() || port.port <= 0 || port.port > 65535) continue;
+          srv[srv_key(port.name, port.protocol)].insert(SrvTarget{static_cast<uint16_t>(port.port), host});
+        }
+      }
+    }
+  }
+  add_srv(out, ttl_, name, srv);  // no ready endpoint: no records at all, NXDOMAIN (§2.4.1)
+}
+
+}  // namespace clusterdns::zones
