@@ -20,6 +20,9 @@ std::string label(const Pod& p) {
 std::string label(const EndpointSet& e) {
   return "EndpointSlice " + e.ns + "/" + e.name;
 }
+std::string label(const ServiceImport& i) {
+  return "ServiceImport " + i.ns + "/" + i.name;
+}
 
 template <typename T>
 std::string where(const std::map<std::string, std::string>& positions, const T& object,
@@ -134,6 +137,7 @@ FileRegistry::Outcome FileRegistry::update(const std::string& path, const std::s
   out.changed |= apply_table(0, &RegistryState::services, path, current, next, duplicates);
   out.changed |= apply_table(1, &RegistryState::endpoint_sets, path, current, next, duplicates);
   out.changed |= apply_table(2, &RegistryState::pods, path, current, next, duplicates);
+  out.changed |= apply_table(3, &RegistryState::service_imports, path, current, next, duplicates);
   out.changed |= apply_namespaces(current.objects.namespaces, next.objects.namespaces);
 
   std::vector<ManifestError> errors = std::move(parsed.errors);
@@ -163,6 +167,7 @@ bool FileRegistry::remove(const std::string& path) {
   changed |= apply_table(0, &RegistryState::services, path, it->second, empty, ignored);
   changed |= apply_table(1, &RegistryState::endpoint_sets, path, it->second, empty, ignored);
   changed |= apply_table(2, &RegistryState::pods, path, it->second, empty, ignored);
+  changed |= apply_table(3, &RegistryState::service_imports, path, it->second, empty, ignored);
   changed |= apply_namespaces(it->second.objects.namespaces, empty.objects.namespaces);
   files_.erase(it);
   return changed;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "discovery/files/service_import.hpp"
 #include "discovery/files/yaml_guard.hpp"
 
 namespace clusterdns::discovery::files {
@@ -130,6 +131,13 @@ void ManifestReader::read_document(DocNode doc, Fields& f, bool in_list) {
   } else if ((*api == "discovery.k8s.io/v1" || *api == "discovery.k8s.io/v1beta1") &&
              *kind == "EndpointSlice") {
     if (read_meta(doc, f, *kind, true, NameRule::Dns1123Subdomain, m)) read_endpoint_slice(doc, f, m);
+  } else if (*api == kServiceImportApiVersion && *kind == "ServiceImport") {
+    if (read_meta(doc, f, *kind, true, NameRule::Dns1123Label, m) &&
+        claim(f, doc, "ServiceImport " + m.ns + "/" + m.name)) {
+      ServiceImport imported;
+      if (read_service_import(doc, f, m.ns, m.name, imported))
+        result_.state.service_imports.push_back(std::move(imported));
+    }
   } else if ((*api == "v1" && !is_core_v1_kind(*kind)) || (api->rfind("discovery.k8s.io/", 0) == 0)) {
     // A kind the core or discovery group does not have is a typo ("Servize"), not someone else's object.
     f.error(doc, "unknown kind " + *kind + " for apiVersion " + *api);

@@ -114,5 +114,22 @@ TEST(ServiceImportSpec, BadFieldsAreReported) {
   EXPECT_FALSE(read_import(R"({"spec": {"ports": []}})").ok);  // type is required
 }
 
+TEST(ServiceImportManifest, AManifestFileServesItsImports) {
+  ParseResult r = parse_manifest_text(
+      "apiVersion: multicluster.x-k8s.io/v1alpha1\nkind: ServiceImport\n"
+      "metadata: {name: web, namespace: test}\n"
+      "spec: {type: ClusterSetIP, ips: [10.42.0.7], ports: [{name: http, port: 80, protocol: TCP}]}\n"
+      "---\n"
+      "apiVersion: multicluster.x-k8s.io/v1alpha1\nkind: ServiceImport\n"
+      "metadata: {name: web, namespace: test}\nspec: {type: Headless}\n",
+      "imports.yaml");
+  ASSERT_EQ(r.state.service_imports.size(), 1u);
+  EXPECT_EQ(r.state.service_imports.front().ips, std::vector<std::string>{"10.42.0.7"});
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].line, 6);
+  EXPECT_THAT(r.errors[0].reason, HasSubstr("defined twice (first at imports.yaml:1)"));
+  EXPECT_EQ(r.state.namespaces.size(), 1u);
+}
+
 }  // namespace
 }  // namespace clusterdns::discovery
