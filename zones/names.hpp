@@ -1,4 +1,4 @@
-// Kubernetes DNS name forms: reverse names, dashed-IP labels (spec 1.1.0 §2.4, SPEC.md §5–§7).
+// Kubernetes DNS name forms: reverse names, dashed-IP labels (Kubernetes DNS specification 1.1.0 §2.4).
 #pragma once
 
 #include <cstdint>

@@ -340,7 +340,8 @@ size_t Responder::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
   const Frame f = frame_for(q, ctx, out.size());
   const Lookup l = snap->find(qname, q.qtype);
   if (q.qtype == wire::rrtype::AXFR || q.qtype == wire::rrtype::IXFR) {
-    // SPEC.md §10: refused unless --allow-transfer admits the client; only over TCP; only at an apex.
+    // Zone transfer (RFC 5936): refused unless --allow-transfer admits the client; only over TCP; only at an
+    // apex.
     const bool allowed = ctx.transport == dns::Transport::Tcp && ctx.stream && snap->draft() &&
                          l.kind == LookupKind::Answer && l.zone->apex == qname && peer_allowed(ctx);
     if (!allowed) return wire::write_empty_response(query, q, static_cast<uint16_t>(Rcode::Refused), 0, out);

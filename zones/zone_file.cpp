@@ -1,4 +1,5 @@
-// ldns is confined to this file (STACK.md G1: stdbool.h first, dprintf undone).
+// ldns is confined to this file: <stdbool.h> before its headers (they use bool), and the dprintf(X, Y)
+// debugging macro of ldns/util.h undone (it hides POSIX dprintf()).
 #include "zones/zone_file.hpp"
 
 #include <stdbool.h>
