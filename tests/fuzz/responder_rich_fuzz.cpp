@@ -18,6 +18,7 @@
 #include "dns/wire/query.hpp"
 #include "dns/wire/response.hpp"
 #include "fuzz_file.hpp"
+#include "zones/autopath.hpp"
 #include "zones/builder.hpp"
 #include "zones/responder.hpp"
 
@@ -81,6 +82,7 @@ struct Fixture {
   zones::SnapshotHolder holder;
   StubRecursion recursion;
   std::unique_ptr<zones::Responder> responder;
+  std::unique_ptr<zones::Autopath> autopath;  // --autopath, around the responder
   Fixture() {
     discovery::RegistryState s;
     s.namespaces = {"default", "team", "kube-system"};
@@ -128,9 +130,10 @@ struct Fixture {
     zones::ResponderOptions opts;
     opts.allow_transfer.push_back(*zones::Cidr::parse("10.0.0.0/8"));
     opts.recursion = &recursion;
-    opts.autopath_zone = *dns::wire::name_from_text("cluster.local");
-    opts.autopath_search = {*dns::wire::name_from_text("corp.example")};
     responder = std::make_unique<zones::Responder>(holder, opts);
+    autopath = std::make_unique<zones::Autopath>(
+        *responder, zones::AutopathOptions{*dns::wire::name_from_text("cluster.local"),
+                                           {*dns::wire::name_from_text("corp.example")}});
   }
 };
 
@@ -157,7 +160,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ctx.peer = reinterpret_cast<const sockaddr*>(&peer);
   ctx.peer_len = sizeof peer;
   if (ctx.transport == dns::Transport::Tcp) ctx.stream = &stream;
-  const size_t n = fixture.responder->answer(query, out, ctx);
+  const size_t n = fixture.autopath->answer(query, out, ctx);
   if (n == dns::kDeferred) __builtin_trap();  // no deferrer: answered now
   dns::wire::ParsedQuery q;
   const auto status = dns::wire::parse_query(query, q);
