@@ -13,6 +13,7 @@
 
 #include "dns/server/server.hpp"
 #include "ops/forward_metrics.hpp"
+#include "ops/http_server.hpp"
 #include "ops/metrics_page.hpp"
 #include "ops/programming_latency.hpp"
 #include "ops/readiness.hpp"
@@ -146,6 +147,8 @@ TEST(MetricFamilies, ThePageRendersTheTable) {
   page.add(process_collector("0.1.0", "abc"));
   page.add(forward_collector([forward] { return forward; }, "dns://:53"));
   page.add(latency.collector());
+  HttpServer http(HttpRoutes{});  // not started: its ports' counters are zero, the families still render
+  page.add(http_collector(http));
   const std::string text = page.render();
 
   std::map<std::string, const MetricFamily*> table;
