@@ -2,6 +2,7 @@
 #include "discovery/files/file_registry.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <utility>
 
 #include "discovery/files/manifest_reader.hpp"
@@ -122,7 +123,8 @@ FileRegistry::Outcome FileRegistry::update(const std::string& path, const std::s
   ManifestReader reader;
   reader.read_text(text, path);
   File next;
-  next.text = text;
+  next.text_size = text.size();
+  next.text_digest = std::hash<std::string_view>{}(text);
   next.positions = reader.positions();
   next.broken = reader.broken_yaml();
   ParseResult parsed = reader.finish();
@@ -173,9 +175,10 @@ bool FileRegistry::remove(const std::string& path) {
   return changed;
 }
 
-const std::string* FileRegistry::text(const std::string& path) const {
+bool FileRegistry::same_text(const std::string& path, std::string_view text) const {
   auto it = files_.find(path);
-  return it == files_.end() ? nullptr : &it->second.text;
+  return it != files_.end() && it->second.text_size == text.size() &&
+         it->second.text_digest == std::hash<std::string_view>{}(text);
 }
 
 std::vector<std::string> FileRegistry::paths() const {

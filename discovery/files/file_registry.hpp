@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <map>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -41,8 +42,9 @@ class FileRegistry {
   // For objects derived from the files' (selector endpoint sets, named "<service>/selector/<n>"): keys no
   // file can define, so update and remove never touch them.
   RegistryState& derived_state() { return state_; }
-  // The content last given for path, or null when path is not known.
-  const std::string* text(const std::string& path) const;
+  // Whether text is the content last given for path (compared by size and a 64-bit digest: a 30 MB file is
+  // not kept twice in memory to notice that it was saved with the same bytes).
+  bool same_text(const std::string& path, std::string_view text) const;
   std::vector<std::string> paths() const;
   // Problems of every file's current content, in path order.
   std::vector<ManifestError> errors() const;
@@ -51,7 +53,7 @@ class FileRegistry {
 
  private:
   struct File {
-    std::string text;
+    size_t text_size = 0, text_digest = 0;
     RegistryState objects;                         // its last good objects (those it owns or not)
     std::map<std::string, std::string> positions;  // "Service ns/name" → "file:line"
     std::vector<ManifestError> errors;

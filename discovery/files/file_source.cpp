@@ -267,8 +267,7 @@ void FileSource::read_and_apply(const std::string& file, bool& changed) {
     logged_.erase(file);
     return;
   }
-  const std::string* known = registry_.text(file);
-  if (known && *known == content.front().text) return;  // touched, or saved with the same bytes
+  if (registry_.same_text(file, content.front().text)) return;  // touched, or saved with the same bytes
   files::FileRegistry::Outcome outcome = registry_.update(file, content.front().text);
   changed |= outcome.changed;
   for (const ManifestError& w : outcome.warnings)
