@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <vector>
 
 #include "dns/wire/name.hpp"
 #include "dns/wire/types.hpp"
@@ -52,15 +53,41 @@ std::optional<ZoneFile> load_zone_file(const std::string& path, std::string& err
     error = path + ": cannot open";
     return std::nullopt;
   }
-  ldns_zone* raw = nullptr;
+  // Record by record, as ldns_zone_new_frm_fp_l reads them: that function frees a zone it rejects shallowly
+  // (ldns 1.8.3), leaking every record before the bad line on each load attempt.
+  using RrPtr = std::unique_ptr<ldns_rr, void (*)(ldns_rr*)>;
+  using RdfPtr = std::unique_ptr<ldns_rdf, void (*)(ldns_rdf*)>;
+  std::vector<RrPtr> rrs;
+  RrPtr soa_rr(nullptr, &ldns_rr_free);
+  uint32_t default_ttl = 3600;
+  ldns_rdf* origin_raw = nullptr;
+  ldns_rdf* prev_raw = nullptr;
   int line = 0;
-  const ldns_status st = ldns_zone_new_frm_fp_l(&raw, fp.get(), nullptr, 3600, LDNS_RR_CLASS_IN, &line);
-  if (st != LDNS_STATUS_OK) {
-    error = path + ":" + std::to_string(line) + ": " + ldns_get_errorstr_by_id(st);
+  ldns_status failure = LDNS_STATUS_OK;
+  while (failure == LDNS_STATUS_OK && !std::feof(fp.get())) {
+    ldns_rr* rr = nullptr;
+    const ldns_status st = ldns_rr_new_frm_fp_l(&rr, fp.get(), &default_ttl, &origin_raw, &prev_raw, &line);
+    if (st == LDNS_STATUS_OK) {
+      RrPtr owned(rr, &ldns_rr_free);
+      if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA) {
+        rrs.push_back(std::move(owned));
+      } else if (!soa_rr) {  // a second SOA is ignored, as ldns does
+        if (!origin_raw) origin_raw = ldns_rdf_clone(ldns_rr_owner(rr));
+        soa_rr = std::move(owned);
+      }
+    } else if (st == LDNS_STATUS_SYNTAX_INCLUDE) {
+      failure = LDNS_STATUS_SYNTAX_INCLUDE_ERR_NOTIMPL;
+    } else if (st != LDNS_STATUS_SYNTAX_EMPTY && st != LDNS_STATUS_SYNTAX_TTL &&
+               st != LDNS_STATUS_SYNTAX_ORIGIN) {
+      failure = st;
+    }
+  }
+  const RdfPtr origin(origin_raw, &ldns_rdf_deep_free), prev(prev_raw, &ldns_rdf_deep_free);
+  if (failure != LDNS_STATUS_OK) {
+    error = path + ":" + std::to_string(line) + ": " + ldns_get_errorstr_by_id(failure);
     return std::nullopt;
   }
-  std::unique_ptr<ldns_zone, void (*)(ldns_zone*)> z(raw, &ldns_zone_deep_free);
-  const ldns_rr* soa = ldns_zone_soa(z.get());
+  const ldns_rr* soa = soa_rr.get();
   if (!soa || ldns_rr_rd_count(soa) < 7) {
     error = path + ": no SOA record (a zone file needs one at its apex)";
     return std::nullopt;
@@ -76,9 +103,8 @@ std::optional<ZoneFile> load_zone_file(const std::string& path, std::string& err
   out.zone.expire = rdf_u32(ldns_rr_rdf(soa, 5));
   out.zone.minimum = rdf_u32(ldns_rr_rdf(soa, 6));
   out.zone.soa_ttl = ldns_rr_ttl(soa);
-  const ldns_rr_list* rrs = ldns_zone_rrs(z.get());
-  for (size_t i = 0; i < ldns_rr_list_rr_count(rrs); ++i) {
-    const ldns_rr* rr = ldns_rr_list_rr(rrs, i);
+  for (const RrPtr& owned : rrs) {
+    const ldns_rr* rr = owned.get();
     const auto type = static_cast<uint16_t>(ldns_rr_get_type(rr));
     std::string owner = wire::lowercase(rdf_bytes(ldns_rr_owner(rr)));
     if (!wire::is_subdomain(owner, out.zone.apex)) {
