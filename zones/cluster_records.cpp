@@ -18,39 +18,18 @@ using discovery::EndpointSet;
 using discovery::Service;
 using discovery::ServiceKind;
 
-namespace {
-
-std::string label(std::string_view text) {
-  std::string w;
-  w.push_back(static_cast<char>(text.size()));
-  w += wire::lowercase(text);
-  return w;
-}
-
-// "_port._proto" labels of an SRV owner (§2.3.2).
-std::string srv_key(const std::string& port_name, discovery::Protocol proto) {
-  return label("_" + port_name) + label(std::string("_") + discovery::protocol_label(proto));
-}
-
-// The endpoint's own label: its hostname, else the dashed IP.
-std::string endpoint_label(const Endpoint& ep, const std::string& ip) {
-  return (!ep.hostname.empty() && is_dns_label(wire::lowercase(ep.hostname))) ? ep.hostname : dashed_ip(ip);
-}
-
-}  // namespace
-
 ClusterRecords::ClusterRecords(const ClusterOptions& opts) : opts_(opts) {
   zone_ = wire::name_from_text(opts.domain).value_or(std::string(1, '\0'));
-  svc_ = label("svc") + zone_;
-  pod_ = label("pod") + zone_;
-  ns_name_ = label("ns") + label("dns") + zone_;
+  svc_ = wire_label("svc") + zone_;
+  pod_ = wire_label("pod") + zone_;
+  ns_name_ = wire_label("ns") + wire_label("dns") + zone_;
 }
 
 void ClusterRecords::fixed(const std::vector<DraftZone>& zones, RecordSink& out) const {
   out.exists(svc_);
   out.exists(pod_);  // exists in every pod mode
   // §2.2 schema version.
-  out.record(label("dns-version") + zone_, wire::rrtype::TXT, kDnsVersionTtl, rdata_txt("1.1.0"));
+  out.record(wire_label("dns-version") + zone_, wire::rrtype::TXT, kDnsVersionTtl, rdata_txt("1.1.0"));
   // NS at every apex: ns.dns.<zone>, glued to the DNS Service's addresses (--dns-service,
   // written by service()).
   for (const auto& zone : zones) {
@@ -64,9 +43,9 @@ bool ClusterRecords::namespace_named(const std::string& ns) {
 
 void ClusterRecords::name_space(const std::string& ns, RecordSink& out) const {
   if (!namespace_named(ns)) return;
-  out.exists(label(ns) + svc_);  // an existing namespace is NODATA, never NXDOMAIN (§4)
+  out.exists(wire_label(ns) + svc_);  // an existing namespace is NODATA, never NXDOMAIN (§4)
   if (opts_.pods == PodMode::Disabled) return;
-  const std::string pod_ns = label(ns) + pod_;
+  const std::string pod_ns = wire_label(ns) + pod_;
   out.exists(pod_ns);
   if (opts_.pods == PodMode::Insecure) out.insecure_pod_parent(pod_ns);
 }
@@ -109,7 +88,7 @@ void ClusterRecords::service(const Service& svc, const std::vector<const Endpoin
     for (const auto& ip : svc.cluster_ips)
       add_address(out, ns_name_, ip);  // the NS glue (fixed())
   }
-  const std::string name = label(svc.name) + label(svc.ns) + svc_;
+  const std::string name = wire_label(svc.name) + wire_label(svc.ns) + svc_;
   if (svc.kind == ServiceKind::ExternalName) {
     // §2.5: a CNAME to the absolute external name; an IP literal is not a name.
     if (discovery::canonical_ip(svc.external_name)) return;
@@ -125,7 +104,7 @@ void ClusterRecords::service(const Service& svc, const std::vector<const Endpoin
     for (const Endpoint& ep : set->endpoints) {
       if (!ep.ready && !svc.publish_not_ready) continue;
       for (const auto& ip : ep.addresses) {
-        const std::string host = label(endpoint_label(ep, ip)) + name;
+        const std::string host = wire_label(endpoint_label(ep, ip)) + name;
         any_ready = true;
         add_address(out, host, ip);
         add_ptr(out, ip, host);
@@ -133,7 +112,8 @@ void ClusterRecords::service(const Service& svc, const std::vector<const Endpoin
           add_address(out, name, ip);
           for (const auto& port : set->ports) {
             if (port.name.empty() || port.port <= 0 || port.port > 65535) continue;
-            srv[srv_key(port.name, port.protocol)].insert(SrvTarget{static_cast<uint16_t>(port.port), host});
+            srv[srv_labels(port.name, port.protocol)].insert(
+                SrvTarget{static_cast<uint16_t>(port.port), host});
           }
         }
       }
@@ -150,7 +130,7 @@ void ClusterRecords::service(const Service& svc, const std::vector<const Endpoin
   }
   for (const auto& port : svc.ports) {
     if (port.name.empty()) continue;  // unnamed ports have no SRV (§2.3.2)
-    srv[srv_key(port.name, port.protocol)].insert(SrvTarget{static_cast<uint16_t>(port.port), name});
+    srv[srv_labels(port.name, port.protocol)].insert(SrvTarget{static_cast<uint16_t>(port.port), name});
   }
   add_srv(out, name, srv);
   out.exists(name);  // a ClusterIP service exists even without endpoints or IPs
@@ -160,13 +140,13 @@ void ClusterRecords::pod(const discovery::Pod& pod, RecordSink& out) const {
   if (opts_.pods != PodMode::Verified || !namespace_named(pod.ns)) return;
   if (pod.ip.empty() || pod.terminating) return;
   if (pod.phase == "Succeeded" || pod.phase == "Failed" || pod.phase == "Unknown") return;
-  add_address(out, label(dashed_ip(pod.ip)) + label(pod.ns) + pod_, pod.ip);
+  add_address(out, wire_label(dashed_ip(pod.ip)) + wire_label(pod.ns) + pod_, pod.ip);
 }
 
 void add_cluster_zones(ZoneDraft& draft, const ClusterOptions& opts) {
   const std::string zone = wire::name_from_text(opts.domain).value_or(std::string(1, '\0'));
-  const std::string mname = label("ns") + label("dns") + zone;
-  const std::string rname = label("hostmaster") + zone;
+  const std::string mname = wire_label("ns") + wire_label("dns") + zone;
+  const std::string rname = wire_label("hostmaster") + zone;
   for (const char* apex : {"", "in-addr.arpa", "ip6.arpa"}) {
     DraftZone z;
     z.apex = *apex ? *wire::name_from_text(apex) : zone;

@@ -20,17 +20,6 @@ using discovery::ServiceImport;
 
 namespace {
 
-std::string label(std::string_view text) {
-  std::string w;
-  w.push_back(static_cast<char>(text.size()));
-  w += wire::lowercase(text);
-  return w;
-}
-
-std::string srv_key(const std::string& port_name, discovery::Protocol proto) {
-  return label("_" + port_name) + label(std::string("_") + discovery::protocol_label(proto));
-}
-
 // One SRV per target under each _port._proto name (§2.3.2, §2.4.2), all of them under the service name too
 // (as the cluster zone, CoreDNS's extension); weight 100 / number of targets.
 void add_srv(RecordSink& out, uint32_t ttl, const std::string& name,
@@ -57,8 +46,8 @@ ClustersetRecords::ClustersetRecords(const ClusterOptions& opts) : ttl_(opts.ttl
   auto cluster = wire::name_from_text(opts.domain);
   if (!apex || !cluster) return;
   apex_ = wire::lowercase(*apex);
-  svc_ = label("svc") + apex_;
-  mname_ = label("ns") + label("dns") + wire::lowercase(*cluster);  // the cluster zone's nameserver
+  svc_ = wire_label("svc") + apex_;
+  mname_ = wire_label("ns") + wire_label("dns") + wire::lowercase(*cluster);  // the cluster zone's nameserver
 }
 
 void ClustersetRecords::add_zone(ZoneDraft& draft) const {
@@ -66,7 +55,7 @@ void ClustersetRecords::add_zone(ZoneDraft& draft) const {
   DraftZone z;
   z.apex = apex_;
   z.mname = mname_;
-  z.rname = label("hostmaster") + apex_;
+  z.rname = wire_label("hostmaster") + apex_;
   z.minimum = ttl_;
   z.soa_ttl = std::min<uint32_t>(ttl_, 300);
   z.registry_backed = true;
@@ -76,7 +65,7 @@ void ClustersetRecords::add_zone(ZoneDraft& draft) const {
 void ClustersetRecords::fixed(RecordSink& out) const {
   if (apex_.empty()) return;
   out.exists(svc_);
-  out.record(label("dns-version") + apex_, wire::rrtype::TXT, kDnsVersionTtl,
+  out.record(wire_label("dns-version") + apex_, wire::rrtype::TXT, kDnsVersionTtl,
              rdata_txt(kClustersetDnsVersion));
 }
 
@@ -89,7 +78,7 @@ void ClustersetRecords::add_address(RecordSink& out, const std::string& owner, c
 void ClustersetRecords::service_import(const ServiceImport& import,
                                        const std::vector<const EndpointSet*>& sets, RecordSink& out) const {
   if (apex_.empty() || !is_dns_label(import.ns) || !is_dns_label(import.name)) return;
-  const std::string name = label(import.name) + label(import.ns) + svc_;
+  const std::string name = wire_label(import.name) + wire_label(import.ns) + svc_;
   std::map<std::string, std::set<SrvTarget>> srv;
   if (import.type == ImportType::ClusterSetIp) {
     // §2.3.1/§2.3.2: the clusterset IPs, SRV per named port to the service name. No <clusterid> names
@@ -98,7 +87,7 @@ void ClustersetRecords::service_import(const ServiceImport& import,
       add_address(out, name, ip);
     for (const auto& port : import.ports) {
       if (port.name.empty() || port.port <= 0 || port.port > 65535) continue;
-      srv[srv_key(port.name, port.protocol)].insert(SrvTarget{static_cast<uint16_t>(port.port), name});
+      srv[srv_labels(port.name, port.protocol)].insert(SrvTarget{static_cast<uint16_t>(port.port), name});
     }
     add_srv(out, ttl_, name, srv);
     out.exists(name);  // an import without IPs yet is NODATA, as a ClusterIP service without one
@@ -116,11 +105,11 @@ void ClustersetRecords::service_import(const ServiceImport& import,
         if (!named) continue;
         const std::string host_label =
             !ep.hostname.empty() && is_dns_label(wire::lowercase(ep.hostname)) ? ep.hostname : dashed_ip(ip);
-        const std::string host = label(host_label) + label(set->source_cluster) + name;
+        const std::string host = wire_label(host_label) + wire_label(set->source_cluster) + name;
         add_address(out, host, ip);
         for (const auto& port : set->ports) {
           if (port.name.empty() || port.port <= 0 || port.port > 65535) continue;
-          srv[srv_key(port.name, port.protocol)].insert(SrvTarget{static_cast<uint16_t>(port.port), host});
+          srv[srv_labels(port.name, port.protocol)].insert(SrvTarget{static_cast<uint16_t>(port.port), host});
         }
       }
     }

@@ -20,17 +20,6 @@ using discovery::ServiceKind;
 
 namespace {
 
-std::string label(std::string_view text) {
-  std::string w;
-  w.push_back(static_cast<char>(text.size()));
-  w += wire::lowercase(text);
-  return w;
-}
-
-std::string srv_key(const std::string& port_name, discovery::Protocol proto) {
-  return label("_" + port_name) + label(std::string("_") + discovery::protocol_label(proto));
-}
-
 // The service's addresses outside the cluster: load balancer ingress IPs, then spec.externalIPs (CoreDNS's
 // object.Service.ExternalIPs order), each once.
 std::vector<std::string> external_ips(const Service& svc) {
@@ -43,11 +32,6 @@ std::vector<std::string> external_ips(const Service& svc) {
   for (const auto& ip : svc.external_ips)
     add(ip);
   return ips;
-}
-
-// The label a headless endpoint is named by: its hostname, else the dashed IP (as the cluster zone).
-std::string endpoint_label(const Endpoint& ep, const std::string& ip) {
-  return (!ep.hostname.empty() && is_dns_label(wire::lowercase(ep.hostname))) ? ep.hostname : dashed_ip(ip);
 }
 
 // One SRV per target under each _port._proto name, and all of them under `name` itself (the kubernetes
@@ -77,7 +61,7 @@ ExternalRecords::ExternalRecords(const ClusterOptions& opts)
     if (!apex) continue;
     const std::string lower = wire::lowercase(*apex);
     if (std::any_of(zones_.begin(), zones_.end(), [&](const Zone& z) { return z.apex == lower; })) continue;
-    zones_.push_back({lower, label("ns1") + label("dns") + lower});
+    zones_.push_back({lower, wire_label("ns1") + wire_label("dns") + lower});
   }
 }
 
@@ -86,7 +70,7 @@ void ExternalRecords::add_zones(ZoneDraft& draft) const {
     DraftZone dz;
     dz.apex = z.apex;
     dz.mname = z.ns1;
-    dz.rname = label("hostmaster") + label("dns") + z.apex;
+    dz.rname = wire_label("hostmaster") + wire_label("dns") + z.apex;
     // apex.go: refresh 7200, retry 1800, expire 86400 (DraftZone's defaults), minimum and TTL the zone's.
     dz.minimum = opts_.ttl;
     dz.soa_ttl = opts_.ttl;
@@ -128,7 +112,7 @@ void ExternalRecords::service(const Service& svc, const std::vector<const Endpoi
   // namespace called "dns" has no external names. ExternalName services have no addresses of their own.
   if (svc.ns == "dns" || svc.kind == ServiceKind::ExternalName) return;
   for (const Zone& z : zones_) {
-    const std::string name = label(svc.name) + label(svc.ns) + z.apex;
+    const std::string name = wire_label(svc.name) + wire_label(svc.ns) + z.apex;
     if (opts_.headless && svc.kind == ServiceKind::Headless) {
       headless(svc, sets, name, out);
       continue;
@@ -156,7 +140,7 @@ void ExternalRecords::service(const Service& svc, const std::vector<const Endpoi
     }
     for (const auto& port : svc.ports) {
       if (port.name.empty() || port.port <= 0 || port.port > 65535) continue;
-      srv[srv_key(port.name, port.protocol)].insert(SrvTarget{static_cast<uint16_t>(port.port), target});
+      srv[srv_labels(port.name, port.protocol)].insert(SrvTarget{static_cast<uint16_t>(port.port), target});
     }
     // A CNAME owner has no other data (RFC 1034 §3.6.2): SRV at the bare name only beside addresses.
     add_srv(out, opts_.ttl, name, srv, target == name);
@@ -171,14 +155,14 @@ void ExternalRecords::headless(const Service& svc, const std::vector<const Endpo
     for (const Endpoint& ep : set->endpoints) {
       if (!ep.ready && !svc.publish_not_ready) continue;  // ready endpoints only, as the cluster zone
       for (const std::string& ip : ep.addresses) {
-        const std::string host = label(endpoint_label(ep, ip)) + name;
+        const std::string host = wire_label(endpoint_label(ep, ip)) + name;
         add_address(out, host, ip);
         add_address(out, name, ip);
         auto& ports = own[host];
         for (const auto& port : set->ports) {
           if (port.name.empty() || port.port <= 0 || port.port > 65535) continue;
           const auto p = static_cast<uint16_t>(port.port);
-          srv[srv_key(port.name, port.protocol)].insert(SrvTarget{p, host});
+          srv[srv_labels(port.name, port.protocol)].insert(SrvTarget{p, host});
           ports.insert(p);
         }
       }

@@ -111,4 +111,20 @@ bool is_dns_label(std::string_view label) {
                      [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
 }
 
+std::string wire_label(std::string_view text) {
+  std::string w;
+  w.push_back(static_cast<char>(text.size()));
+  w += dns::wire::lowercase(text);
+  return w;
+}
+
+std::string srv_labels(const std::string& port_name, discovery::Protocol proto) {
+  return wire_label("_" + port_name) + wire_label(std::string("_") + discovery::protocol_label(proto));
+}
+
+std::string endpoint_label(const discovery::Endpoint& ep, const std::string& ip) {
+  return (!ep.hostname.empty() && is_dns_label(dns::wire::lowercase(ep.hostname))) ? ep.hostname
+                                                                                   : dashed_ip(ip);
+}
+
 }  // namespace clusterdns::zones

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "discovery/model.hpp"
+
 namespace clusterdns::zones {
 
 // "10.0.0.1" → wire "1.0.0.10.in-addr.arpa."; IPv6 → the full 32-nibble ip6.arpa name. "" if not an IP.
@@ -18,6 +20,13 @@ std::string dashed_ip(const std::string& ip);
 std::optional<std::string> parse_dashed_ip(std::string_view label);
 // The same without allocating (query path): the address bytes (4 or 16) and its family.
 bool parse_dashed_ip_raw(std::string_view label, uint8_t (&out)[16], bool& v6);
+// One wire-form label: its length byte, then the text lower-cased.
+std::string wire_label(std::string_view text);
+// The "_<port>._<proto>" labels that start an SRV owner name (§2.3.2, §2.4.2), wire form.
+std::string srv_labels(const std::string& port_name, discovery::Protocol proto);
+// The label a headless endpoint is named by (§2.4.1): its hostname when that is a DNS label, else the
+// dashed IP.
+std::string endpoint_label(const discovery::Endpoint& ep, const std::string& ip);
 // True for an RFC 1123 label (lower-case letters, digits, '-', not at the ends, 1..63).
 bool is_dns_label(std::string_view label);
 

@@ -19,6 +19,9 @@ TEST_F(K8sHardening, AnUndecodableWatchLineIsReadAgainNotLost) {
   start_server();
   start_source(access());
   ASSERT_TRUE(wait_synced());
+  // The cut reaches only streams open by then: a services watch still connecting would get the events clean.
+  ASSERT_TRUE(eventually_stat(
+      [](const nlohmann::json& s) { return s["watches"].value("services", uint64_t{0}) >= 1; }));
   server->control("cut-streams", {{"mode", "garble"}});
   server->apply(service_object("a", "garbled", "10.96.0.4"));  // its ADDED line arrives undecodable
   server->apply(service_object("a", "next", "10.96.0.5"));
