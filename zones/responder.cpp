@@ -350,6 +350,7 @@ size_t Responder::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
   switch (l.kind) {
     case LookupKind::Answer: {
       const Answer& a = *l.answer;
+      if (a.zone_soa) return write_negative(query, q, f, out.data(), *l.zone, Rcode::NoError);
       const uint32_t serial = a.serial_at ? snap->zones()[a.serial_zone].serial : 0;
       const size_t n = write_answer(query, q, f, out.data(), l.body, l.rr_ends, a.ancount, a.nscount,
                                     a.arcount, a.rcode, options_.rotate, a.serial_at, serial);

@@ -27,6 +27,9 @@ struct Answer {
   uint16_t serial_at = 0;
   uint8_t serial_zone = 0;
   uint8_t rcode = 0;
+  // NODATA whose only record is the zone's SOA (most names' answer to other types): the body is empty and
+  // the responder writes the SOA as it does for NXDOMAIN, so 450,000 names do not each store a copy.
+  bool zone_soa = false;
 };
 
 struct Zone {

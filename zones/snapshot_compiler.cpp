@@ -77,7 +77,12 @@ class SnapshotCompiler::Writer {
         }
         continue;
       }
-      a.nscount = static_cast<uint16_t>(a.nscount + put_soa(w, d_.zone_of(cur)));  // NODATA (RFC 2308 §2.2)
+      // NODATA (RFC 2308 §2.2). Without a CNAME before it, the SOA is the zone's, written at query time.
+      if (a.ancount == 0 && cur == qname && d_.zone_of(cur) >= 0) {
+        a.zone_soa = true;
+      } else {
+        a.nscount = static_cast<uint16_t>(a.nscount + put_soa(w, d_.zone_of(cur)));
+      }
       break;
     }
     std::sort(targets.begin(), targets.end());
@@ -124,9 +129,9 @@ class SnapshotCompiler::Writer {
     types_.erase(std::unique(types_.begin(), types_.end()), types_.end());
     n.typed_begin = static_cast<uint32_t>(s_.typed.size());
     for (uint16_t type : types_)
-      s_.typed.push_back(Shard::Typed{type, compile(name, type, &dn)});
+      s_.typed.push_back(Shard::Typed{type, shared(compile(name, type, &dn), n.typed_begin)});
     n.typed_end = static_cast<uint32_t>(s_.typed.size());
-    n.fallback = compile(name, kNoType, &dn);
+    n.fallback = shared(compile(name, kNoType, &dn), n.typed_begin);
     s_.nodes.push_back(n);
   }
 
@@ -219,6 +224,29 @@ class SnapshotCompiler::Writer {
     return 1;
   }
 
+  // `a` just stored, or an equal answer of the same node stored before it (ANY's minimal answer is the A
+  // answer; a CNAME's default is the CNAME answer): then its bytes are given back and the two share.
+  Answer shared(const Answer& a, uint32_t typed_begin) {
+    const auto same = [&](const Answer& b) {
+      return b.body_len == a.body_len && b.ancount == a.ancount && b.nscount == a.nscount &&
+             b.arcount == a.arcount && b.rcode == a.rcode && b.zone_soa == a.zone_soa &&
+             b.serial_at == a.serial_at && b.serial_zone == a.serial_zone &&
+             std::equal(s_.arena.begin() + b.body, s_.arena.begin() + b.body + b.body_len,
+                        s_.arena.begin() + a.body) &&
+             std::equal(s_.rr_ends.begin() + b.rr_ends,
+                        s_.rr_ends.begin() + b.rr_ends + b.ancount + b.nscount + b.arcount,
+                        s_.rr_ends.begin() + a.rr_ends);
+    };
+    for (size_t i = typed_begin; i < s_.typed.size(); ++i) {
+      const Answer& b = s_.typed[i].answer;
+      if (!same(b)) continue;
+      s_.arena.resize(a.body);
+      s_.rr_ends.resize(a.rr_ends);
+      return b;
+    }
+    return a;
+  }
+
   Answer store(const wire::CompressingWriter& w, Answer a) {
     size_t kept = ends_.size();
     while (kept > 0 && ends_[kept - 1] > kMaxBody)
@@ -262,10 +290,17 @@ class SnapshotCompiler::Writer {
 namespace {
 // Copies node `from` of `old` (its name and answers are one run of bytes and RR ends) into `to`.
 void copy_node(const Shard& old, const Shard::Node& from, Shard& to) {
-  const Answer& last = from.fallback;
-  const Answer& first = from.typed_begin < from.typed_end ? old.typed[from.typed_begin].answer : last;
-  const uint32_t begin = from.name, end = last.body + last.body_len;
-  const uint32_t rr_begin = first.rr_ends, rr_end = last.rr_ends + last.ancount + last.nscount + last.arcount;
+  // The node's bytes run from its name to the end of its last answer stored; answers may share bytes.
+  const uint32_t begin = from.name;
+  uint32_t end = from.fallback.body + from.fallback.body_len, rr_begin = from.fallback.rr_ends, rr_end = 0;
+  const auto cover = [&](const Answer& a) {
+    end = std::max(end, a.body + a.body_len);
+    rr_begin = std::min(rr_begin, a.rr_ends);
+    rr_end = std::max<uint32_t>(rr_end, a.rr_ends + a.ancount + a.nscount + a.arcount);
+  };
+  cover(from.fallback);
+  for (uint32_t i = from.typed_begin; i < from.typed_end; ++i)
+    cover(old.typed[i].answer);
   const size_t base = to.arena.size(), rr_base = to.rr_ends.size();
   to.arena.insert(to.arena.end(), old.arena.begin() + begin, old.arena.begin() + end);
   to.rr_ends.insert(to.rr_ends.end(), old.rr_ends.begin() + rr_begin, old.rr_ends.begin() + rr_end);
@@ -460,6 +495,11 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::update(const ZoneDraft& draft,
         }
         reads[k] = writer.take_reads();
       }
+      // Vectors grown by doubling hold up to twice their bytes: a shard is built once and then only read.
+      shard->arena.shrink_to_fit();
+      shard->rr_ends.shrink_to_fit();
+      shard->nodes.shrink_to_fit();
+      shard->typed.shrink_to_fit();
       index_shard(*shard);
       s->shards_[index] =
           shard->nodes.empty() ? empty_shard() : std::shared_ptr<const Shard>(std::move(shard));

@@ -150,6 +150,11 @@ void expect_same_answers(const zones::Snapshot& updated, const zones::Snapshot& 
       ASSERT_EQ(a.answer->nscount, b.answer->nscount) << what;
       ASSERT_EQ(a.answer->arcount, b.answer->arcount) << what;
       ASSERT_EQ(a.answer->serial_at, b.answer->serial_at) << what;
+      ASSERT_EQ(a.answer->zone_soa, b.answer->zone_soa) << what;
+      ASSERT_EQ(a.zone, b.zone == nullptr
+                            ? nullptr
+                            : &updated.zones()[static_cast<size_t>(b.zone - fresh.zones().data())])
+          << what;
       ASSERT_TRUE(std::equal(a.body.begin(), a.body.end(), b.body.begin(), b.body.end())) << what;
       ASSERT_TRUE(std::equal(a.rr_ends.begin(), a.rr_ends.end(), b.rr_ends.begin(), b.rr_ends.end())) << what;
     }
@@ -206,12 +211,18 @@ TEST_F(SnapshotReuse, NothingChangedCompilesNothing) {
   auto after = update(builder, state, 2026120199);
   EXPECT_EQ(after->compiled_count(), 0u);
   expect_same_answers(*after, *zones::build_snapshot(&state, config_, 2026120199), "serial only");
-  // The serial is the snapshot's: a NODATA answer carries the new one.
+  // The serial is the snapshot's: a NODATA answer carries the zone's SOA, written with the new one...
   const auto name = *dns::wire::name_from_text("svc-1.team-a.svc.cluster.local");
   const zones::Lookup l = after->find(name, rrtype::TXT);
   ASSERT_EQ(l.kind, zones::LookupKind::Answer);
-  ASSERT_GT(l.answer->serial_at, 0);
-  EXPECT_EQ(after->zones()[l.answer->serial_zone].serial, 2026120199u);
+  EXPECT_TRUE(l.answer->zone_soa);
+  EXPECT_TRUE(l.body.empty());
+  EXPECT_EQ(l.zone->serial, 2026120199u);
+  // ... and the apex's SOA answer, shared with the snapshot before, has its serial patched in.
+  const zones::Lookup soa = after->find(*dns::wire::name_from_text("cluster.local"), rrtype::SOA);
+  ASSERT_EQ(soa.kind, zones::LookupKind::Answer);
+  ASSERT_GT(soa.answer->serial_at, 0);
+  EXPECT_EQ(after->zones()[soa.answer->serial_zone].serial, 2026120199u);
 }
 
 TEST_F(SnapshotReuse, AnObjectReplacedByAnEqualCopyCompilesNothing) {
