@@ -4,6 +4,9 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <cstring>
 #include <tuple>
 
 #include "dns/wire/name.hpp"
@@ -22,20 +25,50 @@ std::shared_ptr<ZoneDraft> ZoneDraft::clone() const {
   copy->zones_ = zones_;
   for (const auto& [name, node] : nodes_) {
     DraftNode& n =
-        copy->nodes_.emplace(std::pmr::string(name, copy->memory_.get()), DraftNode(copy->memory_.get()))
+        copy->nodes_.emplace(std::piecewise_construct, std::forward_as_tuple(name), std::forward_as_tuple())
             .first->second;
-    for (const auto& [type, set] : node.rrsets) {
-      RRset& to = n.rrsets[type];
-      to.ttl = set.ttl;
-      for (const Rdata& rd : set.rdatas)
-        to.rdatas.push_back(Rdata{std::pmr::string(rd.raw, copy->memory_.get()), rd.name_at});
-      to.uses.assign(set.uses.begin(), set.uses.end());
+    if (!node.rrsets.empty()) {
+      copy->splice(n.rrsets, 0, static_cast<long>(node.rrsets.size_));
+      std::memcpy(n.rrsets.data_, node.rrsets.data_, node.rrsets.size_);
     }
     n.insecure_pod_parent = node.insecure_pod_parent;
     n.claims = node.claims;
     n.children = node.children;
   }
   return copy;
+}
+
+void ZoneDraft::splice(RRsetMap& m, uint32_t at, long grow) {
+  const size_t size = m.size_ + static_cast<size_t>(grow);  // wraps back for a negative grow
+  if (grow >= 0) {
+    const auto n = static_cast<size_t>(grow);
+    if (size > m.cap_) {
+      // Most nodes hold one or two small RRsets and are allocated to size; an RRset that grows record by
+      // record (a headless service's endpoints) grows by half again, so its adds stay amortized.
+      const size_t cap = size < 256 ? (size + 7) & ~size_t{7} : size + size / 2;
+      auto* p = static_cast<uint8_t*>(memory_->allocate(cap, 1));
+      if (m.size_ > 0) {
+        std::memcpy(p, m.data_, at);
+        std::memcpy(p + at + n, m.data_ + at, m.size_ - at);
+      }
+      if (m.cap_ > 0) memory_->deallocate(m.data_, m.cap_, 1);
+      m.data_ = p;
+      m.cap_ = static_cast<uint32_t>(cap);
+    } else {
+      std::memmove(m.data_ + at + n, m.data_ + at, m.size_ - at);
+    }
+  } else {
+    const auto n = static_cast<size_t>(-grow);
+    std::memmove(m.data_ + at, m.data_ + at + n, m.size_ - at - n);
+    if (size == 0 || (m.cap_ > 256 && size < m.cap_ / 4)) {  // give back what a shrunk RRset left
+      uint8_t* p = size ? static_cast<uint8_t*>(memory_->allocate(size, 1)) : nullptr;
+      if (size) std::memcpy(p, m.data_, size);
+      memory_->deallocate(m.data_, m.cap_, 1);
+      m.data_ = p;
+      m.cap_ = static_cast<uint32_t>(size);
+    }
+  }
+  m.size_ = static_cast<uint32_t>(size);
 }
 
 void ZoneDraft::add_zone(DraftZone zone) {
@@ -54,8 +87,7 @@ bool apex_contains(std::string_view apex, std::string_view name) {
   return wire::is_subdomain(name, apex);
 }
 
-void put_rr(wire::CompressingWriter& w, std::string_view owner, uint16_t type, uint32_t ttl,
-            const Rdata& rd) {
+void put_rr(wire::CompressingWriter& w, std::string_view owner, uint16_t type, uint32_t ttl, RdataView rd) {
   w.put_name(owner);
   w.put_u16(type);
   w.put_u16(wire::kClassIn);
@@ -65,8 +97,8 @@ void put_rr(wire::CompressingWriter& w, std::string_view owner, uint16_t type, u
   if (rd.name_at == Rdata::kNoName) {
     w.put_bytes(rd.raw);
   } else {
-    w.put_bytes(std::string_view(rd.raw).substr(0, rd.name_at));
-    w.put_name(std::string_view(rd.raw).substr(rd.name_at));
+    w.put_bytes(rd.raw.substr(0, rd.name_at));
+    w.put_name(rd.raw.substr(rd.name_at));
   }
   w.patch_u16(len_at, static_cast<uint16_t>(w.size() - len_at - 2));
 }
@@ -75,10 +107,9 @@ DraftNode* ZoneDraft::ensure(std::string_view owner) {
   if (auto it = nodes_.find(owner); it != nodes_.end()) return &it->second;
   const int z = zone_of(owner);
   if (z < 0) return nullptr;
-  DraftNode* node = &nodes_
-                         .emplace(std::piecewise_construct, std::forward_as_tuple(owner),
-                                  std::forward_as_tuple(memory_.get()))
-                         .first->second;
+  DraftNode* node =
+      &nodes_.emplace(std::piecewise_construct, std::forward_as_tuple(owner), std::forward_as_tuple())
+           .first->second;
   touch(owner);
   // Ancestors up to the apex exist as empty non-terminals; each counts its children.
   const std::string& apex = zones_[static_cast<size_t>(z)].apex;
@@ -89,9 +120,7 @@ DraftNode* ZoneDraft::ensure(std::string_view owner) {
       ++at->second.children;
       break;
     }
-    nodes_
-        .emplace(std::piecewise_construct, std::forward_as_tuple(parent),
-                 std::forward_as_tuple(memory_.get()))
+    nodes_.emplace(std::piecewise_construct, std::forward_as_tuple(parent), std::forward_as_tuple())
         .first->second.children = 1;
     touch(parent);
   }
@@ -108,6 +137,7 @@ void ZoneDraft::release(std::string_view owner) {
     touch(name);
     const int z = zone_of(name);
     const bool apex = z >= 0 && zones_[static_cast<size_t>(z)].apex == name;
+    if (n.rrsets.cap_ > 0) memory_->deallocate(n.rrsets.data_, n.rrsets.cap_, 1);
     nodes_.erase(it);
     if (apex || name.empty()) return;
     name = std::string(wire::strip_labels(name, 1));
@@ -118,8 +148,49 @@ void ZoneDraft::release(std::string_view owner) {
 }
 
 namespace {
-bool rdata_less(const Rdata& a, const Rdata& b) {
-  return a.raw < b.raw;
+using SetHeader = RRsetMap::SetHeader;
+using RecordHeader = RRsetMap::RecordHeader;
+
+template <typename T>
+T load(const RRsetMap& m, uint32_t at) {
+  T v;
+  std::memcpy(&v, m.bytes() + at, sizeof v);
+  return v;
+}
+
+// Where the RRset of `type` starts in m, or where it would go (sets are in type order).
+uint32_t find_set(const RRsetMap& m, uint16_t type, bool& found) {
+  uint32_t at = 0;
+  const auto size = static_cast<uint32_t>(m.byte_size());
+  while (at < size) {
+    const auto h = load<SetHeader>(m, at);
+    if (h.type >= type) {
+      found = h.type == type;
+      return at;
+    }
+    at += static_cast<uint32_t>(sizeof(SetHeader)) + h.bytes;
+  }
+  found = false;
+  return at;
+}
+
+// Where the record `raw` is in the set at `set` (found), or where it would go (records in byte order).
+uint32_t find_record(const RRsetMap& m, uint32_t set, std::string_view raw, bool& found) {
+  const auto h = load<SetHeader>(m, set);
+  uint32_t at = set + static_cast<uint32_t>(sizeof(SetHeader));
+  const uint32_t end = at + h.bytes;
+  while (at < end) {
+    const auto r = load<RecordHeader>(m, at);
+    const std::string_view cur(reinterpret_cast<const char*>(m.bytes()) + at + sizeof r, r.length);
+    const int order = cur.compare(raw);
+    if (order >= 0) {
+      found = order == 0;
+      return at;
+    }
+    at += static_cast<uint32_t>(sizeof r) + r.length;
+  }
+  found = false;
+  return at;
 }
 }  // namespace
 
@@ -127,41 +198,75 @@ bool ZoneDraft::add(std::string_view owner, uint16_t type, uint32_t ttl, Rdata r
   DraftNode* node = ensure(owner);
   if (!node) return false;
   touch(owner);
-  RRset& set = node->rrsets[type];
-  auto at = std::lower_bound(set.rdatas.begin(), set.rdatas.end(), rdata, rdata_less);
-  const auto i = at - set.rdatas.begin();
-  if (at != set.rdatas.end() && at->raw == rdata.raw) {
-    ++set.uses[static_cast<size_t>(i)].refs;
-    set.uses[static_cast<size_t>(i)].ttl = std::min(set.uses[static_cast<size_t>(i)].ttl, ttl);
-  } else {
-    set.rdatas.insert(at, Rdata{std::pmr::string(rdata.raw, memory_.get()), rdata.name_at});
-    set.uses.insert(set.uses.begin() + i, RRset::Use{1, ttl});
+  RRsetMap& m = node->rrsets;
+  const std::string_view raw = rdata.raw;
+  const auto record_size = static_cast<uint32_t>(sizeof(RecordHeader) + raw.size());
+  const auto put = [&](uint32_t at, const auto& v) { std::memcpy(m.data_ + at, &v, sizeof v); };
+  bool found = false;
+  const uint32_t set = find_set(m, type, found);
+  if (!found) {
+    splice(m, set, static_cast<long>(sizeof(SetHeader) + record_size));
+    put(set, SetHeader{type, 1, ttl, record_size});
+    put(set + static_cast<uint32_t>(sizeof(SetHeader)),
+        RecordHeader{static_cast<uint16_t>(raw.size()), rdata.name_at, 1, ttl});
+    std::memcpy(m.data_ + set + sizeof(SetHeader) + sizeof(RecordHeader), raw.data(), raw.size());
+    return true;
   }
-  set.ttl = set.rdatas.size() == 1 ? ttl : std::min(set.ttl, ttl);
+  auto h = load<SetHeader>(m, set);
+  const uint32_t at = find_record(m, set, raw, found);
+  if (found) {
+    auto r = load<RecordHeader>(m, at);
+    ++r.refs;
+    r.ttl = std::min(r.ttl, ttl);
+    put(at, r);
+    h.ttl = h.count == 1 ? ttl : std::min(h.ttl, ttl);
+    put(set, h);
+    return true;
+  }
+  // A DNS message holds a few thousand records at most: an RRset is capped where its count would wrap.
+  if (h.count == UINT16_MAX) return true;
+  splice(m, at, record_size);
+  put(at, RecordHeader{static_cast<uint16_t>(raw.size()), rdata.name_at, 1, ttl});
+  std::memcpy(m.data_ + at + sizeof(RecordHeader), raw.data(), raw.size());
+  ++h.count;
+  h.bytes += record_size;
+  h.ttl = std::min(h.ttl, ttl);
+  put(set, h);
   return true;
 }
 
 void ZoneDraft::remove(std::string_view owner, uint16_t type, uint32_t /*ttl*/, const Rdata& rdata) {
   auto node = nodes_.find(owner);
   if (node == nodes_.end()) return;
-  auto it = node->second.rrsets.find(type);
-  if (it == node->second.rrsets.end()) return;
-  RRset& set = node->second.rrsets[type];
-  auto at = std::lower_bound(set.rdatas.begin(), set.rdatas.end(), rdata, rdata_less);
-  if (at == set.rdatas.end() || at->raw != rdata.raw) return;
+  RRsetMap& m = node->second.rrsets;
+  bool found = false;
+  const uint32_t set = find_set(m, type, found);
+  if (!found) return;
+  const uint32_t at = find_record(m, set, rdata.raw, found);
+  if (!found) return;
   touch(owner);
-  const auto i = static_cast<size_t>(at - set.rdatas.begin());
-  if (--set.uses[i].refs > 0) return;
-  set.rdatas.erase(at);
-  set.uses.erase(set.uses.begin() + static_cast<std::ptrdiff_t>(i));
-  if (set.rdatas.empty()) {
-    node->second.rrsets.erase(type);
+  const auto put = [&](uint32_t where, const auto& v) { std::memcpy(m.data_ + where, &v, sizeof v); };
+  auto r = load<RecordHeader>(m, at);
+  if (--r.refs > 0) {
+    put(at, r);
+    return;
+  }
+  const auto record_size = static_cast<uint32_t>(sizeof(RecordHeader) + r.length);
+  auto h = load<SetHeader>(m, set);
+  splice(m, at, -static_cast<long>(record_size));
+  if (--h.count == 0) {
+    splice(m, set, -static_cast<long>(sizeof(SetHeader)));
     release(owner);
     return;
   }
-  set.ttl = set.uses.front().ttl;
-  for (const auto& u : set.uses)
-    set.ttl = std::min(set.ttl, u.ttl);
+  h.bytes -= record_size;
+  h.ttl = UINT32_MAX;
+  for (uint32_t p = set + static_cast<uint32_t>(sizeof(SetHeader)), end = p + h.bytes; p < end;) {
+    const auto each = load<RecordHeader>(m, p);
+    h.ttl = std::min(h.ttl, each.ttl);
+    p += static_cast<uint32_t>(sizeof each) + each.length;
+  }
+  put(set, h);
 }
 
 bool ZoneDraft::add_empty(std::string_view owner) {

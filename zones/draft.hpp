@@ -2,8 +2,10 @@
 #pragma once
 
 #include <algorithm>
+#include <cstring>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <unordered_map>
 #include <memory>
 #include <memory_resource>
@@ -23,61 +25,156 @@ bool apex_contains(std::string_view apex, std::string_view name);
 // Uncompressed RDATA; a compressible name (RFC 3597 §4: NS, CNAME, PTR, MX) runs from name_at to the end.
 struct Rdata {
   static constexpr uint16_t kNoName = 0xFFFF;
-  std::pmr::string raw;  // in the draft's memory once added to a draft
+  std::pmr::string raw;
   uint16_t name_at = kNoName;
   bool operator==(const Rdata&) const = default;
 };
 
-struct RRset {
-  uint32_t ttl = 0;                // the smallest of its records' TTLs (RFC 2181 §5.2: one TTL per RRset)
-  std::pmr::vector<Rdata> rdatas;  // sorted by their bytes: the order never depends on the order of changes
-  // Parallel to rdatas: how many registry objects contribute each record, and the TTL they asked for.
-  struct Use {
-    uint32_t refs = 0;
-    uint32_t ttl = 0;
-  };
-  std::pmr::vector<Use> uses;
+// One record's RDATA as the draft holds it: a view into its node's bytes.
+struct RdataView {
+  std::string_view raw;
+  uint16_t name_at = Rdata::kNoName;
+  RdataView() = default;
+  RdataView(std::string_view r, uint16_t at) : raw(r), name_at(at) {}
+  RdataView(const Rdata& rd) : raw(rd.raw), name_at(rd.name_at) {}  // NOLINT(google-explicit-constructor)
 };
 
-// A node's RRsets by type: a sorted vector, since a name owns one to three types and a large draft has
-// tens of thousands of names (a std::map per name costs an allocation per type and a pointer chase per step).
+// A node's records, packed into one block of the draft's memory: a draft of 450,000 names holds about a
+// million records, and a vector per RRset plus a string per record cost ~250 bytes a name in headers
+// alone. The block holds the RRsets in type order, each a header then its records in byte order of
+// their RDATA (so the order never depends on the order of changes):
+//   RRset:  type u16, count u16, ttl u32 (the smallest of its records': RFC 2181 §5.2), bytes u32
+//   record: length u16, name_at u16, refs u32 (registry objects contributing it), ttl u32 (the one they
+//           asked for), RDATA
+// Read through views; only ZoneDraft writes it.
 class RRsetMap {
  public:
-  using value_type = std::pair<uint16_t, RRset>;
-  using const_iterator = std::pmr::vector<value_type>::const_iterator;
-  explicit RRsetMap(std::pmr::memory_resource* memory = std::pmr::get_default_resource()) : sets_(memory) {}
-  const_iterator begin() const { return sets_.begin(); }
-  const_iterator end() const { return sets_.end(); }
-  size_t size() const { return sets_.size(); }
-  bool empty() const { return sets_.empty(); }
-  const_iterator find(uint16_t type) const {
-    auto it = lower(type);
-    return it != sets_.end() && it->first == type ? it : sets_.end();
-  }
-  RRset& operator[](uint16_t type) {
-    auto it = sets_.begin() + (lower(type) - sets_.cbegin());
-    if (it == sets_.end() || it->first != type) {
-      auto memory = sets_.get_allocator();
-      it = sets_.insert(it, value_type{type, RRset{0, std::pmr::vector<Rdata>(memory),
-                                                   std::pmr::vector<RRset::Use>(memory)}});
+  struct SetHeader {
+    uint16_t type, count;
+    uint32_t ttl, bytes;  // bytes: of its records, headers included
+  };
+  struct RecordHeader {
+    uint16_t length, name_at;
+    uint32_t refs, ttl;
+  };
+  static_assert(sizeof(SetHeader) == 12 && sizeof(RecordHeader) == 12);
+
+  class Records {
+   public:
+    class iterator {
+     public:
+      using iterator_category = std::forward_iterator_tag;
+      using value_type = RdataView;
+      using difference_type = std::ptrdiff_t;
+      using pointer = void;
+      using reference = RdataView;
+      iterator() = default;
+      explicit iterator(const uint8_t* p) : p_(p) {}
+      RdataView operator*() const {
+        const RecordHeader h = header();
+        return {{reinterpret_cast<const char*>(p_) + sizeof h, h.length}, h.name_at};
+      }
+      iterator& operator++() {
+        p_ += sizeof(RecordHeader) + header().length;
+        return *this;
+      }
+      iterator operator++(int) {
+        iterator old = *this;
+        ++*this;
+        return old;
+      }
+      bool operator==(const iterator& o) const { return p_ == o.p_; }
+      RecordHeader header() const {
+        RecordHeader h;
+        std::memcpy(&h, p_, sizeof h);
+        return h;
+      }
+      const uint8_t* at() const { return p_; }
+
+     private:
+      const uint8_t* p_ = nullptr;
+    };
+    Records(const uint8_t* first, const uint8_t* last, size_t count)
+        : first_(first), last_(last), count_(count) {}
+    iterator begin() const { return iterator(first_); }
+    iterator end() const { return iterator(last_); }
+    size_t size() const { return count_; }
+    bool empty() const { return count_ == 0; }
+    RdataView front() const { return *begin(); }
+
+   private:
+    const uint8_t *first_, *last_;
+    size_t count_;
+  };
+
+  // One RRset: `ttl` and `rdatas` as the draft holds them.
+  struct RRset {
+    uint32_t ttl;
+    Records rdatas;
+  };
+
+  // Holds the RRset it points at, so `it->second.rdatas` lives as long as the iterator does.
+  class const_iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = std::pair<uint16_t, RRset>;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const value_type*;
+    using reference = const value_type&;
+    const_iterator(const uint8_t* p, const uint8_t* end) : p_(p), end_(end) { load(); }
+    reference operator*() const { return value_; }
+    pointer operator->() const { return &value_; }
+    const_iterator& operator++() {
+      p_ += sizeof(SetHeader) + header().bytes;
+      load();
+      return *this;
     }
-    return it->second;
+    bool operator==(const const_iterator& o) const { return p_ == o.p_; }
+    SetHeader header() const {
+      SetHeader h;
+      std::memcpy(&h, p_, sizeof h);
+      return h;
+    }
+    const uint8_t* at() const { return p_; }
+
+   private:
+    void load() {
+      if (p_ == end_) return;
+      const SetHeader h = header();
+      const uint8_t* first = p_ + sizeof h;
+      value_ = {h.type, RRset{h.ttl, Records(first, first + h.bytes, h.count)}};
+    }
+    const uint8_t* p_;
+    const uint8_t* end_;
+    value_type value_{0, RRset{0, Records(nullptr, nullptr, 0)}};
+  };
+
+  const_iterator begin() const { return {data_, data_ + size_}; }
+  const_iterator end() const { return {data_ + size_, data_ + size_}; }
+  bool empty() const { return size_ == 0; }
+  const_iterator find(uint16_t type) const {
+    for (auto it = begin(); it != end(); ++it) {
+      const uint16_t t = it.header().type;
+      if (t == type) return it;
+      if (t > type) break;
+    }
+    return end();
   }
-  void erase(uint16_t type) {
-    auto it = sets_.begin() + (lower(type) - sets_.cbegin());
-    if (it != sets_.end() && it->first == type) sets_.erase(it);
-  }
+  size_t capacity() const { return cap_; }
+  const uint8_t* bytes() const { return data_; }
+  size_t byte_size() const { return size_; }
 
  private:
-  const_iterator lower(uint16_t type) const {
-    return std::lower_bound(sets_.begin(), sets_.end(), type,
-                            [](const value_type& v, uint16_t t) { return v.first < t; });
-  }
-  std::pmr::vector<value_type> sets_;
+  friend class ZoneDraft;
+  uint8_t* data_ = nullptr;
+  uint32_t size_ = 0, cap_ = 0;
 };
+using RRset = RRsetMap::RRset;
 
 struct DraftNode {
-  explicit DraftNode(std::pmr::memory_resource* memory = std::pmr::get_default_resource()) : rrsets(memory) {}
+  DraftNode() = default;
+  DraftNode(const DraftNode&) = delete;  // its records live in the draft's memory, freed by the draft
+  DraftNode& operator=(const DraftNode&) = delete;
   RRsetMap rrsets;                   // empty: an empty non-terminal, which exists (RFC 8020)
   bool insecure_pod_parent = false;  // <ns>.pod.<zone> in `pods insecure` mode: children are synthesized
   uint32_t claims = 0;               // add_empty() calls not yet undone
@@ -140,6 +237,8 @@ class ZoneDraft {
   DraftNode* ensure(std::string_view owner);
   // Erases owner's node if nothing keeps it, then its parent likewise.
   void release(std::string_view owner);
+  // Makes room for `grow` more bytes at `at` in the node's records (negative: removes them).
+  void splice(RRsetMap& m, uint32_t at, long grow);
   void touch(std::string_view name) {
     if (tracking_) touched_.emplace_back(name);
   }
@@ -168,7 +267,7 @@ int longest_zone(const Zones& zones, std::string_view name) {
 
 // Appends one RR (owner compressed; RDATA's compressible name too) to a writer. Build time and AXFR only.
 void put_rr(dns::wire::CompressingWriter& w, std::string_view owner, uint16_t type, uint32_t ttl,
-            const Rdata& rd);
+            RdataView rd);
 
 // RDATA constructors (RFC 1035 §3.3, RFC 3596, RFC 2782). Names are lower-cased wire form.
 Rdata rdata_a(const uint8_t (&ip)[4]);

@@ -287,7 +287,7 @@ size_t Responder::transfer(std::span<const uint8_t> query, const ParsedQuery& q,
     std::memcpy(message.data() + q.question_end, w.bytes().data(), w.size());
     return len;
   };
-  auto put = [&](std::string_view owner, uint16_t type, uint32_t ttl, const Rdata& rd) {
+  auto put = [&](std::string_view owner, uint16_t type, uint32_t ttl, RdataView rd) {
     if (w.size() > 16000) {
       finish();
       (*ctx.stream)(message);
@@ -308,7 +308,7 @@ size_t Responder::transfer(std::span<const uint8_t> query, const ParsedQuery& q,
   for (const auto& [name, node] : names) {
     for (const auto& [type, set] : node->rrsets) {
       if (type == wire::rrtype::SOA) continue;
-      for (const Rdata& rd : set.rdatas)
+      for (const RdataView rd : set.rdatas)
         put(name, type, set.ttl, rd);
     }
   }

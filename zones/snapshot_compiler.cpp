@@ -185,7 +185,7 @@ class SnapshotCompiler::Writer {
 
   size_t put_rrset(wire::CompressingWriter& w, std::string_view owner, uint16_t type, const RRset& set,
                    std::vector<std::string_view>* targets) {
-    for (const Rdata& rd : set.rdatas) {
+    for (const RdataView rd : set.rdatas) {
       put_rr(w, owner, type, set.ttl, rd);
       if (type == wire::rrtype::SOA) serial_ = {w.size() - kSoaSerialFromEnd, d_.zone_of(owner)};
       if (!targets) continue;
@@ -198,8 +198,7 @@ class SnapshotCompiler::Writer {
     return set.rdatas.size();
   }
 
-  void put_rr(wire::CompressingWriter& w, std::string_view owner, uint16_t type, uint32_t ttl,
-              const Rdata& rd) {
+  void put_rr(wire::CompressingWriter& w, std::string_view owner, uint16_t type, uint32_t ttl, RdataView rd) {
     zones::put_rr(w, owner, type, ttl, rd);
     ends_.push_back(w.size());
   }
