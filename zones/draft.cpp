@@ -174,23 +174,44 @@ uint32_t find_set(const RRsetMap& m, uint16_t type, bool& found) {
   return at;
 }
 
+std::string_view rdata_at(const RRsetMap& m, uint32_t at, const RecordHeader& r) {
+  return {reinterpret_cast<const char*>(m.bytes()) + at + sizeof r, r.length};
+}
+
 // Where the record `raw` is in the set at `set` (found), or where it would go (records in byte order).
+// The last record is looked at first: see RRsetMap.
 uint32_t find_record(const RRsetMap& m, uint32_t set, std::string_view raw, bool& found) {
   const auto h = load<SetHeader>(m, set);
   uint32_t at = set + static_cast<uint32_t>(sizeof(SetHeader));
   const uint32_t end = at + h.bytes;
-  while (at < end) {
+  found = false;
+  if (h.count == 0) return at;
+  const uint32_t last = end - load<uint16_t>(m, end - static_cast<uint32_t>(RRsetMap::kTrailer));
+  const int past_last = raw.compare(rdata_at(m, last, load<RecordHeader>(m, last)));
+  if (past_last >= 0) {
+    found = past_last == 0;
+    return past_last == 0 ? last : end;
+  }
+  while (at < last) {
     const auto r = load<RecordHeader>(m, at);
-    const std::string_view cur(reinterpret_cast<const char*>(m.bytes()) + at + sizeof r, r.length);
-    const int order = cur.compare(raw);
+    const int order = rdata_at(m, at, r).compare(raw);
     if (order >= 0) {
       found = order == 0;
       return at;
     }
-    at += static_cast<uint32_t>(sizeof r) + r.length;
+    at += static_cast<uint32_t>(RRsetMap::record_size(r.length));
   }
-  found = false;
-  return at;
+  return last;
+}
+
+// A set's TTL after a record of `ttl` joined it.
+void join_ttl(SetHeader& h, uint32_t ttl) {
+  if (h.count == 0 || ttl < h.ttl) {
+    h.ttl = ttl;
+    h.at_ttl = 1;
+  } else if (ttl == h.ttl) {
+    ++h.at_ttl;
+  }
 }
 }  // namespace
 
@@ -200,16 +221,20 @@ bool ZoneDraft::add(std::string_view owner, uint16_t type, uint32_t ttl, Rdata r
   touch(owner);
   RRsetMap& m = node->rrsets;
   const std::string_view raw = rdata.raw;
-  const auto record_size = static_cast<uint32_t>(sizeof(RecordHeader) + raw.size());
+  if (raw.size() > UINT16_MAX - RRsetMap::record_size(0)) return false;  // RDATA is at most 65,535 bytes
+  const auto size = static_cast<uint32_t>(RRsetMap::record_size(raw.size()));
   const auto put = [&](uint32_t at, const auto& v) { std::memcpy(m.data_ + at, &v, sizeof v); };
+  const auto put_record = [&](uint32_t at) {
+    put(at, RecordHeader{static_cast<uint16_t>(raw.size()), rdata.name_at, 1, ttl});
+    std::memcpy(m.data_ + at + sizeof(RecordHeader), raw.data(), raw.size());
+    put(at + size - static_cast<uint32_t>(RRsetMap::kTrailer), static_cast<uint16_t>(size));
+  };
   bool found = false;
   const uint32_t set = find_set(m, type, found);
   if (!found) {
-    splice(m, set, static_cast<long>(sizeof(SetHeader) + record_size));
-    put(set, SetHeader{type, 1, ttl, record_size});
-    put(set + static_cast<uint32_t>(sizeof(SetHeader)),
-        RecordHeader{static_cast<uint16_t>(raw.size()), rdata.name_at, 1, ttl});
-    std::memcpy(m.data_ + set + sizeof(SetHeader) + sizeof(RecordHeader), raw.data(), raw.size());
+    splice(m, set, static_cast<long>(sizeof(SetHeader) + size));
+    put(set, SetHeader{type, 1, ttl, size, 1});
+    put_record(set + static_cast<uint32_t>(sizeof(SetHeader)));
     return true;
   }
   auto h = load<SetHeader>(m, set);
@@ -217,20 +242,22 @@ bool ZoneDraft::add(std::string_view owner, uint16_t type, uint32_t ttl, Rdata r
   if (found) {
     auto r = load<RecordHeader>(m, at);
     ++r.refs;
-    r.ttl = std::min(r.ttl, ttl);
+    if (ttl < r.ttl) {  // the record's TTL falls: it leaves the count at the old one
+      if (r.ttl == h.ttl) --h.at_ttl;
+      r.ttl = ttl;
+      join_ttl(h, ttl);
+    }
     put(at, r);
-    h.ttl = h.count == 1 ? ttl : std::min(h.ttl, ttl);
     put(set, h);
     return true;
   }
   // A DNS message holds a few thousand records at most: an RRset is capped where its count would wrap.
   if (h.count == UINT16_MAX) return true;
-  splice(m, at, record_size);
-  put(at, RecordHeader{static_cast<uint16_t>(raw.size()), rdata.name_at, 1, ttl});
-  std::memcpy(m.data_ + at + sizeof(RecordHeader), raw.data(), raw.size());
+  splice(m, at, size);
+  put_record(at);
+  join_ttl(h, ttl);
   ++h.count;
-  h.bytes += record_size;
-  h.ttl = std::min(h.ttl, ttl);
+  h.bytes += size;
   put(set, h);
   return true;
 }
@@ -251,20 +278,26 @@ void ZoneDraft::remove(std::string_view owner, uint16_t type, uint32_t /*ttl*/, 
     put(at, r);
     return;
   }
-  const auto record_size = static_cast<uint32_t>(sizeof(RecordHeader) + r.length);
+  const auto size = static_cast<uint32_t>(RRsetMap::record_size(r.length));
   auto h = load<SetHeader>(m, set);
-  splice(m, at, -static_cast<long>(record_size));
+  splice(m, at, -static_cast<long>(size));
   if (--h.count == 0) {
     splice(m, set, -static_cast<long>(sizeof(SetHeader)));
     release(owner);
     return;
   }
-  h.bytes -= record_size;
-  h.ttl = UINT32_MAX;
-  for (uint32_t p = set + static_cast<uint32_t>(sizeof(SetHeader)), end = p + h.bytes; p < end;) {
-    const auto each = load<RecordHeader>(m, p);
-    h.ttl = std::min(h.ttl, each.ttl);
-    p += static_cast<uint32_t>(sizeof each) + each.length;
+  h.bytes -= size;
+  if (r.ttl == h.ttl && --h.at_ttl == 0) {  // the last record at the smallest TTL went: find the next one
+    h.ttl = UINT32_MAX;
+    for (uint32_t p = set + static_cast<uint32_t>(sizeof(SetHeader)), end = p + h.bytes; p < end;) {
+      const auto each = load<RecordHeader>(m, p);
+      if (each.ttl < h.ttl) {
+        h.ttl = each.ttl;
+        h.at_ttl = 0;
+      }
+      h.at_ttl += each.ttl == h.ttl;
+      p += static_cast<uint32_t>(RRsetMap::record_size(each.length));
+    }
   }
   put(set, h);
 }

@@ -43,21 +43,28 @@ struct RdataView {
 // million records, and a vector per RRset plus a string per record cost ~250 bytes a name in headers
 // alone. The block holds the RRsets in type order, each a header then its records in byte order of
 // their RDATA (so the order never depends on the order of changes):
-//   RRset:  type u16, count u16, ttl u32 (the smallest of its records': RFC 2181 §5.2), bytes u32
-//   record: length u16, name_at u16, refs u32 (registry objects contributing it), ttl u32 (the one they
-//           asked for), RDATA
-// Read through views; only ZoneDraft writes it.
+//   RRset:  type u16, count u16, ttl u32 (the smallest of its records': RFC 2181 §5.2), bytes u32 (of its
+//           records), at_ttl u32 (how many records have that TTL)
+//   record: length u16, name_at u16, refs u32 (registry objects contributing it), ttl u32 (the smallest
+//           they asked for), RDATA, then its own size u16
+// The trailing size finds a set's last record at once: records come in byte order when a source writes a
+// big RRset and go last-first when it is undone, so both cost O(1) per record however big the set (a
+// Service of 20,000 ports). Read through views; only ZoneDraft writes it.
 class RRsetMap {
  public:
   struct SetHeader {
     uint16_t type, count;
-    uint32_t ttl, bytes;  // bytes: of its records, headers included
+    uint32_t ttl, bytes, at_ttl;
   };
   struct RecordHeader {
     uint16_t length, name_at;
     uint32_t refs, ttl;
   };
-  static_assert(sizeof(SetHeader) == 12 && sizeof(RecordHeader) == 12);
+  static_assert(sizeof(SetHeader) == 16 && sizeof(RecordHeader) == 12);
+  static constexpr size_t kTrailer = sizeof(uint16_t);
+  static constexpr size_t record_size(size_t rdata_length) {
+    return sizeof(RecordHeader) + rdata_length + kTrailer;
+  }
 
   class Records {
    public:
@@ -75,7 +82,7 @@ class RRsetMap {
         return {{reinterpret_cast<const char*>(p_) + sizeof h, h.length}, h.name_at};
       }
       iterator& operator++() {
-        p_ += sizeof(RecordHeader) + header().length;
+        p_ += record_size(header().length);
         return *this;
       }
       iterator operator++(int) {
