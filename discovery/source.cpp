@@ -46,6 +46,7 @@ std::unique_ptr<RegistrySource> make_source(const std::string& spec, std::string
       kube.watch_pods = options.pods;
       kube.namespaces = options.namespaces;
       kube.service_label_selector = options.label_selector;
+      kube.watch_service_imports = options.service_imports;
       return std::make_unique<KubeSource>(std::move(*access), std::move(kube));
     } catch (const std::exception& e) {
       error = spec + ": " + e.what();

@@ -55,6 +55,9 @@ struct SourceOptions {
   bool pods = false;                    // watch Pods (--pods verified, --autopath)
   std::vector<std::string> namespaces;  // only these namespaces (empty = all); Kubernetes only
   std::string label_selector;           // only services matching it ("" = all); Kubernetes only
+  // Watch ServiceImports (--clusterset-zone); Kubernetes only, where they are a custom resource a cluster
+  // may not have. Files and etcd read them always.
+  bool service_imports = false;
 };
 
 // Network sources call this when they start: OpenSSL writes (a close_notify to a peer that hung up) raise

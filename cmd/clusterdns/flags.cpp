@@ -397,6 +397,7 @@ Flags parse_flags_or_throw(int argc, char** argv) {
   }
   // Pods are watched only when an answer depends on them: verified pod records, autopath's client lookup.
   f.source_options.pods = f.cluster.pods == zones::PodMode::Verified || f.forward.autopath;
+  f.source_options.service_imports = !f.cluster.clusterset_zone.empty();
   const bool source_given =
       std::any_of(f.args.begin(), f.args.end(), [](const ops::FlagArg& a) { return a.name == "--source"; });
   if (!f.ops.node_local.empty() && !source_given) f.source = "none";  // node-local mode needs no registry

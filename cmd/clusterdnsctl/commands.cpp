@@ -116,6 +116,13 @@ std::vector<std::string> row_of(const etcd::SlimObject& obj) {
             p->ip.empty() ? "<none>" : p->ip,
             labels.empty() ? "<none>" : join(labels)};
   }
+  if (const auto* i = std::get_if<discovery::ServiceImport>(&obj.value)) {
+    std::vector<std::string> ports;
+    for (const auto& p : i->ports)
+      ports.push_back(std::to_string(p.port) + "/" + discovery::protocol_name(p.protocol));
+    return {ns, name, i->type == discovery::ImportType::Headless ? "Headless" : "ClusterSetIP",
+            i->ips.empty() ? "None" : join(i->ips), ports.empty() ? "<none>" : join(ports)};
+  }
   if (obj.key.resource == Resource::Namespace) return {name};
   return {ns, name, "<left out of DNS>"};
 }
@@ -130,6 +137,8 @@ std::vector<std::string> header_of(Resource r) {
       return {"NAMESPACE", "NAME", "READY", "STATUS", "IP", "LABELS"};
     case Resource::Namespace:
       return {"NAME"};
+    case Resource::ServiceImport:
+      return {"NAMESPACE", "NAME", "TYPE", "IP", "PORT(S)"};
   }
   return {};
 }
@@ -147,7 +156,11 @@ std::optional<Resource> parse_resource(const std::string& word) {
                                                          {"po", Resource::Pod},
                                                          {"namespace", Resource::Namespace},
                                                          {"namespaces", Resource::Namespace},
-                                                         {"ns", Resource::Namespace}};
+                                                         {"ns", Resource::Namespace},
+                                                         {"serviceimport", Resource::ServiceImport},
+                                                         {"serviceimports", Resource::ServiceImport},
+                                                         {"svcim", Resource::ServiceImport},
+                                                         {"svcimport", Resource::ServiceImport}};
   auto it = kWords.find(word);
   if (it == kWords.end()) return std::nullopt;
   return it->second;

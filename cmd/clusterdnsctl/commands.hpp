@@ -25,7 +25,8 @@ int delete_object(Context& ctx, discovery::etcd::Resource r, const std::string& 
 // Tables of what DNS sees (the source's own decoding); ns "" = every namespace.
 int get(Context& ctx, const std::vector<discovery::etcd::Resource>& resources, const std::string& ns);
 
-// "service", "svc", "services", "pod", "po", "endpointslice", "namespace", "ns", … → the resource.
+// "service", "svc", "services", "pod", "po", "endpointslice", "namespace", "ns", "serviceimport", "svcim",
+// … → the resource.
 std::optional<discovery::etcd::Resource> parse_resource(const std::string& word);
 
 }  // namespace clusterdns::ctl

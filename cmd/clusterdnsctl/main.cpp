@@ -24,14 +24,17 @@ Usage:
   clusterdnsctl --etcd URL[,URL...] [options] apply -f FILE|DIR [-f ...]
   clusterdnsctl --etcd URL[,URL...] [options] delete -f FILE|DIR [-f ...]
   clusterdnsctl --etcd URL[,URL...] [options] delete KIND [NAMESPACE/]NAME [-n NAMESPACE]
-  clusterdnsctl --etcd URL[,URL...] [options] get [services|endpointslices|pods|namespaces] [-n NAMESPACE]
+  clusterdnsctl --etcd URL[,URL...] [options] get [services|endpointslices|pods|namespaces|serviceimports]
+                [-n NAMESPACE]
 
 Objects are stored as JSON where kube-apiserver keeps them: PREFIX services/specs/<ns>/<name>,
-endpointslices/<ns>/<name>, pods/<ns>/<name>, namespaces/<name>. `apply` validates the manifests with
-the same parser as --source file: (nothing is written when one is broken), stores every Service,
-EndpointSlice, Pod and Namespace (`kind: List` included; other kinds are skipped), and creates a
-Namespace object for each namespace the objects name. KIND: service|svc, endpointslice, pod|po,
-namespace|ns. `get` shows what clusterdns sees (values it would ignore are reported on stderr).
+endpointslices/<ns>/<name>, pods/<ns>/<name>, namespaces/<name>, and the ServiceImport custom resource
+(multicluster.x-k8s.io/v1alpha1, --clusterset-zone) at multicluster.x-k8s.io/serviceimports/<ns>/<name>.
+`apply` validates the manifests with the same parser as --source file: (nothing is written when one is
+broken), stores every Service, EndpointSlice, Pod, Namespace and ServiceImport (`kind: List` included;
+other kinds are skipped), and creates a Namespace object for each namespace the objects name.
+KIND: service|svc, endpointslice, pod|po, namespace|ns, serviceimport|svcim. `get` shows what clusterdns
+sees (values it would ignore are reported on stderr).
 
 Options:
   --etcd URL[,URL...]   etcd client URLs, http:// or https:// (tried in turn; also $CLUSTERDNSCTL_ETCD)

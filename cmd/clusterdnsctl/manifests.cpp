@@ -71,6 +71,8 @@ std::optional<Resource> resource_of(const std::string& api, const std::string& k
   if (kind == "EndpointSlice" && (api == "discovery.k8s.io/v1" || api == "discovery.k8s.io/v1beta1")) {
     return Resource::EndpointSlice;
   }
+  if (api == discovery::etcd::resource_api_version(Resource::ServiceImport) && kind == "ServiceImport")
+    return Resource::ServiceImport;
   return std::nullopt;
 }
 

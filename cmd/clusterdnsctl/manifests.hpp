@@ -26,8 +26,9 @@ struct ManifestSet {
 };
 
 // Reads a file or a directory tree (*.yaml, *.yml, *.json), validates it with the manifest parser the file
-// registry uses, and turns each Service, EndpointSlice, Pod and Namespace (`kind: List` items included)
-// into its stored JSON form. Typed YAML scalars become JSON numbers/booleans/null; quoted ones stay strings.
+// registry uses, and turns each Service, EndpointSlice, Pod, Namespace and ServiceImport
+// (multicluster.x-k8s.io/v1alpha1; `kind: List` items included) into its stored JSON form. Typed YAML scalars
+// become JSON numbers/booleans/null; quoted ones stay strings.
 ManifestSet load_manifests(const std::string& path);
 
 }  // namespace clusterdns::ctl

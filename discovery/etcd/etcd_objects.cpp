@@ -7,6 +7,7 @@
 
 #include "discovery/files/json_document.hpp"
 #include "discovery/files/manifest_parser.hpp"
+#include "discovery/files/service_import.hpp"
 #include "discovery/k8s/strict_json.hpp"
 #include "discovery/selector_endpoints.hpp"
 
@@ -29,6 +30,8 @@ const char* resource_path(Resource r) {
       return "pods/";
     case Resource::Namespace:
       return "namespaces/";
+    case Resource::ServiceImport:
+      return "multicluster.x-k8s.io/serviceimports/";
   }
   return "";
 }
@@ -77,12 +80,21 @@ const char* resource_kind(Resource r) {
       return "Pod";
     case Resource::Namespace:
       return "Namespace";
+    case Resource::ServiceImport:
+      return "ServiceImport";
   }
   return "";
 }
 
 const char* resource_api_version(Resource r) {
-  return r == Resource::EndpointSlice ? "discovery.k8s.io/v1" : "v1";
+  switch (r) {
+    case Resource::EndpointSlice:
+      return "discovery.k8s.io/v1";
+    case Resource::ServiceImport:
+      return files::kServiceImportApiVersion;
+    default:
+      return "v1";
+  }
 }
 
 Layout::Layout(std::string prefix) : prefix_(std::move(prefix)) {
@@ -133,6 +145,14 @@ DecodeResult decode_object(const ObjectKey& key, const std::string& value) {
   if (!match_field(obj, "kind", kind, "kind", out.error)) return out;
   if (!obj.contains("apiVersion")) {
     obj["apiVersion"] = resource_api_version(key.resource);
+  } else if (key.resource == Resource::ServiceImport &&
+             obj["apiVersion"] != resource_api_version(key.resource)) {
+    // A custom resource is stored in its definition's storage version; another version's fields are not
+    // read as if they were v1alpha1's.
+    out.error = "apiVersion " + obj["apiVersion"].dump() + ": clusterdns reads " +
+                resource_api_version(key.resource) +
+                " (make it the CustomResourceDefinition's storage version)";
+    return out;
   }
   if (!obj.contains("metadata")) obj["metadata"] = json::object();
   json& meta = obj["metadata"];
@@ -168,6 +188,9 @@ DecodeResult decode_object(const ObjectKey& key, const std::string& value) {
   if (key.resource == Resource::EndpointSlice && st.endpoint_sets.size() == 1) {
     slim.value = std::move(st.endpoint_sets[0]);
   }
+  if (key.resource == Resource::ServiceImport && st.service_imports.size() == 1) {
+    slim.value = std::move(st.service_imports[0]);
+  }
   out.object = std::move(slim);
   return out;
 }
@@ -180,6 +203,7 @@ RegistryState build_state(const std::map<std::string, SlimObject>& objects) {
     if (const auto* s = std::get_if<Service>(&obj.value)) st.services.push_back(*s);
     if (const auto* e = std::get_if<EndpointSet>(&obj.value)) st.endpoint_sets.push_back(*e);
     if (const auto* p = std::get_if<Pod>(&obj.value)) st.pods.push_back(*p);
+    if (const auto* i = std::get_if<ServiceImport>(&obj.value)) st.service_imports.push_back(*i);
   }
   st.namespaces.assign(namespaces.begin(), namespaces.end());
   compute_selector_endpoints(st);

@@ -13,13 +13,17 @@
 
 namespace clusterdns::discovery::etcd {
 
-enum class Resource { Service, EndpointSlice, Pod, Namespace };
+// ServiceImport: the multicluster.x-k8s.io/v1alpha1 custom resource (--clusterset-zone). Read always: an
+// etcd prefix nothing is written under costs one idle watcher.
+enum class Resource { Service, EndpointSlice, Pod, Namespace, ServiceImport };
 
-inline constexpr std::array<Resource, 4> kResources = {Resource::Service, Resource::EndpointSlice,
-                                                       Resource::Pod, Resource::Namespace};
+inline constexpr std::array<Resource, 5> kResources = {
+    Resource::Service, Resource::EndpointSlice, Resource::Pod, Resource::Namespace, Resource::ServiceImport};
 
-const char* resource_kind(Resource r);         // "Service", "EndpointSlice", "Pod", "Namespace"
-const char* resource_api_version(Resource r);  // "v1" or "discovery.k8s.io/v1"
+// "Service", "EndpointSlice", "Pod", "Namespace", "ServiceImport".
+const char* resource_kind(Resource r);
+// "v1", "discovery.k8s.io/v1" or "multicluster.x-k8s.io/v1alpha1".
+const char* resource_api_version(Resource r);
 
 struct ObjectKey {
   Resource resource = Resource::Service;
@@ -28,7 +32,9 @@ struct ObjectKey {
 };
 
 // Keys as kube-apiserver writes them: PREFIX services/specs/<ns>/<name>, endpointslices/<ns>/<name>,
-// pods/<ns>/<name>, namespaces/<name>. PREFIX defaults to "/registry/" (the API server's --etcd-prefix).
+// pods/<ns>/<name>, namespaces/<name>, and for a custom resource <group>/<plural>/<ns>/<name>
+// (apiextensions-apiserver's storage: multicluster.x-k8s.io/serviceimports/<ns>/<name>). PREFIX defaults to
+// "/registry/" (the API server's --etcd-prefix).
 class Layout {
  public:
   explicit Layout(std::string prefix = "/registry/");  // a missing trailing '/' is added
@@ -36,7 +42,7 @@ class Layout {
   // Every key of resource r starts with this.
   std::string resource_prefix(Resource r) const;
   std::string key(Resource r, const std::string& ns, const std::string& name) const;
-  // nullopt for keys outside the four resources (or with the wrong number of path segments).
+  // nullopt for keys outside the five resources (or with the wrong number of path segments).
   std::optional<ObjectKey> parse_key(const std::string& key) const;
 
  private:
@@ -48,7 +54,7 @@ class Layout {
 struct SlimObject {
   ObjectKey key;
   int64_t mod_revision = 0;  // the etcd revision that wrote it (set by the caller)
-  std::variant<std::monostate, Service, EndpointSet, Pod> value;
+  std::variant<std::monostate, Service, EndpointSet, Pod, ServiceImport> value;
 };
 
 struct DecodeResult {

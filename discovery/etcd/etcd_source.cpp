@@ -203,9 +203,11 @@ void EtcdSource::full_range() {
   publish();
   auto st = state();
   base::logger("discovery")
-      ->info("{}: read {} objects at revision {}: {} namespaces, {} services, {} endpoint sets, {} pods",
-             name(), objects_.size(), revision, st->namespaces.size(), st->services.size(),
-             st->endpoint_sets.size(), st->pods.size());
+      ->info(
+          "{}: read {} objects at revision {}: {} namespaces, {} services, {} endpoint sets, {} pods, {} "
+          "service imports",
+          name(), objects_.size(), revision, st->namespaces.size(), st->services.size(),
+          st->endpoint_sets.size(), st->pods.size(), st->service_imports.size());
 }
 
 namespace {
@@ -240,6 +242,9 @@ void EtcdSource::set_object(const std::string& key, std::shared_ptr<const etcd::
       break;
     case etcd::Resource::Pod:
       apply_to(state_.pods, id, object);
+      break;
+    case etcd::Resource::ServiceImport:
+      apply_to(state_.service_imports, id, object);
       break;
     case etcd::Resource::Namespace:
       break;

@@ -39,9 +39,9 @@ struct EtcdSourceOptions {
 // (durations: 500ms, 10s, 20m or plain seconds). False and a one-line reason when it does not parse.
 bool parse_etcd_spec(const std::string& spec, EtcdSourceOptions& out, std::string& error);
 
-// Ranges the four resource prefixes (Services, EndpointSlices, Pods, Namespaces) page by page at one
-// revision, publishes the registry (selector endpoints included; has_synced from then on), then watches
-// the four prefixes on one stream from the next revision, with progress notifications, applying each
+// Ranges the five resource prefixes (Services, EndpointSlices, Pods, Namespaces, ServiceImports) page by
+// page at one revision, publishes the registry (selector endpoints included; has_synced from then on), then
+// watches the five prefixes on one stream from the next revision, with progress notifications, applying each
 // PUT/DELETE to per-key slim objects and to one RegistryState (an upsert or erase per event), republishing
 // a copy of it (O(chunks)) after every read that changed something.
 // - A value that does not decode is logged with its key and reason and ignored: the key keeps its last good

@@ -22,6 +22,7 @@ struct Collection {
   Kind kind;
   const char* group_path;  // "/api/v1" or "/apis/discovery.k8s.io/v1"
   const char* plural;
+  bool optional = false;  // a custom resource (ResourceSpec::optional)
 };
 
 }  // namespace
@@ -34,6 +35,9 @@ KubeSource::KubeSource(ClusterAccess access, KubeSourceOptions options)
                                         {Kind::EndpointSlice, "/apis/discovery.k8s.io/v1", "endpointslices"}};
   if (options_.watch_pods || options_.selector_endpoints)
     namespaced.push_back({Kind::Pod, "/api/v1", "pods"});
+  if (options_.watch_service_imports)
+    namespaced.push_back(
+        {Kind::ServiceImport, "/apis/multicluster.x-k8s.io/v1alpha1", "serviceimports", true});
   auto on_change = [this] { mark_dirty(); };
   // Namespaces are cluster-scoped: always watched whole, filtered when the state is built.
   reflectors_.push_back(std::make_unique<k8s::Reflector>(
@@ -43,14 +47,15 @@ KubeSource::KubeSource(ClusterAccess access, KubeSourceOptions options)
     std::string selector = c.kind == Kind::Service ? options_.service_label_selector : "";
     if (options_.namespaces.empty()) {
       reflectors_.push_back(std::make_unique<k8s::Reflector>(
-          k8s::ResourceSpec{c.kind, std::string(c.group_path) + "/" + c.plural, selector, c.plural}, *api_,
-          options_.timing, on_change));
+          k8s::ResourceSpec{c.kind, std::string(c.group_path) + "/" + c.plural, selector, c.plural,
+                            c.optional},
+          *api_, options_.timing, on_change));
       continue;
     }
     for (const std::string& ns : options_.namespaces) {
       reflectors_.push_back(std::make_unique<k8s::Reflector>(
           k8s::ResourceSpec{c.kind, std::string(c.group_path) + "/namespaces/" + ns + "/" + c.plural,
-                            selector, std::string(c.plural) + " in namespace " + ns},
+                            selector, std::string(c.plural) + " in namespace " + ns, c.optional},
           *api_, options_.timing, on_change));
     }
   }
@@ -149,6 +154,7 @@ k8s::ReflectorStats KubeSource::stats() const {
     sum.malformed += s.malformed;
     sum.undecodable += s.undecodable;
     sum.idle_timeouts += s.idle_timeouts;
+    sum.absent += s.absent;
   }
   return sum;
 }
@@ -188,9 +194,11 @@ void KubeSource::publish_loop() {
                                 std::memory_order_relaxed);
     if (gen == 1) {
       base::logger("discovery")
-          ->info("{}: synced: {} namespaces, {} services, {} endpoint sets, {} pods (generation {})", name(),
-                 next->namespaces.size(), next->services.size(), next->endpoint_sets.size(),
-                 next->pods.size(), gen);
+          ->info(
+              "{}: synced: {} namespaces, {} services, {} endpoint sets, {} pods, {} service imports "
+              "(generation {})",
+              name(), next->namespaces.size(), next->services.size(), next->endpoint_sets.size(),
+              next->pods.size(), next->service_imports.size(), gen);
     }
     if (!listener_) continue;
     try {
@@ -254,6 +262,9 @@ bool KubeSource::apply(Kind kind, const k8s::Reflector::Change& change) {
       break;
     case Kind::Pod:
       had = apply_to(state_.pods, ns, object_name, change.object);
+      break;
+    case Kind::ServiceImport:
+      had = apply_to(state_.service_imports, ns, object_name, change.object);
       break;
     case Kind::Namespace:
       break;

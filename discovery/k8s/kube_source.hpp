@@ -25,6 +25,10 @@ struct KubeSourceOptions {
   // Compute endpoints from selectors for services that have no EndpointSlice (clusters without the
   // EndpointSlice controller); implies watch_pods.
   bool selector_endpoints = false;
+  // Watch multicluster.x-k8s.io/v1alpha1 ServiceImports too (--clusterset-zone). A custom resource: a
+  // cluster without its CustomResourceDefinition answers 404, which counts as none (logged once, asked
+  // again with back-off, never holding up has_synced); see ResourceSpec::optional.
+  bool watch_service_imports = false;
   // Only these namespaces (services, slices and pods are then watched per namespace); empty = all.
   std::vector<std::string> namespaces;
   // Passed through as ?labelSelector= on services ("" = every service).
@@ -33,7 +37,8 @@ struct KubeSourceOptions {
   k8s::WatchTiming timing;
 };
 
-// Lists then watches Namespaces, Services, discovery.k8s.io/v1 EndpointSlices (and Pods when asked), one
+// Lists then watches Namespaces, Services, discovery.k8s.io/v1 EndpointSlices (and Pods and ServiceImports
+// when asked), one
 // thread per collection, slimming each object as it arrives. A publisher thread keeps one RegistryState,
 // applies each reflector's changes to it (an upsert or erase per object; a namespace exists while a
 // Namespace object or any object names it) and, once every collection has been listed (has_synced),

@@ -7,6 +7,7 @@
 
 #include "discovery/files/json_document.hpp"
 #include "discovery/files/manifest_parser.hpp"
+#include "discovery/files/service_import.hpp"
 
 namespace clusterdns::discovery::k8s {
 
@@ -109,6 +110,15 @@ json slim_pod(json& object) {
   return out;
 }
 
+// spec.type, spec.ips and spec.ports[].name/port/protocol: what the MCS API DNS specification answers from
+// (sessionAffinity, appProtocol and status.clusters are no DNS rule's business).
+json slim_service_import(json& object) {
+  json meta = slim_metadata(object, {"name", "namespace"});
+  json spec = pick(member(object, "spec"), {"type", "ips", "ports"});
+  pick_each(spec, "ports", {"name", "port", "protocol"});
+  return json{{"metadata", std::move(meta)}, {"spec", std::move(spec)}};
+}
+
 // The reasons without the reader's "Kind ns/name: " prefix (the caller logs the key itself).
 std::string join_reasons(const std::vector<ManifestError>& list, const std::string& prefix) {
   std::string out;
@@ -131,12 +141,21 @@ const char* kind_name(Kind kind) {
       return "EndpointSlice";
     case Kind::Pod:
       return "Pod";
+    case Kind::ServiceImport:
+      return "ServiceImport";
   }
   return "?";
 }
 
 const char* api_version(Kind kind) {
-  return kind == Kind::EndpointSlice ? "discovery.k8s.io/v1" : "v1";
+  switch (kind) {
+    case Kind::EndpointSlice:
+      return "discovery.k8s.io/v1";
+    case Kind::ServiceImport:
+      return files::kServiceImportApiVersion;
+    default:
+      return "v1";
+  }
 }
 
 std::string object_key(Kind kind, const nlohmann::json& object) {
@@ -182,6 +201,9 @@ SlimResult slim_object(Kind kind, nlohmann::json& object) {
     case Kind::Pod:
       doc = slim_pod(object);
       break;
+    case Kind::ServiceImport:
+      doc = slim_service_import(object);
+      break;
   }
   doc["apiVersion"] = api_version(kind);
   doc["kind"] = kind_name(kind);
@@ -208,6 +230,9 @@ SlimResult slim_object(Kind kind, nlohmann::json& object) {
       break;
     case Kind::Pod:
       if (!st.pods.empty()) result.object = Slim(std::move(st.pods.front()));
+      break;
+    case Kind::ServiceImport:
+      if (!st.service_imports.empty()) result.object = Slim(std::move(st.service_imports.front()));
       break;
   }
   return result;

@@ -11,15 +11,17 @@
 
 namespace clusterdns::discovery::k8s {
 
-enum class Kind { Namespace, Service, EndpointSlice, Pod };
+// ServiceImport: multicluster.x-k8s.io/v1alpha1, a custom resource (the Multi-Cluster Services API,
+// KEP-1645), watched only for --clusterset-zone.
+enum class Kind { Namespace, Service, EndpointSlice, Pod, ServiceImport };
 
-// "Namespace", "Service", "EndpointSlice", "Pod".
+// "Namespace", "Service", "EndpointSlice", "Pod", "ServiceImport".
 const char* kind_name(Kind kind);
-// "v1" or "discovery.k8s.io/v1".
+// "v1", "discovery.k8s.io/v1" or "multicluster.x-k8s.io/v1alpha1".
 const char* api_version(Kind kind);
 
 // What the registry keeps of one object. A Namespace keeps only its name.
-using Slim = std::variant<std::string, Service, EndpointSet, Pod>;
+using Slim = std::variant<std::string, Service, EndpointSet, Pod, ServiceImport>;
 
 struct SlimResult {
   std::string key;             // "ns/name", or "name" for a Namespace; "" when metadata has no name

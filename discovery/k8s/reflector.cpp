@@ -93,6 +93,7 @@ void Reflector::run() {
         wait_backoff();
         break;
       case Next::BackoffRelist:
+      case Next::Absent:
         need_list = true;
         wait_backoff();
         break;
@@ -140,6 +141,8 @@ Reflector::Next Reflector::classify(const HttpResult& r, const std::string& what
   }
   int code = r.status;
   if (code == 410) return Next::Relist;
+  // An optional collection's definition removed while watched: the list says whether it is gone for good.
+  if (spec_.optional && (code == 404 || code == 403)) return Next::BackoffRelist;
   if (code == 401) {
     api_.token_rejected();
     report(what + " unauthorized (401): the token was rejected; re-reading it before the next attempt");

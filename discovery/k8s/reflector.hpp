@@ -41,6 +41,11 @@ struct ResourceSpec {
   std::string path;            // collection: "/api/v1/services", "/api/v1/namespaces/x/services", …
   std::string label_selector;  // passed through as ?labelSelector=, "" for none
   std::string description;     // for logs: "services", "services in namespace x"
+  // A custom resource the cluster may not have (its CustomResourceDefinition not installed: 404; or not
+  // granted: 403). Such a list answer counts as an empty collection, so it never holds up has_synced: it is
+  // logged once, the store is emptied, and the list is asked again after each back-off (up to backoff_max),
+  // so a definition installed later is picked up. 403 leaves failing() set (health: stale), 404 does not.
+  bool optional = false;
 };
 
 // Counters, for logs and tests.
@@ -54,6 +59,7 @@ struct ReflectorStats {
   uint64_t malformed = 0;      // unreadable events or objects skipped
   uint64_t idle_timeouts = 0;  // watches that heard nothing (not even a bookmark) for watch_idle_timeout
   uint64_t undecodable = 0;    // watch lines that did not decode: each re-watched from the last version
+  uint64_t absent = 0;         // lists of an optional collection answered 404/403 (counted as empty)
 };
 
 // Runs on its own thread. Failures never clear the store: it keeps the last good objects until a list
@@ -99,13 +105,16 @@ class Reflector {
   bool failing() const { return failing_.load(std::memory_order_relaxed); }
 
  private:
-  enum class Next { Watch, Relist, Backoff, BackoffRelist, Stop };
+  enum class Next { Watch, Relist, Backoff, BackoffRelist, Absent, Stop };
 
   void run();
   Next list();
   // One page: GET, then slim every item into `fresh`. Sets rv and cont from the list's metadata.
-  Next list_page(const std::string& cont_in, Store& fresh, std::string& rv, std::string& cont_out,
-                 bool& gone);
+  // absent_status: the 404/403 of an optional collection (then Next::Absent).
+  Next list_page(const std::string& cont_in, Store& fresh, std::string& rv, std::string& cont_out, bool& gone,
+                 int& absent_status);
+  // An optional collection the server does not serve (status 404 or 403): the store emptied, synced.
+  Next absent(int status);
   Next watch();
   bool handle_line(std::string& line, Next& next, bool& changed, uint64_t& events);
   // refused: a reason the object is rejected before slimming ("" = none).
@@ -148,6 +157,7 @@ class Reflector {
   int retry_after_ = 0;
   int undecodable_streak_ = 0;              // undecodable watch lines with no applied event between them
   std::string problem_;                     // last problem logged; "" when healthy
+  int absent_status_ = 0;                   // optional collection: the 404/403 last logged; 0 when served
   std::map<std::string, std::string> bad_;  // key -> reason of objects skipped (logged once each)
   std::mt19937_64 rng_;
 };

@@ -23,10 +23,11 @@ Reflector::Next Reflector::list() {
   std::string cont;
   int pages = 0;
   int restarts = 0;
+  int absent_status = 0;
   while (pages < kMaxPages) {
     std::string next_cont;
     bool gone = false;
-    Next n = list_page(cont, fresh, rv, next_cont, gone);
+    Next n = list_page(cont, fresh, rv, next_cont, gone, absent_status);
     if (gone && !cont.empty() && restarts < kMaxListRestarts) {
       // The continue token expired (410) mid-list: start over for a consistent snapshot.
       ++restarts;
@@ -39,6 +40,7 @@ Reflector::Next Reflector::list() {
       continue;
     }
     if (gone) return Next::Backoff;
+    if (n == Next::Absent) return absent(absent_status);
     if (n != Next::Watch) return n;
     ++pages;
     if (next_cont.empty()) break;
@@ -79,6 +81,10 @@ Reflector::Next Reflector::list() {
     ++stats->lists;
   }
   recovered();
+  if (absent_status_ != 0) {
+    absent_status_ = 0;
+    base::logger("discovery")->info("{} {}: served now", api_.origin(), spec_.description);
+  }
   base::logger("discovery")
       ->info("{} {}: {} {} objects in {} page(s) at resourceVersion {}", api_.origin(), spec_.description,
              first ? "listed" : "re-listed", count, pages, rv);
@@ -86,8 +92,50 @@ Reflector::Next Reflector::list() {
   return Next::Watch;
 }
 
+Reflector::Next Reflector::absent(int status) {
+  heard();  // the server answered: not a silent watch
+  {
+    std::vector<Change> removed;
+    std::lock_guard lock(store_mutex_);
+    for (const auto& [key, old] : store_)
+      removed.push_back({key, nullptr});
+    if (!removed.empty()) {
+      changes_.insert(changes_.end(), std::make_move_iterator(removed.begin()),
+                      std::make_move_iterator(removed.end()));
+      store_.clear();
+      ++version_;
+    }
+  }
+  rv_.clear();
+  bad_.clear();
+  synced_.store(true, std::memory_order_release);
+  ++stats_.lock()->absent;
+  // 404: the definition is not installed, a cluster that does not use it (not a failure). 403: the
+  // credentials may not read it, a deployment to fix (health says stale), yet no reason to hold up the rest.
+  failing_.store(status == 403, std::memory_order_relaxed);
+  problem_.clear();
+  if (status != absent_status_) {
+    absent_status_ = status;
+    if (status == 404) {
+      base::logger("discovery")
+          ->warn(
+              "{} {}: not served (404: its CustomResourceDefinition is not installed); serving none, "
+              "asking again with back-off (at most {} ms apart)",
+              api_.origin(), spec_.description, timing_.backoff_max.count());
+    } else {
+      base::logger("discovery")
+          ->error(
+              "{} {}: forbidden (403: the credentials may not list them; see the ClusterRole in "
+              "docker/); serving none, asking again with back-off (at most {} ms apart)",
+              api_.origin(), spec_.description, timing_.backoff_max.count());
+    }
+  }
+  on_change_();
+  return Next::Absent;
+}
+
 Reflector::Next Reflector::list_page(const std::string& cont_in, Store& fresh, std::string& rv,
-                                     std::string& cont_out, bool& gone) {
+                                     std::string& cont_out, bool& gone, int& absent_status) {
   std::string path = spec_.path + "?limit=" + std::to_string(timing_.page_size) + query_suffix();
   if (!cont_in.empty()) path += "&continue=" + url_encode(cont_in);
   std::string body;
@@ -109,6 +157,10 @@ Reflector::Next Reflector::list_page(const std::string& cont_in, Store& fresh, s
   if (r.status == 410) {
     gone = true;
     return Next::Backoff;
+  }
+  if (spec_.optional && r.transport_ok && (r.status == 404 || r.status == 403)) {
+    absent_status = r.status;
+    return Next::Absent;
   }
   if (r.status != 200 || !r.transport_ok) return classify(r, "list");
 

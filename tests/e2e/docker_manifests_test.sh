@@ -112,7 +112,8 @@ for f in sorted(glob.glob(os.path.join(docker_dir, "*.yaml"))):
     if os.path.basename(f) != "service.yaml":
         check(cluster_ip not in open(f).read(), f"{os.path.basename(f)} hard-codes {cluster_ip}: only service.yaml may")
 
-# ClusterRole: list/watch on exactly services, endpointslices (discovery.k8s.io), namespaces, pods.
+# ClusterRole: list/watch on exactly services, endpointslices (discovery.k8s.io), namespaces, pods,
+# serviceimports (multicluster.x-k8s.io, for --clusterset-zone).
 role = get("ClusterRole", "system:clusterdns")
 grants = set()
 for r in dig(role, "rules", default=[]):
@@ -122,7 +123,8 @@ for r in dig(role, "rules", default=[]):
             for v in r.get("verbs", []):
                 grants.add((g, res, v))
 want = {(g, res, v) for g, res in [("", "services"), ("", "namespaces"), ("", "pods"),
-                                   ("discovery.k8s.io", "endpointslices")] for v in ("list", "watch")}
+                                   ("discovery.k8s.io", "endpointslices"),
+                                   ("multicluster.x-k8s.io", "serviceimports")] for v in ("list", "watch")}
 check(grants == want, f"ClusterRole grants: extra {sorted(grants - want)}, missing {sorted(want - grants)}")
 check(dig(role, "aggregationRule") is None, "ClusterRole must not aggregate other roles")
 crb = get("ClusterRoleBinding", "system:clusterdns")

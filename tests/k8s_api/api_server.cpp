@@ -3,6 +3,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -61,6 +62,7 @@ json resource_list(const std::string& group_path, const std::string& group_versi
                          {"kind", t.kind},
                          {"verbs", {"create", "delete", "get", "list", "update", "watch"}},
                          {"shortNames", t.short_names}});
+    if (!t.categories.empty()) resources.back()["categories"] = t.categories;
   }
   return {{"kind", "APIResourceList"},
           {"apiVersion", "v1"},
@@ -93,6 +95,7 @@ TestApiServer::TestApiServer(ServerConfig config) : config_(std::move(config)) {
   {
     auto lock = store_.lock();
     control_.bookmark_interval_ms = config_.bookmark_interval_ms;
+    control_.crds.insert(config_.crds.begin(), config_.crds.end());
     if (!config_.token.empty()) {
       control_.tokens.insert(config_.token);
       control_.require_auth = true;
@@ -184,46 +187,80 @@ bool TestApiServer::admit(const httplib::Request& req, httplib::Response& res, c
   return true;
 }
 
-void TestApiServer::serve_discovery(const std::string& path, httplib::Response& res) {
-  if (path == "/api" || path == "/api/") {
+std::string crd_name(const ResourceType& type) {
+  return type.plural + "." + group_of(type);
+}
+
+bool TestApiServer::serve_discovery(const std::string& path, httplib::Response& res) {
+  if (path == "/api") {
     send_json(res, 200,
               {{"kind", "APIVersions"},
                {"versions", {"v1"}},
                {"serverAddressByClientCIDRs",
                 {{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", "127.0.0.1:" + std::to_string(port_)}}}}});
-  } else if (path == "/apis" || path == "/apis/") {
-    json gv = {{"groupVersion", "discovery.k8s.io/v1"}, {"version", "v1"}};
-    send_json(res, 200,
-              {{"kind", "APIGroupList"},
-               {"apiVersion", "v1"},
-               {"groups", {{{"name", "discovery.k8s.io"}, {"versions", {gv}}, {"preferredVersion", gv}}}}});
-  } else if (path == "/apis/discovery.k8s.io") {
-    json gv = {{"groupVersion", "discovery.k8s.io/v1"}, {"version", "v1"}};
-    send_json(res, 200,
-              {{"kind", "APIGroup"},
-               {"apiVersion", "v1"},
-               {"name", "discovery.k8s.io"},
-               {"versions", {gv}},
-               {"preferredVersion", gv}});
-  } else if (path == "/api/v1") {
-    send_json(res, 200, resource_list("/api/v1", "v1"));
-  } else {
-    send_json(res, 200, resource_list("/apis/discovery.k8s.io/v1", "discovery.k8s.io/v1"));
+    return true;
   }
+  if (path == "/api/v1") {
+    send_json(res, 200, resource_list("/api/v1", "v1"));
+    return true;
+  }
+  // The named groups served now: discovery.k8s.io, and each custom resource's while it is installed.
+  std::vector<const ResourceType*> groups;
+  {
+    auto lock = store_.lock();
+    for (const ResourceType& t : resource_types()) {
+      if (group_of(t).empty() || !control_.served(t)) continue;
+      bool seen = false;
+      for (const ResourceType* g : groups)
+        seen = seen || g->group_path == t.group_path;
+      if (!seen) groups.push_back(&t);
+    }
+  }
+  auto group_object = [](const ResourceType& t) {
+    json gv = {{"groupVersion", group_of(t) + "/" + version_of(t)}, {"version", version_of(t)}};
+    return json{{"name", group_of(t)}, {"versions", {gv}}, {"preferredVersion", gv}};
+  };
+  if (path == "/apis") {
+    json list = json::array();
+    for (const ResourceType* g : groups)
+      list.push_back(group_object(*g));
+    send_json(res, 200, {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", list}});
+    return true;
+  }
+  for (const ResourceType* g : groups) {
+    if (path == "/apis/" + group_of(*g)) {
+      json body = group_object(*g);
+      body["kind"] = "APIGroup";
+      body["apiVersion"] = "v1";
+      send_json(res, 200, body);
+      return true;
+    }
+    if (path == g->group_path) {
+      send_json(res, 200, resource_list(g->group_path, group_of(*g) + "/" + version_of(*g)));
+      return true;
+    }
+  }
+  return false;
 }
 
 void TestApiServer::handle_api(const httplib::Request& req, httplib::Response& res) {
   std::string path = req.path;
   while (path.size() > 1 && path.back() == '/')
     path.pop_back();
-  if (path == "/api" || path == "/apis" || path == "/api/v1" || path == "/apis/discovery.k8s.io" ||
-      path == "/apis/discovery.k8s.io/v1") {
-    if (admit(req, res, "get")) serve_discovery(path, res);
+  // /api, /api/v1, /apis, /apis/GROUP, /apis/GROUP/VERSION: the discovery documents.
+  const bool discovery_path =
+      path == "/api" || path == "/apis" || path == "/api/v1" ||
+      (path.rfind("/apis/", 0) == 0 && std::count(path.begin(), path.end(), '/') <= 3);
+  if (discovery_path) {
+    if (!admit(req, res, "get")) return;
+    if (!serve_discovery(path, res))
+      send_json(res, 404, status_object(404, "NotFound", "the server could not find the requested resource"));
     return;
   }
   std::string group_path;
-  if (path.rfind("/api/v1/", 0) == 0) group_path = "/api/v1";
-  if (path.rfind("/apis/discovery.k8s.io/v1/", 0) == 0) group_path = "/apis/discovery.k8s.io/v1";
+  for (const ResourceType& t : resource_types()) {
+    if (path.rfind(t.group_path + "/", 0) == 0) group_path = t.group_path;
+  }
   std::vector<std::string> seg =
       group_path.empty() ? std::vector<std::string>() : split_path(path.substr(group_path.size()));
   std::string ns, name;
@@ -238,6 +275,10 @@ void TestApiServer::handle_api(const httplib::Request& req, httplib::Response& r
     type = find_resource(group_path, seg[0]);
     if (seg.size() == 2) name = seg[1];
     if (type != nullptr && type->namespaced && !name.empty()) type = nullptr;
+  }
+  if (type != nullptr) {
+    auto lock = store_.lock();
+    if (!control_.served(*type)) type = nullptr;  // its CustomResourceDefinition is not installed
   }
   if (type == nullptr) {
     send_json(res, 404, status_object(404, "NotFound", "the server could not find the requested resource"));

@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "tests/k8s_api/api_store.hpp"
 
@@ -25,7 +26,12 @@ struct ServerConfig {
   std::string token;      // require "Authorization: Bearer <token>" on API paths ("" = anonymous allowed)
   int threads = 64;       // one per open connection (watches hold theirs)
   int bookmark_interval_ms = 60000;
+  // CustomResourceDefinitions installed from the start, by name ("serviceimports.multicluster.x-k8s.io").
+  std::vector<std::string> crds = {};
 };
+
+// The CustomResourceDefinition name of a custom resource type: "<plural>.<group>".
+std::string crd_name(const ResourceType& type);
 
 // Fault injection and behaviour switches, changed through /test/* (guarded by the store's mutex, so a
 // change can wake watchers through the store's condition variable).
@@ -49,6 +55,9 @@ struct Control {
   std::map<std::string, uint64_t> lists, watches;  // by plural
   uint64_t active_watches = 0;
   uint64_t unauthorized = 0;
+  std::set<std::string> crds;  // installed CustomResourceDefinitions, by crd_name()
+  // A custom resource is served while its definition is installed; the core and discovery groups always.
+  bool served(const ResourceType& type) const { return !type.custom || crds.count(crd_name(type)) != 0; }
 };
 
 class TestApiServer {
@@ -69,7 +78,8 @@ class TestApiServer {
   void install_routes();
   void handle_api(const httplib::Request& req, httplib::Response& res);
   void handle_control(const httplib::Request& req, httplib::Response& res);
-  void serve_discovery(const std::string& path, httplib::Response& res);
+  // /api, /apis, a group, a group version; false when path is none of those (or not served).
+  bool serve_discovery(const std::string& path, httplib::Response& res);
   void serve_list(const httplib::Request& req, httplib::Response& res, const ResourceType& type,
                   const std::string& ns);
   void serve_watch(const httplib::Request& req, httplib::Response& res, const ResourceType& type,

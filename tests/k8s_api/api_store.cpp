@@ -40,8 +40,29 @@ const std::vector<ResourceType>& resource_types() {
        "discovery.k8s.io/v1",
        true,
        {}},
+      // The Multi-Cluster Services API's ServiceImport, as kubernetes-sigs/mcs-api's CustomResourceDefinition
+      // (config/crd-base/multicluster.x-k8s.io_serviceimports.yaml) declares it.
+      {"/apis/multicluster.x-k8s.io/v1alpha1",
+       "serviceimports",
+       "serviceimport",
+       "ServiceImport",
+       "multicluster.x-k8s.io/v1alpha1",
+       true,
+       {"svcim", "svcimport"},
+       true,
+       {"multicluster"}},
   };
   return types;
+}
+
+std::string group_of(const ResourceType& type) {
+  if (type.group_path.rfind("/apis/", 0) != 0) return "";
+  std::string rest = type.group_path.substr(6);
+  return rest.substr(0, rest.find('/'));
+}
+
+std::string version_of(const ResourceType& type) {
+  return type.group_path.substr(type.group_path.rfind('/') + 1);
 }
 
 const ResourceType* find_resource(const std::string& group_path, const std::string& plural) {
@@ -190,6 +211,19 @@ ApiStore::Result ApiStore::remove(const ResourceType& type, const std::string& n
   }
   cv_.notify_all();
   return r;
+}
+
+void ApiStore::remove_all(const ResourceType& type) {
+  {
+    std::lock_guard lock(mutex_);
+    auto& bucket = objects_[type.plural];
+    for (const auto& [key, object] : bucket) {
+      const json& meta = (*object)["metadata"];
+      record(type.plural, meta.value("namespace", ""), "DELETED", *object);
+    }
+    bucket.clear();
+  }
+  cv_.notify_all();
 }
 
 void ApiStore::record(const std::string& plural, const std::string& ns, const std::string& type,

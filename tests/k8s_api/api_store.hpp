@@ -25,11 +25,18 @@ struct ResourceType {
   std::string api_version;  // "v1"
   bool namespaced = true;
   std::vector<std::string> short_names;
+  // A custom resource: served only while its CustomResourceDefinition is installed (TestApiServer's
+  // --crd flag and /test/crd); its group is listed by discovery only then.
+  bool custom = false;
+  std::vector<std::string> categories = {};
 };
 
 const std::vector<ResourceType>& resource_types();
 const ResourceType* find_resource(const std::string& group_path, const std::string& plural);
 const ResourceType* find_kind(const std::string& api_version, const std::string& kind);
+// "multicluster.x-k8s.io" from "/apis/multicluster.x-k8s.io/v1alpha1"; "" for the core group.
+std::string group_of(const ResourceType& type);
+std::string version_of(const ResourceType& type);  // "v1alpha1"
 
 // metav1.Status as the API server writes it (reason e.g. "Expired", "NotFound", "Unauthorized").
 json status_object(int code, const std::string& reason, const std::string& message);
@@ -75,6 +82,8 @@ class ApiStore {
   // 10.96.0.0/16, clusterIPs, ipFamilies, port protocol/targetPort). A missing namespace is created
   // first (as the NamespaceAutoProvision admission plugin does).
   Result apply(json object, bool create_only = false, bool update_only = false);
+  // Every object of type removed, each with its DELETED event (its CustomResourceDefinition deleted).
+  void remove_all(const ResourceType& type);
   // Deleting a Namespace deletes everything in it first.
   Result remove(const ResourceType& type, const std::string& ns, const std::string& name);
   Result get(const ResourceType& type, const std::string& ns, const std::string& name) const;

@@ -73,6 +73,7 @@ json TestApiServer::stats() const {
           {"watches", control_.watches},
           {"activeWatches", control_.active_watches},
           {"unauthorized", control_.unauthorized},
+          {"crds", control_.crds},
           {"resourceVersion", std::to_string(store_.rv_locked())},
           {"compacted", std::to_string(store_.compacted_locked())}};
 }
@@ -83,6 +84,54 @@ void TestApiServer::handle_control(const httplib::Request& req, httplib::Respons
   if (!body.is_object()) {
     send_json(res, 400, status_object(400, "BadRequest", "the body must be a JSON object"));
     return;
+  }
+  if (what == "crd") {
+    // {"name": "serviceimports.multicluster.x-k8s.io", "installed": true|false}: the CustomResourceDefinition
+    // created or deleted. Deleting it deletes its objects first (DELETED events), then the resource's
+    // watches end and its paths answer 404, as kube-apiserver's apiextensions server does.
+    const std::string name = body.value("name", "");
+    const ResourceType* type = nullptr;
+    for (const ResourceType& t : resource_types()) {
+      if (t.custom && crd_name(t) == name) type = &t;
+    }
+    if (type == nullptr) {
+      send_json(res, 404, status_object(404, "NotFound", "no custom resource " + name));
+      return;
+    }
+    const bool installed = body.value("installed", true);
+    if (!installed) store_.remove_all(*type);
+    {
+      auto lock = store_.lock();
+      if (installed) {
+        control_.crds.insert(name);
+      } else {
+        control_.crds.erase(name);
+      }
+    }
+    store_.cv().notify_all();
+    send_json(res, 200, {{"ok", true}});
+    return;
+  }
+  if (what == "apply" || what == "delete") {
+    // An object of a custom resource whose definition is not installed: no such kind, as kubectl says.
+    const json& first = body.value("kind", "") == "List" && body.contains("items") &&
+                                body["items"].is_array() && !body["items"].empty()
+                            ? body["items"][0]
+                            : body;
+    const ResourceType* type =
+        first.is_object() ? find_kind(first.value("apiVersion", ""), first.value("kind", "")) : nullptr;
+    bool served = true;
+    if (type != nullptr) {
+      auto lock = store_.lock();
+      served = control_.served(*type);
+    }
+    if (!served) {
+      send_json(res, 404,
+                status_object(404, "NotFound",
+                              "no matches for kind \"" + type->kind + "\" in version \"" + type->api_version +
+                                  "\" (its CRD is not installed)"));
+      return;
+    }
   }
   if (what == "apply") {
     if (body.value("kind", "") == "List" && body.contains("items") && body["items"].is_array()) {
@@ -104,7 +153,9 @@ void TestApiServer::handle_control(const httplib::Request& req, httplib::Respons
   }
   if (what == "delete") {
     std::string kind = body.value("kind", "");
-    std::string api = body.value("apiVersion", kind == "EndpointSlice" ? "discovery.k8s.io/v1" : "v1");
+    std::string api = body.value("apiVersion", kind == "EndpointSlice"   ? "discovery.k8s.io/v1"
+                                               : kind == "ServiceImport" ? "multicluster.x-k8s.io/v1alpha1"
+                                                                         : "v1");
     const ResourceType* type = find_kind(api, kind);
     json meta = body.contains("metadata") && body["metadata"].is_object() ? body["metadata"] : body;
     std::string name = meta.value("name", "");

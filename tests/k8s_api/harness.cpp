@@ -100,6 +100,8 @@ ApiServerProcess::ApiServerProcess(ServerOptions options) : options_(std::move(o
     args.insert(args.end(), {"--tls-cert", options_.tls->server_cert, "--tls-key", options_.tls->server_key});
     if (options_.require_client_cert) args.insert(args.end(), {"--client-ca", options_.tls->ca_cert});
   }
+  for (const std::string& crd : options_.crds)
+    args.insert(args.end(), {"--crd", crd});
   std::vector<char*> argv;
   for (std::string& a : args)
     argv.push_back(a.data());
@@ -218,6 +220,42 @@ json slice_object(const std::string& ns, const std::string& name, const std::str
           {"addressType", "IPv4"},
           {"endpoints", endpoints},
           {"ports", {{{"name", port_name}, {"port", port}, {"protocol", "TCP"}}}}};
+}
+
+json service_import_object(const std::string& ns, const std::string& name,
+                           const std::vector<std::string>& ips, int port, const std::string& port_name) {
+  json spec = {{"type", ips.empty() ? "Headless" : "ClusterSetIP"},
+               {"ports", {{{"name", port_name}, {"port", port}, {"protocol", "TCP"}}}},
+               {"sessionAffinity", "None"}};
+  if (!ips.empty()) spec["ips"] = ips;
+  return {{"apiVersion", "multicluster.x-k8s.io/v1alpha1"},
+          {"kind", "ServiceImport"},
+          {"metadata", {{"name", name}, {"namespace", ns}}},
+          {"spec", spec},
+          {"status", {{"clusters", {{{"cluster", "cluster-a"}}}}}}};
+}
+
+json multicluster_slice_object(const std::string& ns, const std::string& name, const std::string& service,
+                               const std::string& cluster,
+                               const std::vector<std::pair<std::string, std::string>>& hostname_address) {
+  json endpoints = json::array();
+  for (const auto& [hostname, address] : hostname_address) {
+    json ep = {{"addresses", {address}}, {"conditions", {{"ready", true}}}};
+    if (!hostname.empty()) ep["hostname"] = hostname;
+    endpoints.push_back(ep);
+  }
+  return {{"apiVersion", "discovery.k8s.io/v1"},
+          {"kind", "EndpointSlice"},
+          {"metadata",
+           {{"name", name},
+            {"namespace", ns},
+            {"labels",
+             {{"multicluster.kubernetes.io/service-name", service},
+              {"multicluster.kubernetes.io/source-cluster", cluster},
+              {"endpointslice.kubernetes.io/managed-by", "mcs-controller"}}}}},
+          {"addressType", "IPv4"},
+          {"endpoints", endpoints},
+          {"ports", {{{"name", "http"}, {"port", 8080}, {"protocol", "TCP"}}}}};
 }
 
 json pod_object(const std::string& ns, const std::string& name, const std::string& ip,

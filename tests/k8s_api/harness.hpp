@@ -5,6 +5,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -41,7 +42,10 @@ struct ServerOptions {
   const TestCerts* tls = nullptr;    // serve HTTPS with these
   bool require_client_cert = false;  // and demand a client certificate signed by tls->ca_cert
   int bookmark_interval_ms = 60000;
+  std::vector<std::string> crds = {};  // installed from the start ("serviceimports.multicluster.x-k8s.io")
 };
+
+inline constexpr const char* kServiceImportCrd = "serviceimports.multicluster.x-k8s.io";
 
 // The server as a child process on 127.0.0.1 (kernel-chosen port). The destructor sends SIGTERM to its
 // PID, waits (bounded, 3 s), then SIGKILLs it.
@@ -77,6 +81,16 @@ json service_object(const std::string& ns, const std::string& name, const std::s
 json slice_object(const std::string& ns, const std::string& name, const std::string& service,
                   const std::vector<std::string>& addresses, int port = 8080,
                   const std::string& port_name = "http");
+// A multicluster.x-k8s.io/v1alpha1 ServiceImport of type ClusterSetIP (ips given) or Headless (ips empty),
+// with one TCP port.
+json service_import_object(const std::string& ns, const std::string& name,
+                           const std::vector<std::string>& ips, int port = 80,
+                           const std::string& port_name = "http");
+// An EndpointSlice of an imported service: labelled multicluster.kubernetes.io/service-name and
+// multicluster.kubernetes.io/source-cluster (as the MCS controller writes them), endpoints with hostnames.
+json multicluster_slice_object(const std::string& ns, const std::string& name, const std::string& service,
+                               const std::string& cluster,
+                               const std::vector<std::pair<std::string, std::string>>& hostname_address);
 json pod_object(const std::string& ns, const std::string& name, const std::string& ip,
                 const std::map<std::string, std::string>& labels, bool ready);
 

@@ -20,8 +20,11 @@ void usage() {
       stderr,
       "usage: k8s_test_apiserver [--port N (0: any)] [--port-file FILE] [--token T]\n"
       "         [--tls-cert PEM --tls-key PEM [--client-ca PEM]] [--bookmark-interval-ms N] [--threads N]\n"
+      "         [--crd serviceimports.multicluster.x-k8s.io]\n"
       "Serves /version, /api, /apis, list and watch of namespaces, services, pods, endpoints and\n"
-      "discovery.k8s.io/v1 endpointslices, and the /test/* control API, on 127.0.0.1.\n");
+      "discovery.k8s.io/v1 endpointslices, multicluster.x-k8s.io/v1alpha1 serviceimports while their\n"
+      "CustomResourceDefinition is installed (--crd, or POST /test/crd), and the /test/* control API,\n"
+      "on 127.0.0.1.\n");
 }
 
 }  // namespace
@@ -53,6 +56,8 @@ int main(int argc, char** argv) {
       config.client_ca = value();
     } else if (a == "--bookmark-interval-ms") {
       config.bookmark_interval_ms = std::atoi(value().c_str());
+    } else if (a == "--crd") {
+      config.crds.push_back(value());
     } else if (a == "--threads") {
       config.threads = std::atoi(value().c_str());
     } else {

@@ -123,7 +123,7 @@ void TestApiServer::serve_watch(const httplib::Request& req, httplib::Response& 
             std::vector<Event> pending;
             store_.events_after(st->next_rv, st->type->plural, pending);
             return !pending.empty() || stopping_.load() || control_.cut_generation != st->cut_generation ||
-                   control_.bookmark_generation != st->bookmark_generation;
+                   control_.bookmark_generation != st->bookmark_generation || !control_.served(*st->type);
           });
           if (stopping_.load()) return false;
           if (control_.cut_generation != st->cut_generation) {
@@ -166,7 +166,8 @@ void TestApiServer::serve_watch(const httplib::Request& req, httplib::Response& 
             if (st->midline && lines.empty() && now >= st->midline_deadline) {
               lines.push_back(event_line("BOOKMARK", bookmark_object(*st->type, st->next_rv)));
             }
-            finish = closing;
+            // A custom resource whose definition was deleted: its DELETED events sent, the watch ends.
+            finish = closing || !control_.served(*st->type);
           }
           split = control_.split_bytes;
           delay = control_.piece_delay_ms;

@@ -93,6 +93,8 @@ GoldenFile load(const fs::path& path) {
         g.config.cluster.external.headless = v == "true";
       } else if (k == "external-ns-address") {
         g.config.cluster.external.ns_addresses.push_back(v);
+      } else if (k == "clusterset-zone") {
+        g.config.cluster.clusterset_zone = v;
       } else if (k == "allow-transfer") {
         g.allow_transfer.push_back(*zones::Cidr::parse(v));
         g.config.keep_transfer_data = true;
