@@ -23,10 +23,16 @@ void SnapshotPipeline::start() {
   std::lock_guard lock(lifecycle_);
   if (started_) return;
   started_ = true;
+  const uint64_t seen = notifies_.load(std::memory_order_acquire);
   auto first = std::make_shared<zones::Rebuilder>(holder_, config_, state_, published_);
   first->start();
-  std::lock_guard plock(pointer_);
-  current_ = std::move(first);
+  {
+    std::lock_guard plock(pointer_);
+    current_ = first;
+  }
+  // A source that synced during the first build notified nobody: without this its state waited for the
+  // next change, cluster names answering SERVFAIL (not synced) until then.
+  if (notifies_.load(std::memory_order_acquire) != seen) first->notify();
 }
 
 void SnapshotPipeline::notify() {

@@ -138,6 +138,24 @@ TEST(SnapshotPipeline, ReconfigureRebuildsWithTheNewTtl) {
   pipeline.stop();
 }
 
+TEST(SnapshotPipeline, ASyncDuringTheFirstBuildIsNotLost) {
+  FakeSource source("file:x");
+  zones::SnapshotHolder holder;
+  int calls = 0;  // the builder calls the state function on one thread at a time
+  SnapshotPipeline pipeline(holder, {}, [&] {
+    auto before = source.state();                     // not synced yet
+    if (calls++ == 0) source.publish(one_service());  // the source syncs while the first build runs
+    return before;
+  });
+  source.start([&] { pipeline.notify(); });
+  pipeline.start();
+  zones::Responder responder(holder, {});
+  for (int i = 0; i < 100 && ask(responder, "my-nginx.default.svc.cluster.local").answer.empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(ask(responder, "my-nginx.default.svc.cluster.local").answer.size(), 1u);
+  pipeline.stop();
+}
+
 TEST(SnapshotPipeline, EventsDuringReconfigureAreNotLost) {
   FakeSource source("file:x");
   source.publish({});
