@@ -21,7 +21,10 @@ ZoneBuilder::ZoneBuilder(BuildConfig config)
       records_(config_.cluster),
       external_(config_.cluster),
       clusterset_(config_.cluster),
-      compiler_(wire::name_from_text("svc." + config_.cluster.domain).value_or(std::string())) {
+      compiler_(wire::name_from_text("svc." + config_.cluster.domain).value_or(std::string()),
+                config_.cluster.clusterset_zone.empty()
+                    ? std::string()
+                    : wire::lowercase(wire::name_from_text(config_.cluster.clusterset_zone).value_or(""))) {
   add_cluster_zones(draft_, config_.cluster);
   const std::string cluster_apex = draft_.zones().front().apex;
   for (const auto& zf : config_.static_zones) {

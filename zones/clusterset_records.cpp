@@ -75,16 +75,25 @@ void ClustersetRecords::add_address(RecordSink& out, const std::string& owner, c
   if (rdata_ip(ip, type, rd)) out.record(owner, type, ttl_, std::move(rd));
 }
 
+// §2.3.3/§2.4.3: a PTR where the cluster zone has none for the address; where it has one, the snapshot
+// compiler leaves this one out (SnapshotCompiler's yielding_ptr_zone).
+void ClustersetRecords::add_ptr(RecordSink& out, const std::string& ip, const std::string& target) const {
+  const std::string rev = reverse_name(ip);
+  if (!rev.empty()) out.record(rev, wire::rrtype::PTR, ttl_, rdata_name(target));
+}
+
 void ClustersetRecords::service_import(const ServiceImport& import,
                                        const std::vector<const EndpointSet*>& sets, RecordSink& out) const {
   if (apex_.empty() || !is_dns_label(import.ns) || !is_dns_label(import.name)) return;
   const std::string name = wire_label(import.name) + wire_label(import.ns) + svc_;
   std::map<std::string, std::set<SrvTarget>> srv;
   if (import.type == ImportType::ClusterSetIp) {
-    // §2.3.1/§2.3.2: the clusterset IPs, SRV per named port to the service name. No <clusterid> names
-    // (§2.3.4) and no PTR (§2.3.3).
-    for (const std::string& ip : import.ips)
+    // §2.3.1-§2.3.3: the clusterset IPs and their PTRs, SRV per named port to the service name. No
+    // <clusterid> names (§2.3.4).
+    for (const std::string& ip : import.ips) {
       add_address(out, name, ip);
+      add_ptr(out, ip, name);
+    }
     for (const auto& port : import.ports) {
       if (port.name.empty() || port.port <= 0 || port.port > 65535) continue;
       srv[srv_labels(port.name, port.protocol)].insert(SrvTarget{static_cast<uint16_t>(port.port), name});
@@ -107,6 +116,7 @@ void ClustersetRecords::service_import(const ServiceImport& import,
             !ep.hostname.empty() && is_dns_label(wire::lowercase(ep.hostname)) ? ep.hostname : dashed_ip(ip);
         const std::string host = wire_label(host_label) + wire_label(set->source_cluster) + name;
         add_address(out, host, ip);
+        add_ptr(out, ip, host);
         for (const auto& port : set->ports) {
           if (port.name.empty() || port.port <= 0 || port.port > 65535) continue;
           srv[srv_labels(port.name, port.protocol)].insert(SrvTarget{static_cast<uint16_t>(port.port), host});

@@ -28,6 +28,7 @@ class ClustersetRecords {
 
  private:
   void add_address(RecordSink& out, const std::string& owner, const std::string& ip) const;
+  void add_ptr(RecordSink& out, const std::string& ip, const std::string& target) const;
 
   uint32_t ttl_;
   std::string apex_, svc_, mname_;

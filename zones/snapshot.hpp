@@ -146,8 +146,11 @@ class SnapshotCompiler {
  public:
   // `service_subtree` (wire form, e.g. svc.cluster.local): names below <svc>.<ns>.<service_subtree> change
   // only together (one Service writes them all), so they need not track each other as dependencies.
-  explicit SnapshotCompiler(std::string service_subtree = {})
-      : service_subtree_(std::move(service_subtree)) {}
+  // `yielding_ptr_zone` (wire form, e.g. clusterset.local): its PTR targets give way to any other PTR of
+  // the same address, which the cluster zone wrote (MCS DNS specification 1.0.0 §2.3.3 and §2.4.3: one PTR
+  // per address, the cluster-local one where there is one).
+  explicit SnapshotCompiler(std::string service_subtree = {}, std::string yielding_ptr_zone = {})
+      : service_subtree_(std::move(service_subtree)), yielding_ptr_zone_(std::move(yielding_ptr_zone)) {}
   // `touched` lists the names whose records changed since the last update (all of them the first time).
   // `pods` null: the pod index of the previous snapshot is kept.
   std::shared_ptr<const Snapshot> update(const ZoneDraft& draft, const std::vector<std::string>& touched,
@@ -166,7 +169,7 @@ class SnapshotCompiler {
   void depend(const std::string& name, std::vector<std::string> targets);
   bool same_service(std::string_view a, std::string_view b) const;
 
-  std::string service_subtree_;
+  std::string service_subtree_, yielding_ptr_zone_;
   std::shared_ptr<const Snapshot> last_;
   std::unordered_map<std::string, std::vector<std::string>> reads_;    // name -> the names it read
   std::unordered_map<std::string, std::vector<std::string>> read_by_;  // name -> the names that read it

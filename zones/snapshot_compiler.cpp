@@ -39,7 +39,8 @@ const std::shared_ptr<const Shard>& empty_shard() {
 // Appends one node's answers to a shard being built, noting every other name they read.
 class SnapshotCompiler::Writer {
  public:
-  Writer(const ZoneDraft& d, Shard& s) : d_(d), s_(s) {}
+  Writer(const ZoneDraft& d, Shard& s, std::string_view yielding_ptr_zone)
+      : d_(d), s_(s), yielding_ptr_zone_(yielding_ptr_zone) {}
 
   // `qname` and every name reached from it stay valid as long as the draft: views, not copies.
   Answer compile(std::string_view qname, uint16_t qtype, const DraftNode* node) {
@@ -185,7 +186,16 @@ class SnapshotCompiler::Writer {
 
   size_t put_rrset(wire::CompressingWriter& w, std::string_view owner, uint16_t type, const RRset& set,
                    std::vector<std::string_view>* targets) {
+    const auto yields = [&](RdataView rd) {
+      return type == wire::rrtype::PTR && !yielding_ptr_zone_.empty() &&
+             wire::is_subdomain(rd.raw, yielding_ptr_zone_);
+    };
+    const bool yielding = std::any_of(set.rdatas.begin(), set.rdatas.end(), yields) &&
+                          !std::all_of(set.rdatas.begin(), set.rdatas.end(), yields);
+    size_t written = 0;
     for (const RdataView rd : set.rdatas) {
+      if (yielding && yields(rd)) continue;
+      ++written;
       put_rr(w, owner, type, set.ttl, rd);
       if (type == wire::rrtype::SOA) serial_ = {w.size() - kSoaSerialFromEnd, d_.zone_of(owner)};
       if (!targets) continue;
@@ -195,7 +205,7 @@ class SnapshotCompiler::Writer {
         targets->push_back(raw.substr(rd.name_at));
       }
     }
-    return set.rdatas.size();
+    return written;
   }
 
   void put_rr(wire::CompressingWriter& w, std::string_view owner, uint16_t type, uint32_t ttl, RdataView rd) {
@@ -278,6 +288,7 @@ class SnapshotCompiler::Writer {
 
   const ZoneDraft& d_;
   Shard& s_;
+  std::string_view yielding_ptr_zone_;
   std::vector<size_t> ends_;
   SerialAt serial_;
   wire::CompressingWriter w_{0};           // reused by every compile()
@@ -485,7 +496,7 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::update(const ZoneDraft& draft,
       for (const Shard::Node& n : old.nodes) {
         if (!recompiled(old.node_name(n))) copy_node(old, n, *shard);
       }
-      Writer writer(draft, *shard);
+      Writer writer(draft, *shard, yielding_ptr_zone_);
       for (size_t k = i; k < j; ++k) {
         const std::string& name = names[k].second;
         if (const DraftNode* dn = draft.find(name)) {

@@ -133,9 +133,22 @@ TEST_F(Clusterset, NoClusterSpecificNamesForClusterSetIp) {  // §2.3.4
   EXPECT_THAT(d.authority, UnorderedElementsAre(kSoa));
 }
 
-TEST_F(Clusterset, NoPtr) {  // §2.3.3: PTR records are not specified; the cluster zone's stay its own
+TEST_F(Clusterset, ClusterSetIpPtr) {  // §2.3.3, both families
   auto d = ask("42.42.42.10.in-addr.arpa", rr::PTR);
-  EXPECT_EQ(d.rcode, "NXDOMAIN");
+  EXPECT_THAT(d.answer, UnorderedElementsAre(
+                            "42.42.42.10.in-addr.arpa. 4 IN PTR myservice.test.svc.clusterset.local."));
+  auto v6 = ask("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", rr::PTR);
+  EXPECT_THAT(v6.answer, UnorderedElementsAre(
+                             "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. 4 "
+                             "IN PTR myservice.test.svc.clusterset.local."));
+}
+
+TEST_F(Clusterset, HeadlessEndpointPtr) {  // §2.4.3
+  auto d = ask("100.0.3.10.in-addr.arpa", rr::PTR);
+  EXPECT_THAT(
+      d.answer,
+      UnorderedElementsAre(
+          "100.0.3.10.in-addr.arpa. 4 IN PTR my-pet-1.cluster-a.headless.test.svc.clusterset.local."));
 }
 
 TEST_F(Clusterset, HeadlessEveryReadyEndpointOfEveryCluster) {  // §2.4.1
