@@ -32,7 +32,7 @@ out=$(ctl apply -f "$FIXTURE" 2>&1)
 expect_match "clusterdnsctl apply: serviceimport shop/web created" "^serviceimport shop/web created$" "$out"
 expect_match "clusterdnsctl apply: serviceimport shop/db created" "^serviceimport shop/db created$" "$out"
 expect_eq "stored where the API server keeps the custom resource" \
-  "$KEY/shop/db $KEY/shop/dual $KEY/shop/idle $KEY/shop/pending $KEY/shop/web" \
+  "$KEY/shop/db $KEY/shop/dual $KEY/shop/idle $KEY/shop/local-alias $KEY/shop/pending $KEY/shop/web" \
   "$("${E[@]}" get --prefix --keys-only "$KEY/" | grep . | tr '\n' ' ' | sed 's/ $//')"
 expect_match "stored as v1alpha1 JSON" '"apiVersion":"multicluster.x-k8s.io/v1alpha1"' "$("${E[@]}" get --print-value-only "$KEY/shop/web")"
 out=$(ctl get serviceimports -n shop 2>&1)
@@ -41,7 +41,7 @@ expect_match "clusterdnsctl get svcim: web" "^shop +web +ClusterSetIP +10\.42\.0
 expect_match "clusterdnsctl get svcim: db" "^shop +db +Headless +None +5432/TCP$" "$out"
 
 start_server etcd --source "etcd:$ETCD_URL" --clusterset-zone "$ZONE"
-expect_match "log: 5 service imports read" '5 service imports' "$(cat "$SRV_LOG")"
+expect_match "log: 6 service imports read" '6 service imports' "$(cat "$SRV_LOG")"
 expect_eq "web A" 10.42.0.7 "$(qs A web.shop.svc.$ZONE)"
 expect_eq "db A (headless)" $'10.1.0.7\n10.1.0.8\n10.2.0.7' "$(qs A db.shop.svc.$ZONE)"
 expect_eq "db-0.cluster-a.db A" 10.1.0.7 "$(qs A db-0.cluster-a.db.shop.svc.$ZONE)"
