@@ -295,6 +295,7 @@ void Rebuilder::build_now() {
   const double publish_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (published_ && state) published_(*state);
   const bool synced = state != nullptr;
+  if (synced && !synced_once_) first_synced_trim_ = synced_once_ = true;
   state.reset();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   {
@@ -318,7 +319,11 @@ void Rebuilder::run() {
     // The draft and the previous snapshot freed by a build are kept while changes keep coming (the next
     // build reuses those pages instead of faulting new ones in: a quarter of a large rebuild), and given
     // back to the kernel once the registry has been quiet for a second.
-    if (!trimmed && !cv_.wait_for(lock, std::chrono::seconds(1), [this] { return dirty_ || stopping_; })) {
+    // The first synced build (start-up, a relist) is followed by quiet almost always: its garbage goes at
+    // once, so the memory a newly started server settles at is what it holds from the start.
+    const auto quiet = first_synced_trim_ ? std::chrono::seconds(0) : std::chrono::seconds(1);
+    first_synced_trim_ = false;
+    if (!trimmed && !cv_.wait_for(lock, quiet, [this] { return dirty_ || stopping_; })) {
       lock.unlock();
       malloc_trim(0);
       lock.lock();

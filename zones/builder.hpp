@@ -96,6 +96,7 @@ class Rebuilder {
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   bool dirty_ = false, stopping_ = false;
+  bool synced_once_ = false, first_synced_trim_ = false;  // builder thread only
   uint32_t serial_ = 0;
   BuildStats stats_;
   std::thread thread_;

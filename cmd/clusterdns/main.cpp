@@ -15,9 +15,9 @@ int main(int argc, char** argv) {
   // A peer that hangs up mid-write (an HTTP scrape, a registry connection's TLS close_notify) must be an
   // error on that connection, not the end of the process.
   signal(SIGPIPE, SIG_IGN);
-  // Every registry change compiles a new snapshot of the same size as the last: keep the freed one's memory
-  // for it instead of returning it to the kernel (trim, munmap) and faulting it back in, which cost a quarter
-  // of a 5,000-service rebuild.
+  // Changes come in bursts (a rollout, a relist): keep what a build frees for the next one instead of
+  // returning it to the kernel (trim, munmap) and faulting it back in; the rebuilder trims once the registry
+  // is quiet (zones::Rebuilder::run).
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
   mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum on 64-bit
   // SIGINT, SIGTERM and SIGHUP are read from a signalfd on this thread (ops::Lifecycle); every thread started
