@@ -14,6 +14,7 @@
 #include <boost/asio/ip/udp.hpp>
 #include <gtest/gtest.h>
 
+#include "dns/wire/header.hpp"
 #include "dns/wire/name.hpp"
 #include "dns/wire/types.hpp"
 
@@ -34,10 +35,10 @@ Bytes query(const std::string& name, uint16_t id) {
 }
 
 uint16_t id_of(const Bytes& m) {
-  return wire::load_u16(m.data());
+  return wire::HeaderView(m).id();
 }
 uint8_t rcode_of(const Bytes& m) {
-  return m[3] & 0x0F;
+  return wire::HeaderView(m).rcode();
 }
 bool is_probe(const Bytes& m) {
   return std::string(m.begin(), m.end()).find("clusterdns-loop-probe") != std::string::npos;
@@ -78,9 +79,13 @@ class FakeUpstream {
             if (!r.empty()) socket_.send_to(asio::buffer(r), from_);
           } else if (!drop) {
             Bytes r = q;
-            r[2] |= 0x80;
-            r[3] = 0x80;
-            r[7] = 1;
+            wire::Header h(r);  // used before r grows
+            h.set(wire::kFlagQr);
+            h.set(wire::kFlagRa);
+            h.set(wire::kFlagAd, false);
+            h.set(wire::kFlagCd, false);
+            h.set_rcode(wire::Rcode::NoError);
+            h.set_count(wire::Section::Answer, 1);
             r.insert(r.end(), {0xC0, 0x0C, 0, 1, 0, 1});
             r.insert(r.end(), {static_cast<uint8_t>(ttl >> 24), static_cast<uint8_t>(ttl >> 16),
                                static_cast<uint8_t>(ttl >> 8), static_cast<uint8_t>(ttl)});
@@ -226,7 +231,8 @@ TEST(Forwarder, InflightLimitAnswersRefused) {
   EXPECT_EQ(h.forwarder->answer(q1, out, ctx), kDeferred);
   const size_t n = h.forwarder->answer(q2, out, ctx);
   ASSERT_NE(n, kDeferred);
-  EXPECT_EQ(out[3] & 0x0F, 5);  // REFUSED
+  EXPECT_EQ(wire::HeaderView(std::span<const uint8_t>(out.data(), n)).rcode(),
+            static_cast<uint8_t>(wire::Rcode::Refused));
   EXPECT_EQ(h.forwarder->stats().refused_inflight, 1u);
   h.run_until([&] { return !h.deferrer.replies.empty(); });
   ASSERT_EQ(h.deferrer.replies.size(), 1u);

@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "dns/forward/forwarder.hpp"
+#include "dns/wire/header.hpp"
 #include "dns/wire/name.hpp"
 #include "dns/wire/types.hpp"
 #include "tests/support/dns_test_util.hpp"
@@ -41,10 +42,9 @@ void put_u32(Bytes& b, uint32_t v) {
 Bytes cname_prefix(const Bytes& query, uint32_t ttl, const std::string& target) {
   Bytes b(query.begin(),
           query.begin() + static_cast<long>(*wire::skip_name(query.data(), query.size(), 12) + 4));
-  b[2] = 0x85;  // QR AA RD
-  b[3] = 0;
-  b[7] = 1;
-  b[10] = b[11] = 0;
+  wire::Header h(b);
+  h.set_flags(wire::kFlagQr | wire::kFlagAa | wire::kFlagRd);
+  h.set_counts(h.qdcount(), 1, h.nscount(), 0);
   put_u16(b, 0xC00C);
   put_u16(b, wire::rrtype::CNAME);
   put_u16(b, wire::kClassIn);
@@ -79,11 +79,14 @@ class Upstream127 {
           if (text.find("clusterdns-loop-probe") == std::string::npos) ++queries;
           const size_t qend = *wire::skip_name(q.data(), q.size(), 12) + 4;
           Bytes r(q.begin(), q.begin() + static_cast<long>(qend));
-          r[2] |= 0x80;
-          r[3] = 0x80;
-          r[10] = r[11] = 0;
+          wire::Header h(r);  // used before r grows
+          h.set(wire::kFlagQr);
+          h.set(wire::kFlagRa);
+          h.set(wire::kFlagAd, false);
+          h.set(wire::kFlagCd, false);
+          h.set_count(wire::Section::Additional, 0);
           if (text.find("\3www\7example\4test") != std::string::npos) {
-            r[7] = 2;
+            h.set_count(wire::Section::Answer, 2);
             put_u16(r, 0xC00C);
             put_u16(r, wire::rrtype::CNAME);
             put_u16(r, wire::kClassIn);
@@ -97,8 +100,8 @@ class Upstream127 {
             put_u16(r, 4);
             r.insert(r.end(), {192, 0, 2, 123});
           } else {
-            r[3] = 0x83;  // NXDOMAIN
-            r[9] = 1;
+            h.set_rcode(wire::Rcode::NxDomain);
+            h.set_count(wire::Section::Authority, 1);
             put_u16(r, 0xC000 | 12);  // not exact, but a valid owner
             put_u16(r, wire::rrtype::SOA);
             put_u16(r, wire::kClassIn);

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "dns/wire/header.hpp"
 #include "ops/query_log.hpp"
 #include "tests/support/dns_test_util.hpp"
 #include "dns/wire/types.hpp"
@@ -33,8 +34,9 @@ class FakeHandler : public dns::QueryHandler {
       throw std::runtime_error("boom");
     }
     std::copy(q.begin(), q.end(), out.begin());
-    out[2] |= 0x80;
-    out[3] = static_cast<uint8_t>((out[3] & 0xF0) | rcode);
+    dns::wire::Header h(out);
+    h.set(dns::wire::kFlagQr);
+    h.set_rcode(rcode);
     return q.size();
   }
 };
@@ -201,7 +203,7 @@ TEST(QueryMetrics, DeferredAnswersAreRecordedWhenCompleted) {
   EXPECT_EQ(t[Slots::responses(static_cast<size_t>(Plugin::Forward), 0)], 0u);
   ASSERT_TRUE(inner.pending);
   std::vector<uint8_t> answer = q;
-  answer[2] |= 0x80;
+  dns::wire::Header(answer).set(dns::wire::kFlagQr);
   std::thread([&] { inner.pending->complete(answer); }).join();  // from another thread, as a forwarder may
   t = m.totals();
   EXPECT_EQ(server.sent, answer);
