@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "dns/wire/header.hpp"
 #include "dns/wire/response.hpp"
@@ -95,9 +96,9 @@ struct AutopathWalk : std::enable_shared_from_this<AutopathWalk> {
     return nx.size();
   }
 
-  // Asks the candidates from `next` on. Returns the final answer's length in `out`, or kDeferred when a
+  // Asks the candidates from `next` on. Returns the final answer's length in `out`, or nothing when a
   // candidate's answer will come later (then on_reply() carries on).
-  size_t run(std::span<uint8_t> out, dns::Deferrer* outer_deferrer) {
+  std::optional<size_t> run(std::span<uint8_t> out, dns::Deferrer* outer_deferrer) {
     std::vector<uint8_t>& scratch = buffer(0);
     for (; next < candidates.size(); ++next) {
       uint8_t cq[kQueryMax];
@@ -111,9 +112,9 @@ struct AutopathWalk : std::enable_shared_from_this<AutopathWalk> {
       running = true;
       const size_t n = responder.answer({cq, len}, scratch, ctx);
       running = false;
-      std::span<const uint8_t> msg(scratch.data(), hook.deferred || n == dns::kDeferred ? 0 : n);
+      std::span<const uint8_t> msg(scratch.data(), hook.deferred ? 0 : n);
       if (hook.deferred) {
-        if (!early) return dns::kDeferred;
+        if (!early) return std::nullopt;
         msg = early_msg;
       }
       if (accepted(msg, next + 1 == candidates.size())) return finish(msg, out);
@@ -135,8 +136,9 @@ struct AutopathWalk : std::enable_shared_from_this<AutopathWalk> {
       n = finish(msg, out);
     } else {
       ++next;
-      n = run(out, nullptr);
-      if (n == dns::kDeferred) return;
+      const std::optional<size_t> found = run(out, nullptr);
+      if (!found) return;
+      n = *found;
     }
     auto reply = std::move(outer);
     reply->complete({out.data(), n});
@@ -146,7 +148,7 @@ struct AutopathWalk : std::enable_shared_from_this<AutopathWalk> {
 size_t Autopath::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
                         const dns::QueryContext& ctx) {
   const size_t nx_len = inner_.answer(query, out, ctx);
-  if (nx_len == 0 || nx_len > out.size()) return nx_len;  // dropped, or deferred (forwarded)
+  if (nx_len == 0 || nx_len > out.size()) return 0;  // dropped, or deferred (forwarded)
   // Only the Responder's own NXDOMAIN (no answer records: not an ExternalName chased to a missing name).
   const wire::HeaderView h(out.first(nx_len));
   if (h.rcode() != static_cast<uint8_t>(wire::Rcode::NxDomain) || h.ancount() != 0 || !h.has(wire::kFlagAa))
@@ -193,13 +195,14 @@ size_t Autopath::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
   walk->worker = ctx.worker;
   walk->nx.assign(out.begin(), out.begin() + static_cast<long>(nx_len));
   // From here `snap` may be released by a nested lookup: it is not used again.
-  const size_t n = walk->run(out, ctx.deferrer);
-  if (n == dns::kDeferred || !walk->outer) return n;
+  const std::optional<size_t> n = walk->run(out, ctx.deferrer);
+  if (!n) return 0;  // walk->outer, the server's PendingReply, carries the answer
+  if (!walk->outer) return *n;
   // A candidate deferred, then completed before run() returned: defer() was called, so the answer must
   // go through the PendingReply.
   auto reply = std::move(walk->outer);
-  reply->complete(out.first(n));
-  return dns::kDeferred;
+  reply->complete(out.first(*n));
+  return 0;
 }
 
 }  // namespace clusterdns::zones

@@ -20,7 +20,7 @@ struct AutopathOptions {
 class Autopath : public dns::QueryHandler {
  public:
   Autopath(Responder& inner, AutopathOptions options) : inner_(inner), options_(std::move(options)) {}
-  // The Responder's answer, or, when that is an NXDOMAIN to walk, the walk's (or dns::kDeferred).
+  // The Responder's answer, or, when that is an NXDOMAIN to walk, the walk's (0 when it was deferred).
   size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out,
                 const dns::QueryContext& ctx) override;
 

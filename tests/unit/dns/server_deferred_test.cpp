@@ -50,7 +50,7 @@ class LaterHandler : public QueryHandler, public WorkerHooks {
       if ((mode & 0x80) == 0) reply->complete(answer);
       reply.reset();  // 0x80: destroyed uncompleted, i.e. dropped
     });
-    return kDeferred;
+    return 0;  // the PendingReply answers
   }
   void start_worker(unsigned worker, boost::asio::io_context& io) override { ios_[worker] = &io; }
   void stop_worker(unsigned) override { stopped.fetch_add(1); }
