@@ -33,12 +33,13 @@ class PendingReply {
   virtual void complete(std::span<const uint8_t> message) = 0;
 };
 
-// Lets a handler answer later. Decorators that must see deferred answers (metrics, rewriting) hand the
-// inner handler their own Deferrer that wraps each PendingReply the outer one returns (see ReplyWrapper).
+// Lets a handler answer later. Calling defer() is the one signal that the answer comes later: answer()
+// then returns 0 and the server sends what the PendingReply is given. Decorators that must see deferred
+// answers (metrics, rewriting) or tell them from drops (both return 0) hand the inner handler their own
+// Deferrer, which wraps each PendingReply the outer one returns (see ReplyWrapper) and notes the call.
 class Deferrer {
  public:
-  // Only inside QueryHandler::answer(), at most once per query; answer() must then return kDeferred
-  // (the server ignores any other return value once defer() was called).
+  // Only inside QueryHandler::answer(), at most once per query.
   virtual std::unique_ptr<PendingReply> defer() = 0;
 
  protected:
@@ -71,15 +72,13 @@ inline const wire::ParsedQuery& parsed_query(std::span<const uint8_t> query, con
   return local;
 }
 
-// answer()'s return value when the answer will come through a PendingReply.
-inline constexpr size_t kDeferred = ~size_t{0};
-
 // Thread-safe; called concurrently from every worker thread. Must not block, lock or allocate on hits.
 class QueryHandler {
  public:
   virtual ~QueryHandler() = default;
-  // Writes the response to `query` into `out` and returns its length; 0 means drop the query silently;
-  // kDeferred means ctx.deferrer->defer() was called and the answer follows through that PendingReply.
+  // Writes the response to `query` into `out` and returns its length, or 0: no response now. After
+  // ctx.deferrer->defer() (and only then) the answer follows through that PendingReply; otherwise 0 drops
+  // the query silently.
   // `out` holds at least 65535 bytes; UDP size limits are the handler's job (it sees the EDNS buffer size).
   virtual size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out, const QueryContext& ctx) = 0;
 };
@@ -110,7 +109,8 @@ class Recursion {
   // with a CNAME to `target` (lower-cased wire form), a name outside every served zone. Resolves the
   // target for the query's type and appends its records (RFC 1034 §4.3.2 step 3a; the RCODE then
   // describes the target, RFC 6604 §3). Returns the new length in `out`, `len` to leave the answer as it
-  // is (the client may not recurse, no route), or kDeferred when ctx.deferrer was used.
+  // is (the client may not recurse, no route), or 0 when ctx.deferrer->defer() was called (the merged
+  // answer then follows through that PendingReply).
   virtual size_t complete_cname(std::span<const uint8_t> query, std::span<uint8_t> out, size_t len,
                                 std::string_view target, const QueryContext& ctx) = 0;
 

@@ -13,8 +13,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <vector>
+
+#include "base/ip_address.hpp"
 
 namespace clusterdns::ops {
 
@@ -113,17 +116,10 @@ int link_up(unsigned index) {
 bool address_present(const std::string& ip) {
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) != 0) return false;
+  const std::optional<base::IpAddress> wanted = base::IpAddress::parse(ip);
   bool found = false;
-  for (ifaddrs* a = list; a && !found; a = a->ifa_next) {
-    if (!a->ifa_addr) continue;
-    char text[INET6_ADDRSTRLEN] = {};
-    if (a->ifa_addr->sa_family == AF_INET) {
-      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, text, sizeof(text));
-    } else if (a->ifa_addr->sa_family == AF_INET6) {
-      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr, text, sizeof(text));
-    }
-    found = ip == text;
-  }
+  for (ifaddrs* a = list; a && wanted && !found; a = a->ifa_next)
+    found = base::IpAddress::from_sockaddr(a->ifa_addr) == wanted;
   freeifaddrs(list);
   return found;
 }
@@ -131,11 +127,10 @@ bool address_present(const std::string& ip) {
 NodeLocalAddress ensure_node_local_address(const std::string& ip, const std::string& ifname) {
   NodeLocalAddress r;
   r.interface = ifname;
-  const bool v6 = ip.find(':') != std::string::npos;
-  unsigned char addr[16];
-  if (inet_pton(v6 ? AF_INET6 : AF_INET, ip.c_str(), addr) != 1) {
-    throw std::runtime_error("node-local: '" + ip + "' is not an IP address");
-  }
+  const std::optional<base::IpAddress> parsed = base::IpAddress::parse(ip);
+  if (!parsed) throw std::runtime_error("node-local: '" + ip + "' is not an IP address");
+  const bool v6 = parsed->is_v6();
+  const uint8_t* addr = parsed->bytes().data();
   if (ifname.empty() || ifname.size() >= IFNAMSIZ)
     throw std::runtime_error("node-local: bad interface name " + ifname);
 

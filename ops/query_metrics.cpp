@@ -291,7 +291,7 @@ size_t MetricsHandler::answer(std::span<const uint8_t> query, std::span<uint8_t>
     throw;
   }
   const auto elapsed = std::chrono::steady_clock::now() - t0;
-  const size_t len = n <= out.size() ? n : 0;  // kDeferred and impossible lengths: no response now
+  const size_t len = n <= out.size() ? n : 0;  // 0 (dropped or deferred), impossible lengths: none now
   metrics_.record(Exchange{query, &parsed, std::span<const uint8_t>(out.data(), len), &ctx,
                            std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed), plugin_, true});
   return n;

@@ -129,7 +129,7 @@ class QueryMetrics {
 // The decorator: answers through `inner`, then records type, rcode, transport, family, sizes and duration.
 // An exception from `inner` is counted (coredns_panics_total) and rethrown to the server, which drops it.
 //
-// Deferred answers (forwarding, dns/handler.hpp): the request is counted when answer() returns kDeferred;
+// Deferred answers (forwarding, dns/handler.hpp): the request is counted when answer() returns;
 // the inner handler gets a Deferrer of ours whose PendingReply records the response — rcode, size, time
 // since the query arrived, plugin "forward" — when the inner handler completes it, on whatever thread.
 // Only that path allocates (one small wrapper per forwarded query, beside the forwarder's own). The inner

@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "dns/wire/header.hpp"
 #include "dns/wire/response.hpp"
@@ -72,21 +73,52 @@ struct AutopathWalk : std::enable_shared_from_this<AutopathWalk> {
     bool deferred = false;
   };
 
-  Responder& responder;        // asked about each candidate (it does not walk: only this handler does)
-  std::vector<uint8_t> query;  // the original
+  // The walk this thread answered its last query with, when nothing holds it any more (a forwarded
+  // candidate's Reply does until the fallback answers): its vectors keep their capacity, so a walk answered
+  // from the snapshot allocates nothing once the thread has walked once.
+  static std::shared_ptr<AutopathWalk> for_this_thread() {
+    thread_local std::shared_ptr<AutopathWalk> spare;
+    if (!spare || spare.use_count() != 1 || spare->in_answer) spare = std::make_shared<AutopathWalk>();
+    return spare;
+  }
+
+  // Starts a walk of `x` + each suffix. Copies the query and the NXDOMAIN (`nx`) into memory kept from the
+  // last walk: a deferred candidate needs them after answer() returns.
+  void start(Responder& r, std::span<const uint8_t> original, const ParsedQuery& parsed, std::string_view x,
+             const std::vector<std::string>& suffixes, std::span<const uint8_t> nxdomain) {
+    responder = &r;
+    query.assign(original.begin(), original.end());
+    q = parsed;
+    count = 0;
+    for (const auto& suffix : suffixes) {
+      if (x.size() + suffix.size() > wire::kMaxNameLength) continue;
+      if (candidates.size() == count) {
+        candidates.emplace_back();
+        candidates.back().reserve(wire::kMaxNameLength);
+      }
+      candidates[count++].assign(x).append(suffix);
+    }
+    next = 0;
+    nx.assign(nxdomain.begin(), nxdomain.end());
+    outer.reset();
+    running = early = false;
+  }
+
+  Responder* responder = nullptr;  // asked about each candidate (it does not walk: only this handler does)
+  std::vector<uint8_t> query;      // the original
   ParsedQuery q;
-  std::vector<std::string> candidates;
+  std::vector<std::string> candidates;  // the first `count` are this walk's
+  size_t count = 0;
   size_t next = 0;
   uint32_t ttl = 30;
   size_t limit = 512;
   unsigned worker = 0;
   std::vector<uint8_t> nx;  // the answer when nothing is found: the original NXDOMAIN
   std::unique_ptr<dns::PendingReply> outer;
+  bool in_answer = false;  // inside Autopath::answer(): not to be reused by a nested one
   bool running = false;
   bool early = false;  // a reply arrived while run() was still inside the fallback
   std::vector<uint8_t> early_msg;
-
-  explicit AutopathWalk(Responder& r) : responder(r) {}
 
   size_t finish(std::span<const uint8_t> msg, std::span<uint8_t> out) {
     const size_t n = wire::write_cname_answer(query, q, candidates[next], ttl, msg, limit, out);
@@ -95,11 +127,11 @@ struct AutopathWalk : std::enable_shared_from_this<AutopathWalk> {
     return nx.size();
   }
 
-  // Asks the candidates from `next` on. Returns the final answer's length in `out`, or kDeferred when a
+  // Asks the candidates from `next` on. Returns the final answer's length in `out`, or nothing when a
   // candidate's answer will come later (then on_reply() carries on).
-  size_t run(std::span<uint8_t> out, dns::Deferrer* outer_deferrer) {
+  std::optional<size_t> run(std::span<uint8_t> out, dns::Deferrer* outer_deferrer) {
     std::vector<uint8_t>& scratch = buffer(0);
-    for (; next < candidates.size(); ++next) {
+    for (; next < count; ++next) {
       uint8_t cq[kQueryMax];
       const size_t len = make_query(q, candidates[next], cq);
       Hook hook(*this, outer_deferrer);
@@ -109,14 +141,14 @@ struct AutopathWalk : std::enable_shared_from_this<AutopathWalk> {
                                   can_defer ? &hook : nullptr, worker,  nullptr, {}};
       early = false;
       running = true;
-      const size_t n = responder.answer({cq, len}, scratch, ctx);
+      const size_t n = responder->answer({cq, len}, scratch, ctx);
       running = false;
-      std::span<const uint8_t> msg(scratch.data(), hook.deferred || n == dns::kDeferred ? 0 : n);
+      std::span<const uint8_t> msg(scratch.data(), hook.deferred ? 0 : n);
       if (hook.deferred) {
-        if (!early) return dns::kDeferred;
+        if (!early) return std::nullopt;
         msg = early_msg;
       }
-      if (accepted(msg, next + 1 == candidates.size())) return finish(msg, out);
+      if (accepted(msg, next + 1 == count)) return finish(msg, out);
     }
     std::memcpy(out.data(), nx.data(), nx.size());
     return nx.size();
@@ -131,22 +163,31 @@ struct AutopathWalk : std::enable_shared_from_this<AutopathWalk> {
     if (!outer) return;
     std::vector<uint8_t>& out = buffer(1);
     size_t n = 0;
-    if (accepted(msg, next + 1 == candidates.size())) {
+    if (accepted(msg, next + 1 == count)) {
       n = finish(msg, out);
     } else {
       ++next;
-      n = run(out, nullptr);
-      if (n == dns::kDeferred) return;
+      const std::optional<size_t> found = run(out, nullptr);
+      if (!found) return;
+      n = *found;
     }
     auto reply = std::move(outer);
     reply->complete({out.data(), n});
   }
 };
 
+Autopath::Autopath(Responder& inner, AutopathOptions options) : inner_(inner), options_(std::move(options)) {
+  suffixes_.push_back(std::string("\3svc", 4) + options_.zone);
+  suffixes_.push_back(options_.zone);
+  for (const auto& s : options_.search)
+    suffixes_.push_back(s);
+  suffixes_.push_back(std::string(1, '\0'));
+}
+
 size_t Autopath::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
                         const dns::QueryContext& ctx) {
   const size_t nx_len = inner_.answer(query, out, ctx);
-  if (nx_len == 0 || nx_len > out.size()) return nx_len;  // dropped, or deferred (forwarded)
+  if (nx_len == 0 || nx_len > out.size()) return 0;  // dropped, or deferred (forwarded)
   // Only the Responder's own NXDOMAIN (no answer records: not an ExternalName chased to a missing name).
   const wire::HeaderView h(out.first(nx_len));
   if (h.rcode() != static_cast<uint8_t>(wire::Rcode::NxDomain) || h.ancount() != 0 || !h.has(wire::kFlagAa))
@@ -175,31 +216,22 @@ size_t Autopath::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
   const std::string_view ns = rest.substr(last);
   if (snap->pod_namespace(ctx.peer) != ns) return nx_len;  // not a pod of <ns>: its search list is unknown
 
-  auto walk = std::make_shared<AutopathWalk>(inner_);
-  const std::string_view x = rest.substr(0, last);
-  auto add = [&](std::string_view suffix) {
-    if (x.size() + suffix.size() <= wire::kMaxNameLength)
-      walk->candidates.push_back(std::string(x) += suffix);
-  };
-  add(std::string("\3svc", 4) + zone);
-  add(zone);
-  for (const auto& s : options_.search)
-    add(s);
-  add(std::string_view("\0", 1));
-  walk->query.assign(query.begin(), query.end());
-  walk->q = q;
+  std::shared_ptr<AutopathWalk> walk = AutopathWalk::for_this_thread();
+  walk->in_answer = true;
+  walk->start(inner_, query, q, rest.substr(0, last), suffixes_, out.first(nx_len));
   walk->ttl = snap->ttl();
   walk->limit = ctx.transport == dns::Transport::Udp ? wire::udp_limit(q) : out.size();
   walk->worker = ctx.worker;
-  walk->nx.assign(out.begin(), out.begin() + static_cast<long>(nx_len));
   // From here `snap` may be released by a nested lookup: it is not used again.
-  const size_t n = walk->run(out, ctx.deferrer);
-  if (n == dns::kDeferred || !walk->outer) return n;
+  const std::optional<size_t> n = walk->run(out, ctx.deferrer);
+  walk->in_answer = false;
+  if (!n) return 0;  // walk->outer, the server's PendingReply, carries the answer
+  if (!walk->outer) return *n;
   // A candidate deferred, then completed before run() returned: defer() was called, so the answer must
   // go through the PendingReply.
   auto reply = std::move(walk->outer);
-  reply->complete(out.first(n));
-  return dns::kDeferred;
+  reply->complete(out.first(*n));
+  return 0;
 }
 
 }  // namespace clusterdns::zones

@@ -1,20 +1,19 @@
 // Address blocks for --allow-recursion.
 #include "dns/forward/acl.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <cstring>
+#include <string_view>
 
 namespace clusterdns::dns::forward {
 
 std::optional<AddressBlock> AddressBlock::parse(const std::string& text) {
-  AddressBlock b;
   const auto slash = text.find('/');
-  const std::string addr = text.substr(0, slash);
-  b.v6 = addr.find(':') != std::string::npos;
-  if (inet_pton(b.v6 ? AF_INET6 : AF_INET, addr.c_str(), b.bytes) != 1) return std::nullopt;
-  const unsigned max = b.v6 ? 128 : 32;
+  const std::optional<base::IpAddress> address =
+      base::IpAddress::parse(std::string_view(text).substr(0, slash));
+  if (!address) return std::nullopt;
+  AddressBlock b;
+  b.address = *address;
+  const unsigned max = b.address.is_v6() ? 128 : 32;
   b.prefix = max;
   if (slash != std::string::npos) {
     const std::string bits = text.substr(slash + 1);
@@ -28,21 +27,12 @@ std::optional<AddressBlock> AddressBlock::parse(const std::string& text) {
 }
 
 bool AddressBlock::contains(const sockaddr* addr) const {
-  if (!addr) return false;
-  const uint8_t* a = nullptr;
-  if (addr->sa_family == AF_INET && !v6) {
-    a = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(addr)->sin_addr);
-  } else if (addr->sa_family == AF_INET6) {
-    const auto* a6 =
-        reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr);
-    static const uint8_t kV4Mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (v6) {
-      a = a6;
-    } else if (std::memcmp(a6, kV4Mapped, 12) == 0) {
-      a = a6 + 12;
-    }
-  }
-  if (!a) return false;
+  std::optional<base::IpAddress> peer = base::IpAddress::from_sockaddr(addr);
+  if (!peer) return false;
+  if (!address.is_v6()) peer = peer->unmapped();
+  if (peer->is_v6() != address.is_v6()) return false;
+  const uint8_t* a = peer->bytes().data();
+  const uint8_t* bytes = address.bytes().data();
   const unsigned full = prefix / 8, rest = prefix % 8;
   if (std::memcmp(a, bytes, full) != 0) return false;
   if (rest == 0) return true;
@@ -51,9 +41,7 @@ bool AddressBlock::contains(const sockaddr* addr) const {
 }
 
 std::string AddressBlock::text() const {
-  char buf[INET6_ADDRSTRLEN] = {};
-  inet_ntop(v6 ? AF_INET6 : AF_INET, bytes, buf, sizeof(buf));
-  return std::string(buf) + "/" + std::to_string(prefix);
+  return address.text() + "/" + std::to_string(prefix);
 }
 
 std::vector<AddressBlock> default_recursion_clients() {

@@ -9,12 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "base/ip_address.hpp"
+
 namespace clusterdns::dns::forward {
 
 // An address block: "10.0.0.0/8", "fd00::/8", "127.0.0.1" (a single address).
 struct AddressBlock {
-  bool v6 = false;
-  uint8_t bytes[16] = {};
+  base::IpAddress address;
   unsigned prefix = 0;
   static std::optional<AddressBlock> parse(const std::string& text);
   // IPv4 blocks also match IPv4-mapped IPv6 peers (a dual-stack socket's view of an IPv4 client).

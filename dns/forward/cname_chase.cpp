@@ -130,7 +130,7 @@ size_t Forwarder::complete_cname(std::span<const uint8_t> query, std::span<uint8
                           hook ? &*hook : nullptr, ctx.worker, nullptr,      {}};
   std::vector<uint8_t>& scratch = buffer(0);
   const size_t n = answer({tq, tq_len}, scratch, tctx);
-  if (n == kDeferred || (hook && hook->deferred)) return kDeferred;
+  if (hook && hook->deferred) return 0;  // the merged answer follows through the PendingReply
   if (n == 0) return len;
   // Synchronous (a cache hit, or REFUSED/SERVFAIL at once): `scratch` holds the target's answer.
   const size_t merged = merge(query, q, pre, {scratch.data(), n}, limit, out);

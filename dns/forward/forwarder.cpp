@@ -283,8 +283,8 @@ size_t ForwardWorker::answer(std::span<const uint8_t> query, std::span<uint8_t> 
   p->transport = ctx.transport;
   p->reply = ctx.deferrer->defer();
   counters_.forwarded.add();
-  send(p);  // may complete p (and its reply) before it returns
-  return kDeferred;
+  send(p);   // may complete p (and its reply) before it returns
+  return 0;  // the answer follows through p->reply
 }
 
 }  // namespace detail

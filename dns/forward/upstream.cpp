@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/ip_address.hpp"
 #include "dns/wire/name.hpp"
 
 namespace clusterdns::dns::forward {
@@ -83,26 +84,15 @@ std::optional<Upstream> parse_upstream(std::string_view text, std::string& error
   } else {
     host = std::string(text);  // bare IPv4, or bare IPv6 without a port
   }
-  Upstream u;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&u.addr);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&u.addr);
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    u.addr_len = sizeof(sockaddr_in);
-    inet_ntop(AF_INET, &v4->sin_addr, buf, sizeof(buf));
-    u.text = std::string(buf) + ":" + std::to_string(port);
-  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    u.addr_len = sizeof(sockaddr_in6);
-    inet_ntop(AF_INET6, &v6->sin6_addr, buf, sizeof(buf));
-    u.text = std::string(1, '[').append(buf).append("]:").append(std::to_string(port));
-  } else {
+  const std::optional<base::IpAddress> ip = base::IpAddress::parse(host);
+  if (!ip) {
     error = std::string(1, '\'').append(text).append("' is not an IP address (with an optional :port)");
     return std::nullopt;
   }
+  Upstream u;
+  u.addr_len = ip->to_sockaddr(port, u.addr);
+  u.text =
+      ip->is_v6() ? "[" + ip->text() + "]:" + std::to_string(port) : ip->text() + ":" + std::to_string(port);
   return u;
 }
 

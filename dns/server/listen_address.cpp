@@ -1,21 +1,17 @@
 // Parsing and printing of "host:port" listen addresses.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <charconv>
 
+#include "base/ip_address.hpp"
 #include "dns/server/server.hpp"
 
 namespace clusterdns::dns {
 namespace {
 
 // Normalises an IP literal of the given family ("0:0::0" -> "::"); nullopt if it is not one.
-std::optional<std::string> normalise_ip(int family, const std::string& host) {
-  unsigned char raw[sizeof(in6_addr)];
-  if (inet_pton(family, host.c_str(), raw) != 1) return std::nullopt;
-  char text[INET6_ADDRSTRLEN];
-  if (inet_ntop(family, raw, text, sizeof(text)) == nullptr) return std::nullopt;
-  return std::string(text);
+std::optional<std::string> normalise_ip(bool v6, const std::string& host) {
+  const std::optional<base::IpAddress> ip = base::IpAddress::parse(host);
+  if (!ip || ip->is_v6() != v6) return std::nullopt;
+  return ip->text();
 }
 
 }  // namespace
@@ -63,7 +59,7 @@ std::optional<ListenAddress> parse_listen_address(const std::string& text, std::
     error = quoted + "port must be a number from 0 to 65535";
     return std::nullopt;
   }
-  std::optional<std::string> ip = normalise_ip(bracketed ? AF_INET6 : AF_INET, host);
+  std::optional<std::string> ip = normalise_ip(bracketed, host);
   if (!ip) {
     if (bracketed) {
       error = quoted + "\"" + host + "\" is not an IPv6 address";

@@ -185,7 +185,7 @@ void TcpConnection::answer_buffered() {
     const size_t answer = worker_.answer(query, scratch, ctx);
     in_answer_ = false;
     if (current_deferred_) continue;  // its PendingReply fills the slot defer() made
-    if (answer == 0 || answer == kDeferred) {
+    if (answer == 0) {
       ++dropped;
     } else {
       append_message(scratch.first(answer));

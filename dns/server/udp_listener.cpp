@@ -209,8 +209,7 @@ UdpListener::Batch UdpListener::receive_and_answer() {
     current_deferred_ = false;
     const size_t length =
         worker_.answer({b.query(i), b.in[i].msg_len}, {b.answer(i), UdpBatch::kBufferSize}, ctx);
-    if (current_deferred_ || length == kDeferred) {
-      if (!current_deferred_) ++dropped;  // kDeferred without a PendingReply: nothing will answer
+    if (current_deferred_) {
       current_deferred_ = false;
       continue;  // the PendingReply sends it (or counts it as dropped)
     }

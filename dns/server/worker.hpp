@@ -49,7 +49,7 @@ struct WorkerContext {
 
   // Parses the query (the one parse every handler of the chain reads, QueryContext::parsed) and calls the
   // handler, turning an exception or an impossible length into a drop: one bad query must not take the
-  // worker down. Returns kDeferred when the handler took a PendingReply.
+  // worker down. Returns 0 as well when the handler took a PendingReply (the listener's defer() saw it).
   size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out, const QueryContext& ctx) {
     wire::ParsedQuery parsed;
     wire::parse_query(query, parsed);
@@ -63,7 +63,6 @@ struct WorkerContext {
       warn("query handler threw: {}", e.what());
       return 0;
     }
-    if (n == kDeferred) return n;
     if (n > out.size()) {
       warn("query handler returned {} bytes for a {}-byte buffer", n, out.size());
       return 0;

@@ -47,6 +47,12 @@ class BasicHeader {
   void set_rcode(uint8_t rcode) requires kWritable {
     set_flags(static_cast<uint16_t>((flags() & ~kRcodeMask) | (rcode & kRcodeMask)));
   }
+  void set_rcode(Rcode rcode) requires kWritable { set_rcode(static_cast<uint8_t>(rcode)); }
+  void set_opcode(uint8_t opcode) requires kWritable {
+    set_flags(static_cast<uint16_t>((flags() & ~kOpcodeMask) | ((opcode << kOpcodeShift) & kOpcodeMask)));
+  }
+  void set_qdcount(uint16_t v) requires kWritable { put(4, v); }
+  void set_count(Section s, uint16_t v) requires kWritable { put(6 + 2 * static_cast<size_t>(s), v); }
   void set_counts(uint16_t qd, uint16_t an, uint16_t ns, uint16_t ar) requires kWritable {
     put(4, qd);
     put(6, an);

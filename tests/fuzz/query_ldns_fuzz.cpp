@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "dns/wire/header.hpp"
 #include "dns/wire/query.hpp"
 
 // After the C++ headers: ldns's headers define macros that libstdc++'s would trip over under clang.
@@ -61,7 +62,8 @@ struct Walk {
 Walk walk(const uint8_t* data, size_t size) {
   Walk w;
   size_t pos = wire::kHeaderSize;
-  const uint16_t counts[4] = {u16(data + 4), u16(data + 6), u16(data + 8), u16(data + 10)};
+  const wire::HeaderView h(std::span<const uint8_t>(data, size));
+  const uint16_t counts[4] = {h.qdcount(), h.ancount(), h.nscount(), h.arcount()};
   const ldns_pkt_section sections[4] = {LDNS_SECTION_QUESTION, LDNS_SECTION_ANSWER, LDNS_SECTION_AUTHORITY,
                                         LDNS_SECTION_ADDITIONAL};
   for (int s = 0; s < 4; ++s) {
@@ -157,7 +159,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (ours == wire::ParseStatus::Ok) {  // rule 2: the header and question alone
     std::vector<uint8_t> alone(data, data + q.question_end);
-    alone[6] = alone[7] = alone[8] = alone[9] = alone[10] = alone[11] = 0;
+    wire::Header(alone).set_counts(1, 0, 0, 0);  // ours accepted it: QDCOUNT is 1
     ldns_pkt* p = nullptr;
     if (ldns_wire2pkt(&p, alone.data(), alone.size()) != LDNS_STATUS_OK) __builtin_trap();
     Pkt question_only(p, &ldns_pkt_free);
@@ -176,7 +178,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (ldns_pkt_get_opcode(pkt.get()) != LDNS_PACKET_QUERY) return 0;
       break;
     case wire::ParseStatus::FormErr: {
-      if (u16(data + 4) != 1 || compressed_first_name(data, size)) return 0;
+      if (wire::HeaderView(std::span<const uint8_t>(data, size)).qdcount() != 1 ||
+          compressed_first_name(data, size))
+        return 0;
       const ldns_rr* question = ldns_rr_list_rr(ldns_pkt_question(pkt.get()), 0);
       if (question != nullptr && ldns_rr_get_type(question) == LDNS_RR_TYPE_OPT) return 0;
       if (w.opt_elsewhere || w.opt_additional > 1 || w.opt_owner_not_literal_root || w.opt_options_untiled)

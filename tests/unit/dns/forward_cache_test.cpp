@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "dns/wire/header.hpp"
 #include "dns/wire/name.hpp"
 #include "dns/wire/query.hpp"
 #include "dns/wire/types.hpp"
@@ -75,12 +76,14 @@ Bytes response(const Bytes& q, uint8_t rcode, const std::vector<Record>& answers
                const std::vector<Record>& authority = {}) {
   const wire::ParsedQuery p = parse(q);
   Bytes b(q.begin(), q.begin() + static_cast<long>(p.question_end));
-  b[2] = static_cast<uint8_t>(b[2] | 0x80);
-  b[3] = static_cast<uint8_t>(0x80 | rcode);
-  b[6] = 0;
-  b[7] = static_cast<uint8_t>(answers.size());
-  b[9] = static_cast<uint8_t>(authority.size());
-  b[11] = 0;
+  wire::Header h(b);
+  h.set(wire::kFlagQr);
+  h.set(wire::kFlagRa);
+  h.set(wire::kFlagAd, false);
+  h.set(wire::kFlagCd, false);
+  h.set_rcode(rcode);
+  h.set_counts(h.qdcount(), static_cast<uint16_t>(answers.size()), static_cast<uint16_t>(authority.size()),
+               0);
   for (const auto* list : {&answers, &authority}) {
     for (const Record& r : *list) {
       put16(b, 0xC00C);
@@ -152,7 +155,7 @@ TEST(ForwardCache, KeyIncludesTypeDoCdAndEdns) {
   EXPECT_EQ(c.find(make_key(parse(query("a.test", rr::A, 1, true))), 1).kind, Freshness::Miss);
   EXPECT_EQ(c.find(make_key(parse(query("a.test", rr::A, 1, true, true))), 1).kind, Freshness::Miss);
   Bytes cd = q;
-  cd[3] |= 0x10;
+  wire::Header(cd).set(wire::kFlagCd);
   EXPECT_EQ(c.find(make_key(parse(cd)), 1).kind, Freshness::Miss);
 }
 
@@ -209,7 +212,7 @@ TEST(ForwardCache, ServfailBrieflyRefusedAndTruncatedNever) {
   EXPECT_FALSE(c.store(make_key(parse(r)), response(r, 5, {}), 0));
   const Bytes t = query("tc.test");
   Bytes tc = response(t, 0, {a(300)});
-  tc[2] |= 0x02;
+  wire::Header(tc).set(wire::kFlagTc);
   EXPECT_FALSE(c.store(make_key(parse(t)), tc, 0));
   const Bytes z = query("zero.test");
   EXPECT_FALSE(c.store(make_key(parse(z)), response(z, 0, {a(0)}), 0));
@@ -221,10 +224,10 @@ TEST(ForwardCache, OnlyResponsesToStandardQueriesAreStored) {
   Cache c(small());
   const Bytes q = query("notresponse.test");
   Bytes not_response = response(q, 0, {a(300)});
-  not_response[2] = static_cast<uint8_t>(not_response[2] & 0x7F);  // QR clear
+  wire::Header(not_response).set(wire::kFlagQr, false);
   EXPECT_FALSE(c.store(make_key(parse(q)), not_response, 0));
   Bytes notify = response(q, 0, {a(300)});
-  notify[2] = static_cast<uint8_t>(notify[2] | (4 << 3));  // OPCODE NOTIFY
+  wire::Header(notify).set_opcode(wire::opcode::Notify);
   EXPECT_FALSE(c.store(make_key(parse(q)), notify, 0));
   EXPECT_EQ(c.find(make_key(parse(q)), 0).kind, Freshness::Miss);
   EXPECT_TRUE(c.store(make_key(parse(q)), response(q, 0, {a(300)}), 0));

@@ -14,6 +14,7 @@
 #include <boost/asio/ip/udp.hpp>
 #include <gtest/gtest.h>
 
+#include "dns/wire/header.hpp"
 #include "dns/wire/name.hpp"
 #include "dns/wire/types.hpp"
 
@@ -34,10 +35,10 @@ Bytes query(const std::string& name, uint16_t id) {
 }
 
 uint16_t id_of(const Bytes& m) {
-  return wire::load_u16(m.data());
+  return wire::HeaderView(m).id();
 }
 uint8_t rcode_of(const Bytes& m) {
-  return m[3] & 0x0F;
+  return wire::HeaderView(m).rcode();
 }
 bool is_probe(const Bytes& m) {
   return std::string(m.begin(), m.end()).find("clusterdns-loop-probe") != std::string::npos;
@@ -78,9 +79,13 @@ class FakeUpstream {
             if (!r.empty()) socket_.send_to(asio::buffer(r), from_);
           } else if (!drop) {
             Bytes r = q;
-            r[2] |= 0x80;
-            r[3] = 0x80;
-            r[7] = 1;
+            wire::Header h(r);  // used before r grows
+            h.set(wire::kFlagQr);
+            h.set(wire::kFlagRa);
+            h.set(wire::kFlagAd, false);
+            h.set(wire::kFlagCd, false);
+            h.set_rcode(wire::Rcode::NoError);
+            h.set_count(wire::Section::Answer, 1);
             r.insert(r.end(), {0xC0, 0x0C, 0, 1, 0, 1});
             r.insert(r.end(), {static_cast<uint8_t>(ttl >> 24), static_cast<uint8_t>(ttl >> 16),
                                static_cast<uint8_t>(ttl >> 8), static_cast<uint8_t>(ttl)});
@@ -106,8 +111,12 @@ class Capture : public PendingReply {
 
 class CaptureDeferrer : public Deferrer {
  public:
-  std::unique_ptr<PendingReply> defer() override { return std::make_unique<Capture>(replies); }
+  std::unique_ptr<PendingReply> defer() override {
+    ++deferred;
+    return std::make_unique<Capture>(replies);
+  }
   std::vector<Bytes> replies;
+  size_t deferred = 0;  // defer() calls
 };
 
 struct Harness {
@@ -126,10 +135,11 @@ struct Harness {
   Bytes ask(const Bytes& q, bool* immediate = nullptr) {
     Bytes out(65535);
     const QueryContext ctx{Transport::Udp, nullptr, 0, nullptr, &deferrer, 0, nullptr, {}};
-    const size_t before = deferrer.replies.size();
+    const size_t before = deferrer.replies.size(), deferred_before = deferrer.deferred;
     const size_t n = forwarder->answer(q, out, ctx);
-    if (immediate) *immediate = n != kDeferred;
-    if (n != kDeferred) return Bytes(out.begin(), out.begin() + static_cast<long>(n));
+    const bool now = deferrer.deferred == deferred_before;
+    if (immediate) *immediate = now;
+    if (now) return Bytes(out.begin(), out.begin() + static_cast<long>(n));
     run_until([&] { return deferrer.replies.size() > before; });
     return deferrer.replies.size() > before ? deferrer.replies.back() : Bytes{};
   }
@@ -223,10 +233,12 @@ TEST(Forwarder, InflightLimitAnswersRefused) {
   Bytes out(65535);
   const QueryContext ctx{Transport::Udp, nullptr, 0, nullptr, &h.deferrer, 0, nullptr, {}};
   const Bytes q1 = query("slow1.example.test", 1), q2 = query("slow2.example.test", 2);
-  EXPECT_EQ(h.forwarder->answer(q1, out, ctx), kDeferred);
+  EXPECT_EQ(h.forwarder->answer(q1, out, ctx), 0u);
+  EXPECT_EQ(h.deferrer.deferred, 1u);
   const size_t n = h.forwarder->answer(q2, out, ctx);
-  ASSERT_NE(n, kDeferred);
-  EXPECT_EQ(out[3] & 0x0F, 5);  // REFUSED
+  ASSERT_EQ(h.deferrer.deferred, 1u);  // answered now
+  EXPECT_EQ(wire::HeaderView(std::span<const uint8_t>(out.data(), n)).rcode(),
+            static_cast<uint8_t>(wire::Rcode::Refused));
   EXPECT_EQ(h.forwarder->stats().refused_inflight, 1u);
   h.run_until([&] { return !h.deferrer.replies.empty(); });
   ASSERT_EQ(h.deferrer.replies.size(), 1u);
@@ -243,7 +255,7 @@ TEST(Forwarder, AQueryThatComesBackIsALoop) {
     Bytes out(65535);
     const QueryContext ctx{Transport::Udp, nullptr, 0, nullptr, nullptr, 0, nullptr, {}};
     const size_t n = h.forwarder->answer(q, out, ctx);
-    return n == kDeferred ? Bytes{} : Bytes(out.begin(), out.begin() + static_cast<long>(n));
+    return Bytes(out.begin(), out.begin() + static_cast<long>(n));  // no deferrer: now, or 0 (dropped)
   };
   const Bytes r = h.ask(query("www.example.test", 5));
   ASSERT_GE(r.size(), 12u);

@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "dns/server/server.hpp"
+#include "dns/wire/header.hpp"
 
 namespace clusterdns::dns {
 namespace {
@@ -36,7 +37,7 @@ class LaterHandler : public QueryHandler, public WorkerHooks {
     const uint8_t mode = query[12];
     if (mode == 0 || ctx.deferrer == nullptr) {
       std::memcpy(out.data(), query.data(), query.size());
-      out[2] |= 0x80;
+      wire::Header(out).set(wire::kFlagQr);
       return query.size();
     }
     auto reply = std::shared_ptr<PendingReply>(ctx.deferrer->defer());
@@ -44,12 +45,12 @@ class LaterHandler : public QueryHandler, public WorkerHooks {
     auto timer =
         std::make_shared<boost::asio::steady_timer>(*io, std::chrono::milliseconds(20 * (mode & 0x7F)));
     Bytes answer(query.begin(), query.end());
-    answer[2] |= 0x80;
+    wire::Header(answer).set(wire::kFlagQr);
     timer->async_wait([timer, reply, answer, mode](const boost::system::error_code&) mutable {
       if ((mode & 0x80) == 0) reply->complete(answer);
       reply.reset();  // 0x80: destroyed uncompleted, i.e. dropped
     });
-    return kDeferred;
+    return 0;  // the PendingReply answers
   }
   void start_worker(unsigned worker, boost::asio::io_context& io) override { ios_[worker] = &io; }
   void stop_worker(unsigned) override { stopped.fetch_add(1); }
@@ -118,8 +119,9 @@ TEST(ServerDeferred, UdpAnswerArrivesLater) {
   const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
   ASSERT_EQ(n, static_cast<ssize_t>(q.size()));
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 40ms);
-  EXPECT_EQ(buf[0], 0x42);
-  EXPECT_EQ(buf[2] & 0x80, 0x80);
+  const wire::HeaderView h(buf);
+  EXPECT_EQ(h.id() >> 8, 0x42);
+  EXPECT_TRUE(h.has(wire::kFlagQr));
   EXPECT_GE(r.server.stats().deferred, 1u);
   ::close(fd);
 }

@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "dns/server/server.hpp"
+#include "dns/wire/header.hpp"
 
 namespace clusterdns::dns::server_testing {
 
@@ -25,25 +26,28 @@ using namespace std::chrono_literals;
 using Bytes = std::vector<uint8_t>;
 using Clock = std::chrono::steady_clock;
 
-// Echoes the query with QR set; drops when the first byte is 0xff; for a first byte of 0xee over TCP,
-// first streams three messages whose second flags byte is 1, 2, 3.
+// Echoes the query with QR set. The ID's first byte says what else to do: 0xff drops; 0xdd over TCP first
+// streams a transfer; 0xee over TCP first streams three messages whose RCODE is 1, 2, 3.
 class EchoHandler : public QueryHandler {
  public:
   size_t answer(std::span<const uint8_t> query, std::span<uint8_t> out, const QueryContext& ctx) override {
     calls.fetch_add(1);
-    if (query.size() < 12 || query[0] == 0xff || ctx.peer == nullptr) return 0;
+    const wire::HeaderView in(query);
+    const auto mode = static_cast<uint8_t>(in.id() >> 8);
+    if (!in.valid() || mode == 0xff || ctx.peer == nullptr) return 0;
     std::memcpy(out.data(), query.data(), query.size());
-    out[2] |= 0x80;
-    if (query[0] == 0xdd && ctx.stream != nullptr) {  // a transfer far larger than the socket buffers
+    wire::Header h(out);
+    h.set(wire::kFlagQr);
+    if (mode == 0xdd && ctx.stream != nullptr) {  // a transfer far larger than the socket buffers
       for (int i = 0; i < kBigMessages; ++i)
         (*ctx.stream)(out.first(60000));
     }
-    if (query[0] == 0xee && ctx.stream != nullptr) {
+    if (mode == 0xee && ctx.stream != nullptr) {
       for (uint8_t i = 1; i <= 3; ++i) {
-        out[3] = i;
+        h.set_rcode(i);
         (*ctx.stream)(out.first(query.size()));
       }
-      out[3] = query[3];
+      h.set_rcode(in.rcode());
     }
     return query.size();
   }
@@ -53,17 +57,18 @@ class EchoHandler : public QueryHandler {
 
 inline Bytes make_query(uint16_t id, size_t size = 33) {
   Bytes q(size, 0);
-  q[0] = static_cast<uint8_t>(id >> 8);
-  q[1] = static_cast<uint8_t>(id);
-  q[5] = 1;  // QDCOUNT
+  wire::Header h(q);
+  h.set_id(id);
+  h.set_qdcount(1);
   for (size_t i = 12; i < size; ++i)
     q[i] = static_cast<uint8_t>(i);
   return q;
 }
 
-inline Bytes expected_answer(Bytes q, uint8_t flags2 = 0) {
-  q[2] |= 0x80;
-  q[3] = flags2;
+inline Bytes expected_answer(Bytes q, uint8_t rcode = 0) {
+  wire::Header h(q);
+  h.set(wire::kFlagQr);
+  h.set_rcode(rcode);
   return q;
 }
 

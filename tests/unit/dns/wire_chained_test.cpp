@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "dns/wire/header.hpp"
 #include "dns/wire/name.hpp"
 #include "dns/wire/rewrite.hpp"
 #include "dns/wire/types.hpp"
@@ -39,10 +40,10 @@ Bytes header_and_question(const Bytes& query) {
 // to default.svc.cluster.local in the question), then ext CNAME www.example.test (TTL 20), then OPT.
 Bytes prefix_for(const Bytes& query) {
   Bytes b = header_and_question(query);
-  b[2] = 0x85;
-  b[3] = 0;
-  b[7] = 2;
-  b[11] = 1;
+  Header h(b);
+  h.set_flags(kFlagQr | kFlagAa | kFlagRd);
+  h.set_count(Section::Answer, 2);
+  h.set_count(Section::Additional, 1);
   const size_t first_rdata = b.size() + 12;
   put_rr_head(b, 0xC00C, rrtype::CNAME, 30, 6);
   b.insert(b.end(), {3, 'e', 'x', 't'});
@@ -63,18 +64,19 @@ Bytes prefix_for(const Bytes& query) {
 // A resolver's answer for www.example.test: CNAME web (compressed), web A (TTL 300), NS in authority.
 Bytes target_answer(uint8_t rcode = 0) {
   Bytes b = header_and_question(make_query({.name = "www.example.test", .id = 9}));
-  b[2] = 0x81;
-  b[3] = static_cast<uint8_t>(0x80 | rcode);
+  Header h(b);
+  h.set_flags(kFlagQr | kFlagRd | kFlagRa);
+  h.set_rcode(rcode);
   if (rcode != 0) {  // NXDOMAIN: SOA in authority, TTL 900
-    b[9] = 1;
+    h.set_count(Section::Authority, 1);
     put_rr_head(b, 0xC010, rrtype::SOA, 900, 22);
     b.insert(b.end(), {0, 0});
     for (int i = 0; i < 10; ++i)
       put16(b, static_cast<uint16_t>(i));
     return b;
   }
-  b[7] = 2;
-  b[9] = 1;
+  h.set_count(Section::Answer, 2);
+  h.set_count(Section::Authority, 1);
   const size_t cname_rdata = b.size() + 12;
   put_rr_head(b, 0xC00C, rrtype::CNAME, 300, 6);
   b.insert(b.end(), {3, 'w', 'e', 'b'});
@@ -156,7 +158,7 @@ TEST_F(Chain, HostileTargetsAreRejectedNotRead) {
   }
   // A prefix whose counts lie is refused.
   Bytes liar = prefix;
-  liar[7] = 5;
+  Header(liar).set_count(Section::Answer, 5);
   EXPECT_EQ(write_chained_answer(query, q, liar, target_answer(), 20, 65535, out), 0u);
 }
 

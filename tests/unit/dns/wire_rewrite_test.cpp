@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "dns/wire/header.hpp"
 #include "dns/wire/name.hpp"
 #include "dns/wire/types.hpp"
 #include "tests/support/dns_test_util.hpp"
@@ -29,11 +30,9 @@ void put16(Bytes& b, uint16_t v) {
 Bytes target_answer() {
   Bytes b = make_query({.name = "www.example.test", .type = rrtype::A, .id = 7, .edns_size = 1232});
   b.resize(b.size() - 11);  // drop the query's OPT; ours is appended at the end
-  b[2] = 0x81;
-  b[3] = 0x80;  // QR RD RA
-  b[7] = 2;
-  b[9] = 1;
-  b[11] = 2;
+  Header h(b);
+  h.set_flags(kFlagQr | kFlagRd | kFlagRa);
+  h.set_counts(h.qdcount(), 2, 1, 2);
   const size_t cname_rdata = b.size() + 12;
   put16(b, 0xC00C);  // www.example.test
   put16(b, rrtype::CNAME);
@@ -121,8 +120,9 @@ TEST(WireRewrite, KeepsTheTargetsRcode) {
   ParsedQuery q;
   ASSERT_EQ(parse_query(query, q), ParseStatus::Ok);
   Bytes nx = make_query({.name = "nx.test"});
-  nx[2] = 0x81;
-  nx[3] = 0x83;  // NXDOMAIN, no records
+  Header h(nx);
+  h.set_flags(kFlagQr | kFlagRd | kFlagRa);
+  h.set_rcode(Rcode::NxDomain);  // no records
   Bytes out(65535);
   const size_t n = write_cname_answer(query, q, *name_from_text("nx.test"), 30, nx, 512, out);
   const auto d = decode(out.data(), n);

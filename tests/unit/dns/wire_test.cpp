@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "dns/wire/header.hpp"
 #include "dns/wire/name.hpp"
 #include "dns/wire/query.hpp"
 #include "dns/wire/response.hpp"
@@ -20,19 +21,13 @@ ParseStatus parse(const std::vector<uint8_t>& p, ParsedQuery& q) {
 }
 
 std::vector<uint8_t> header(uint16_t qd, uint16_t an = 0, uint16_t ns = 0, uint16_t ar = 0,
-                            uint8_t flags_hi = 0) {
-  return {0x12,
-          0x34,
-          flags_hi,
-          0,
-          static_cast<uint8_t>(qd >> 8),
-          static_cast<uint8_t>(qd),
-          static_cast<uint8_t>(an >> 8),
-          static_cast<uint8_t>(an),
-          static_cast<uint8_t>(ns >> 8),
-          static_cast<uint8_t>(ns),
-          static_cast<uint8_t>(ar >> 8),
-          static_cast<uint8_t>(ar)};
+                            uint16_t flags = 0) {
+  std::vector<uint8_t> b(kHeaderSize);
+  Header h(b);
+  h.set_id(0x1234);
+  h.set_flags(flags);
+  h.set_counts(qd, an, ns, ar);
+  return b;
 }
 
 TEST(Name, FromTextLowercasesAndValidates) {
@@ -128,11 +123,11 @@ TEST(Query, ParsesQuestionAndEdns) {
 TEST(Query, HostileHeadersAndQuestions) {
   ParsedQuery q;
   EXPECT_EQ(parse(std::vector<uint8_t>(11, 0), q), ParseStatus::Drop);  // truncated header
-  auto response = header(1, 0, 0, 0, 0x80);                             // QR=1
+  auto response = header(1, 0, 0, 0, kFlagQr);
   EXPECT_EQ(parse(response, q = ParsedQuery{}), ParseStatus::Drop);
   EXPECT_EQ(parse(header(0), q = ParsedQuery{}), ParseStatus::FormErr);  // qdcount 0
   auto two = make_query(QuerySpec{});
-  two[5] = 2;  // qdcount 2
+  Header(two).set_qdcount(2);
   EXPECT_EQ(parse(two, q = ParsedQuery{}), ParseStatus::FormErr);
   auto cut = make_query(QuerySpec{.name = "a.b"});
   cut.resize(cut.size() - 2);  // QCLASS missing
@@ -153,11 +148,11 @@ TEST(Query, HostileAdditionalRecords) {
   ParsedQuery q;
   // arcount says 1 but nothing follows.
   auto missing = make_query(QuerySpec{.name = "a"});
-  missing[11] = 1;
+  Header(missing).set_count(Section::Additional, 1);
   EXPECT_EQ(parse(missing, q), ParseStatus::FormErr);
   // Two OPT records.
   auto two_opt = make_query(QuerySpec{.name = "a", .edns_size = 1232});
-  two_opt[11] = 2;
+  Header(two_opt).set_count(Section::Additional, 2);
   two_opt.insert(two_opt.end(), {0, 0, 41, 4, 0xD0, 0, 0, 0, 0, 0, 0});
   EXPECT_EQ(parse(two_opt, q = ParsedQuery{}), ParseStatus::FormErr);
   // OPT whose RDLENGTH runs past the end.
@@ -177,7 +172,7 @@ TEST(Query, HostileAdditionalRecords) {
   EXPECT_TRUE(q.has_edns);
   // OPT not owned by the root.
   auto owned = make_query(QuerySpec{.name = "a"});
-  owned[11] = 1;
+  Header(owned).set_count(Section::Additional, 1);
   owned.insert(owned.end(), {1, 'x', 0, 0, 41, 4, 0xD0, 0, 0, 0, 0, 0, 0});
   EXPECT_EQ(parse(owned, q = ParsedQuery{}), ParseStatus::FormErr);
 }

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "dns/server/server.hpp"
+#include "dns/wire/header.hpp"
 #include "ops/forward_metrics.hpp"
 #include "ops/http_server.hpp"
 #include "ops/metrics_page.hpp"
@@ -96,7 +97,7 @@ class Echo : public dns::QueryHandler {
  public:
   size_t answer(std::span<const uint8_t> q, std::span<uint8_t> out, const dns::QueryContext&) override {
     std::copy(q.begin(), q.end(), out.begin());
-    out[2] |= 0x80;
+    dns::wire::Header(out).set(dns::wire::kFlagQr);
     return q.size();
   }
 };

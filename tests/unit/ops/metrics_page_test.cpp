@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/dns_test_util.hpp"
+#include "dns/wire/header.hpp"
 #include "dns/wire/types.hpp"
 
 namespace rrtype = clusterdns::dns::wire::rrtype;
@@ -47,7 +48,7 @@ class Echo : public dns::QueryHandler {
  public:
   size_t answer(std::span<const uint8_t> q, std::span<uint8_t> out, const dns::QueryContext&) override {
     std::copy(q.begin(), q.end(), out.begin());
-    out[2] |= 0x80;
+    dns::wire::Header(out).set(dns::wire::kFlagQr);
     return q.size();
   }
 };

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "dns/wire/header.hpp"
 #include "ops/query_log.hpp"
 #include "tests/support/dns_test_util.hpp"
 #include "dns/wire/types.hpp"
@@ -33,8 +34,9 @@ class FakeHandler : public dns::QueryHandler {
       throw std::runtime_error("boom");
     }
     std::copy(q.begin(), q.end(), out.begin());
-    out[2] |= 0x80;
-    out[3] = static_cast<uint8_t>((out[3] & 0xF0) | rcode);
+    dns::wire::Header h(out);
+    h.set(dns::wire::kFlagQr);
+    h.set_rcode(rcode);
     return q.size();
   }
 };
@@ -177,7 +179,7 @@ class DeferringHandler : public dns::QueryHandler {
   std::unique_ptr<dns::PendingReply> pending;
   size_t answer(std::span<const uint8_t>, std::span<uint8_t>, const dns::QueryContext& ctx) override {
     pending = ctx.deferrer->defer();
-    return dns::kDeferred;
+    return 0;
   }
 };
 
@@ -195,13 +197,13 @@ TEST(QueryMetrics, DeferredAnswersAreRecordedWhenCompleted) {
   ctx.peer = reinterpret_cast<const sockaddr*>(&peer.storage);
   ctx.peer_len = peer.len;
   ctx.deferrer = &server;
-  EXPECT_EQ(h.answer(q, out, ctx), dns::kDeferred);
+  EXPECT_EQ(h.answer(q, out, ctx), 0u);
   QueryTotals t = m.totals();
   EXPECT_EQ(requests(t, 0, 0, 28), 1u);
   EXPECT_EQ(t[Slots::responses(static_cast<size_t>(Plugin::Forward), 0)], 0u);
   ASSERT_TRUE(inner.pending);
   std::vector<uint8_t> answer = q;
-  answer[2] |= 0x80;
+  dns::wire::Header(answer).set(dns::wire::kFlagQr);
   std::thread([&] { inner.pending->complete(answer); }).join();  // from another thread, as a forwarder may
   t = m.totals();
   EXPECT_EQ(server.sent, answer);

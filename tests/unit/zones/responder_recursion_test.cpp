@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "discovery/model.hpp"
+#include "dns/wire/header.hpp"
 #include "dns/wire/name.hpp"
 #include "dns/wire/response.hpp"
 #include "tests/support/dns_test_util.hpp"
@@ -36,7 +37,7 @@ struct FakeForwarding : dns::QueryHandler, dns::Recursion {
   size_t complete_cname(std::span<const uint8_t>, std::span<uint8_t> out, size_t len, std::string_view target,
                         const dns::QueryContext&) override {
     targets.push_back(dns::wire::name_to_text(target));
-    out[3] = static_cast<uint8_t>((out[3] & 0xF0) | 3);  // visible: NXDOMAIN
+    dns::wire::Header(out).set_rcode(dns::wire::Rcode::NxDomain);  // visible
     return len;
   }
   bool allow = true;

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "discovery/model.hpp"
+#include "dns/wire/header.hpp"
 #include "dns/wire/types.hpp"
 #include "tests/support/dns_test_util.hpp"
 #include "zones/builder.hpp"
@@ -146,10 +147,10 @@ TEST_F(ResponderTest, ProtocolHygiene) {
 TEST_F(ResponderTest, MalformedGetsFormErrAndResponsesAreDropped) {
   auto q = make_query({.name = "one.default.svc.cluster.local"});
   auto two = q;
-  two[5] = 2;
+  dns::wire::Header(two).set_qdcount(2);
   EXPECT_EQ(ask_raw(two).rcode, "FORMERR");
   auto resp = q;
-  resp[2] |= 0x80;  // QR=1
+  dns::wire::Header(resp).set(dns::wire::kFlagQr);
   ask_raw(resp);
   EXPECT_EQ(last_size_, 0u);
   ask_raw(std::vector<uint8_t>(5, 0));
