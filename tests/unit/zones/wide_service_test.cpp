@@ -129,14 +129,13 @@ TEST(WideService, EachPortIsOneNameAndOneRecordAndAChangeLeavesNothingBehind) {
 }
 
 // Writing and undoing an RRset of n records must cost O(n log n) at most, not O(n^2): from 4,000 to 32,000
-// records (8 times) the work may grow 16 times. Measured here (Release, min of five): linear editing grows
-// 9-10 times (add and remove); a removal that undoes the records first-written first grows 48-54 times, and
-// so does today's ZoneDraft::remove, which rescans the set's TTLs for every record it removes (46-56 times).
-// Disabled until ZoneDraft::remove rescans only when the removed record held the set's smallest TTL alone.
-// Work at two sizes is compared, never a wall-clock budget.
-TEST(WideService, DISABLED_WritingAndUndoingABigRRsetIsLinear) {
+// records (8 times) the work may grow 24 times (a quadratic edit grows 64 times). Measured (Release, min of
+// five): linear editing grows 9-10 times; a removal that undid the records first-written first, or that
+// rescanned the set's TTLs for every record removed (ZoneDraft before its records were packed), 46-56 times.
+// Process CPU time at two sizes is compared, never a wall-clock budget.
+TEST(WideService, WritingAndUndoingABigRRsetIsLinear) {
   constexpr int kSmall = 4000, kLarge = 32000;
-  constexpr double kMaxGrowth = 2.0 * kLarge / kSmall;
+  constexpr double kMaxGrowth = 3.0 * kLarge / kSmall;
   const Costs small = rrset_costs(kSmall), large = rrset_costs(kLarge);
   EXPECT_LT(large.add / small.add, kMaxGrowth)
       << "add: " << small.add << " s for " << kSmall << " records, " << large.add << " s for " << kLarge;
