@@ -50,15 +50,15 @@ void ClusterRecords::name_space(const std::string& ns, RecordSink& out) const {
   if (opts_.pods == PodMode::Insecure) out.insecure_pod_parent(pod_ns);
 }
 
-void ClusterRecords::add_address(RecordSink& out, const std::string& owner, const std::string& ip) const {
+void RecordSink::address(std::string_view owner, uint32_t ttl, const std::string& ip) {
   uint16_t type = 0;
   Rdata rd;
-  if (rdata_ip(ip, type, rd)) out.record(owner, type, opts_.ttl, std::move(rd));
+  if (rdata_ip(ip, type, rd)) record(owner, type, ttl, std::move(rd));
 }
 
-void ClusterRecords::add_ptr(RecordSink& out, const std::string& ip, const std::string& target) const {
+void RecordSink::ptr(const std::string& ip, uint32_t ttl, std::string_view target) {
   const std::string rev = reverse_name(ip);
-  if (!rev.empty()) out.record(rev, wire::rrtype::PTR, opts_.ttl, rdata_name(target));
+  if (!rev.empty()) record(rev, wire::rrtype::PTR, ttl, rdata_name(target));
 }
 
 // §2.3.2 / §2.4.2: one SRV per target under _port._proto, all of them under the service name too
@@ -86,7 +86,7 @@ void ClusterRecords::service(const Service& svc, const std::vector<const Endpoin
   if (!namespace_named(svc.ns) || !is_dns_label(svc.name)) return;
   if (svc.ns == opts_.dns_service_ns && svc.name == opts_.dns_service_name) {
     for (const auto& ip : svc.cluster_ips)
-      add_address(out, ns_name_, ip);  // the NS glue (fixed())
+      out.address(ns_name_, opts_.ttl, ip);  // the NS glue (fixed())
   }
   const std::string name = wire_label(svc.name) + wire_label(svc.ns) + svc_;
   if (svc.kind == ServiceKind::ExternalName) {
@@ -106,10 +106,10 @@ void ClusterRecords::service(const Service& svc, const std::vector<const Endpoin
       for (const auto& ip : ep.addresses) {
         const std::string host = wire_label(endpoint_label(ep, ip)) + name;
         any_ready = true;
-        add_address(out, host, ip);
-        add_ptr(out, ip, host);
+        out.address(host, opts_.ttl, ip);
+        out.ptr(ip, opts_.ttl, host);
         if (headless) {
-          add_address(out, name, ip);
+          out.address(name, opts_.ttl, ip);
           for (const auto& port : set->ports) {
             if (port.name.empty() || port.port <= 0 || port.port > 65535) continue;
             srv[srv_labels(port.name, port.protocol)].insert(
@@ -125,8 +125,8 @@ void ClusterRecords::service(const Service& svc, const std::vector<const Endpoin
     return;
   }
   for (const auto& ip : svc.cluster_ips) {
-    add_address(out, name, ip);
-    add_ptr(out, ip, name);
+    out.address(name, opts_.ttl, ip);
+    out.ptr(ip, opts_.ttl, name);
   }
   for (const auto& port : svc.ports) {
     if (port.name.empty()) continue;  // unnamed ports have no SRV (§2.3.2)
@@ -140,7 +140,7 @@ void ClusterRecords::pod(const discovery::Pod& pod, RecordSink& out) const {
   if (opts_.pods != PodMode::Verified || !namespace_named(pod.ns)) return;
   if (pod.ip.empty() || pod.terminating) return;
   if (pod.phase == "Succeeded" || pod.phase == "Failed" || pod.phase == "Unknown") return;
-  add_address(out, wire_label(dashed_ip(pod.ip)) + wire_label(pod.ns) + pod_, pod.ip);
+  out.address(wire_label(dashed_ip(pod.ip)) + wire_label(pod.ns) + pod_, opts_.ttl, pod.ip);
 }
 
 void add_cluster_zones(ZoneDraft& draft, const ClusterOptions& opts) {

@@ -60,6 +60,10 @@ class RecordSink {
       removed_.push_back({std::string(owner), type, ttl, std::move(rdata)});
     }
   }
+  // An A or AAAA record of `ip` (canonical text) at owner; nothing when it is not an address.
+  void address(std::string_view owner, uint32_t ttl, const std::string& ip);
+  // The PTR record of `ip` to target; nothing when it is not an address.
+  void ptr(const std::string& ip, uint32_t ttl, std::string_view target);
   void exists(std::string_view owner) {
     adding_ ? void(draft_.add_empty(owner)) : draft_.remove_empty(owner);
   }
@@ -101,8 +105,6 @@ class ClusterRecords {
   static bool namespace_named(const std::string& ns);
 
  private:
-  void add_address(RecordSink& out, const std::string& owner, const std::string& ip) const;
-  void add_ptr(RecordSink& out, const std::string& ip, const std::string& target) const;
   void add_srv(RecordSink& out, const std::string& service_name,
                const std::map<std::string, std::set<SrvTarget>>& by_port) const;
 

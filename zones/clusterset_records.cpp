@@ -69,30 +69,18 @@ void ClustersetRecords::fixed(RecordSink& out) const {
              rdata_txt(kClustersetDnsVersion));
 }
 
-void ClustersetRecords::add_address(RecordSink& out, const std::string& owner, const std::string& ip) const {
-  uint16_t type = 0;
-  Rdata rd;
-  if (rdata_ip(ip, type, rd)) out.record(owner, type, ttl_, std::move(rd));
-}
-
-// §2.3.3/§2.4.3: a PTR where the cluster zone has none for the address; where it has one, the snapshot
-// compiler leaves this one out (SnapshotCompiler's yielding_ptr_zone).
-void ClustersetRecords::add_ptr(RecordSink& out, const std::string& ip, const std::string& target) const {
-  const std::string rev = reverse_name(ip);
-  if (!rev.empty()) out.record(rev, wire::rrtype::PTR, ttl_, rdata_name(target));
-}
-
 void ClustersetRecords::service_import(const ServiceImport& import,
                                        const std::vector<const EndpointSet*>& sets, RecordSink& out) const {
   if (apex_.empty() || !is_dns_label(import.ns) || !is_dns_label(import.name)) return;
   const std::string name = wire_label(import.name) + wire_label(import.ns) + svc_;
   std::map<std::string, std::set<SrvTarget>> srv;
   if (import.type == ImportType::ClusterSetIp) {
-    // §2.3.1-§2.3.3: the clusterset IPs and their PTRs, SRV per named port to the service name. No
-    // <clusterid> names (§2.3.4).
+    // §2.3.1-§2.3.3: the clusterset IPs and their PTRs (where the cluster zone has one for the address, the
+    // snapshot compiler leaves ours out: SnapshotCompiler's yielding_ptr_zone), SRV per named port to the
+    // service name. No <clusterid> names (§2.3.4).
     for (const std::string& ip : import.ips) {
-      add_address(out, name, ip);
-      add_ptr(out, ip, name);
+      out.address(name, ttl_, ip);
+      out.ptr(ip, ttl_, name);
     }
     for (const auto& port : import.ports) {
       if (port.name.empty() || port.port <= 0 || port.port > 65535) continue;
@@ -110,13 +98,13 @@ void ClustersetRecords::service_import(const ServiceImport& import,
     for (const Endpoint& ep : set->endpoints) {
       if (!ep.ready) continue;
       for (const std::string& ip : ep.addresses) {
-        add_address(out, name, ip);
+        out.address(name, ttl_, ip);
         if (!named) continue;
         const std::string host_label =
             !ep.hostname.empty() && is_dns_label(wire::lowercase(ep.hostname)) ? ep.hostname : dashed_ip(ip);
         const std::string host = wire_label(host_label) + wire_label(set->source_cluster) + name;
-        add_address(out, host, ip);
-        add_ptr(out, ip, host);
+        out.address(host, ttl_, ip);
+        out.ptr(ip, ttl_, host);
         for (const auto& port : set->ports) {
           if (port.name.empty() || port.port <= 0 || port.port > 65535) continue;
           srv[srv_labels(port.name, port.protocol)].insert(SrvTarget{static_cast<uint16_t>(port.port), host});

@@ -27,9 +27,6 @@ class ClustersetRecords {
                       const std::vector<const discovery::EndpointSet*>& sets, RecordSink& out) const;
 
  private:
-  void add_address(RecordSink& out, const std::string& owner, const std::string& ip) const;
-  void add_ptr(RecordSink& out, const std::string& ip, const std::string& target) const;
-
   uint32_t ttl_;
   std::string apex_, svc_, mname_;
 };

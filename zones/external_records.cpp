@@ -79,19 +79,13 @@ void ExternalRecords::add_zones(ZoneDraft& draft) const {
   }
 }
 
-void ExternalRecords::add_address(RecordSink& out, const std::string& owner, const std::string& ip) const {
-  uint16_t type = 0;
-  Rdata rd;
-  if (rdata_ip(ip, type, rd)) out.record(owner, type, opts_.ttl, std::move(rd));
-}
-
 void ExternalRecords::fixed(RecordSink& out) const {
   for (const Zone& z : zones_) {
     out.record(z.apex, wire::rrtype::NS, opts_.ttl, rdata_name(z.ns1));
     // ns1.dns.<zone> exists even before its glue does (NODATA, apex_test.go); dns.<zone> is its parent.
     out.exists(z.ns1);
     for (const std::string& ip : opts_.ns_addresses)
-      add_address(out, z.ns1, ip);
+      out.address(z.ns1, opts_.ttl, ip);
   }
 }
 
@@ -105,7 +99,7 @@ void ExternalRecords::service(const Service& svc, const std::vector<const Endpoi
     if (glue.empty()) glue = svc.cluster_ips;
     for (const Zone& z : zones_) {
       for (const std::string& ip : glue)
-        add_address(out, z.ns1, ip);
+        out.address(z.ns1, opts_.ttl, ip);
     }
   }
   // dns.<zone> holds the nameserver names (k8s_external's serveSubApex answers everything below it): a
@@ -122,10 +116,8 @@ void ExternalRecords::service(const Service& svc, const std::vector<const Endpoi
     std::string target = name;
     if (!ips.empty()) {
       for (const std::string& ip : ips) {
-        add_address(out, name, ip);
-        if (!opts_.ptr) continue;
-        const std::string rev = reverse_name(ip);
-        if (!rev.empty()) out.record(rev, wire::rrtype::PTR, opts_.ttl, rdata_name(name));
+        out.address(name, opts_.ttl, ip);
+        if (opts_.ptr) out.ptr(ip, opts_.ttl, name);
       }
     } else {
       // Only load balancer hostnames (ELB style): the name is a CNAME to the first (a name owns one CNAME),
@@ -156,8 +148,8 @@ void ExternalRecords::headless(const Service& svc, const std::vector<const Endpo
       if (!ep.ready && !svc.publish_not_ready) continue;  // ready endpoints only, as the cluster zone
       for (const std::string& ip : ep.addresses) {
         const std::string host = wire_label(endpoint_label(ep, ip)) + name;
-        add_address(out, host, ip);
-        add_address(out, name, ip);
+        out.address(host, opts_.ttl, ip);
+        out.address(name, opts_.ttl, ip);
         auto& ports = own[host];
         for (const auto& port : set->ports) {
           if (port.name.empty() || port.port <= 0 || port.port > 65535) continue;

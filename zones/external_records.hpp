@@ -33,7 +33,6 @@ class ExternalRecords {
     std::string apex;  // wire form
     std::string ns1;   // ns1.dns.<apex>
   };
-  void add_address(RecordSink& out, const std::string& owner, const std::string& ip) const;
   void headless(const discovery::Service& svc, const std::vector<const discovery::EndpointSet*>& sets,
                 const std::string& name, RecordSink& out) const;
 

@@ -79,10 +79,11 @@ class SnapshotCompiler::Writer {
         continue;
       }
       // NODATA (RFC 2308 §2.2). Without a CNAME before it, the SOA is the zone's, written at query time.
-      if (a.ancount == 0 && cur == qname && d_.zone_of(cur) >= 0) {
+      const int zone = d_.zone_of(cur);
+      if (a.ancount == 0 && zone >= 0) {
         a.zone_soa = true;
       } else {
-        a.nscount = static_cast<uint16_t>(a.nscount + put_soa(w, d_.zone_of(cur)));
+        a.nscount = static_cast<uint16_t>(a.nscount + put_soa(w, zone));
       }
       break;
     }
