@@ -7,7 +7,6 @@
 #include <climits>
 #include <cstdint>
 #include <cstring>
-#include <tuple>
 
 #include "dns/wire/name.hpp"
 #include "dns/wire/types.hpp"
@@ -24,9 +23,7 @@ std::shared_ptr<ZoneDraft> ZoneDraft::clone() const {
   auto copy = std::make_shared<ZoneDraft>();
   copy->zones_ = zones_;
   for (const auto& [name, node] : nodes_) {
-    DraftNode& n =
-        copy->nodes_.emplace(std::piecewise_construct, std::forward_as_tuple(name), std::forward_as_tuple())
-            .first->second;
+    DraftNode& n = *copy->nodes_.try_emplace(name).first;
     if (!node.rrsets.empty()) {
       copy->splice(n.rrsets, 0, static_cast<long>(node.rrsets.size_));
       std::memcpy(n.rrsets.data_, node.rrsets.data_, node.rrsets.size_);
@@ -104,46 +101,41 @@ void put_rr(wire::CompressingWriter& w, std::string_view owner, uint16_t type, u
 }
 
 DraftNode* ZoneDraft::ensure(std::string_view owner) {
-  if (auto it = nodes_.find(owner); it != nodes_.end()) return &it->second;
+  if (DraftNode* node = nodes_.find(owner)) return node;
   const int z = zone_of(owner);
   if (z < 0) return nullptr;
-  DraftNode* node =
-      &nodes_.emplace(std::piecewise_construct, std::forward_as_tuple(owner), std::forward_as_tuple())
-           .first->second;
+  DraftNode* node = nodes_.try_emplace(owner).first;
   touch(owner);
   // Ancestors up to the apex exist as empty non-terminals; each counts its children.
   const std::string& apex = zones_[static_cast<size_t>(z)].apex;
   std::string_view parent = owner;
   while (parent.size() > apex.size()) {
     parent = wire::strip_labels(parent, 1);
-    if (auto at = nodes_.find(parent); at != nodes_.end()) {
-      ++at->second.children;
-      break;
-    }
-    nodes_.emplace(std::piecewise_construct, std::forward_as_tuple(parent), std::forward_as_tuple())
-        .first->second.children = 1;
+    auto [at, created] = nodes_.try_emplace(parent);
+    ++at->children;
+    if (!created) break;
     touch(parent);
   }
   return node;
 }
 
 void ZoneDraft::release(std::string_view owner) {
+  // `owner` may be a view of the node's own name, which erasing frees.
   std::string name(owner);
   while (true) {
-    auto it = nodes_.find(std::string_view(name));
-    if (it == nodes_.end()) return;
-    const DraftNode& n = it->second;
-    if (!n.rrsets.empty() || n.claims > 0 || n.children > 0) return;
+    const DraftNode* n = nodes_.find(name);
+    if (n == nullptr) return;
+    if (!n->rrsets.empty() || n->claims > 0 || n->children > 0) return;
     touch(name);
     const int z = zone_of(name);
     const bool apex = z >= 0 && zones_[static_cast<size_t>(z)].apex == name;
-    if (n.rrsets.cap_ > 0) memory_->deallocate(n.rrsets.data_, n.rrsets.cap_, 1);
-    nodes_.erase(it);
+    if (n->rrsets.cap_ > 0) memory_->deallocate(n->rrsets.data_, n->rrsets.cap_, 1);
+    nodes_.erase(name);
     if (apex || name.empty()) return;
     name = std::string(wire::strip_labels(name, 1));
-    auto parent = nodes_.find(std::string_view(name));
-    if (parent == nodes_.end()) return;
-    --parent->second.children;
+    DraftNode* parent = nodes_.find(name);
+    if (parent == nullptr) return;
+    --parent->children;
   }
 }
 
@@ -263,9 +255,9 @@ bool ZoneDraft::add(std::string_view owner, uint16_t type, uint32_t ttl, Rdata r
 }
 
 void ZoneDraft::remove(std::string_view owner, uint16_t type, uint32_t /*ttl*/, const Rdata& rdata) {
-  auto node = nodes_.find(owner);
-  if (node == nodes_.end()) return;
-  RRsetMap& m = node->second.rrsets;
+  DraftNode* node = nodes_.find(owner);
+  if (node == nullptr) return;
+  RRsetMap& m = node->rrsets;
   bool found = false;
   const uint32_t set = find_set(m, type, found);
   if (!found) return;
@@ -310,27 +302,25 @@ bool ZoneDraft::add_empty(std::string_view owner) {
 }
 
 void ZoneDraft::remove_empty(std::string_view owner) {
-  auto node = nodes_.find(owner);
-  if (node == nodes_.end() || node->second.claims == 0) return;
-  --node->second.claims;
+  DraftNode* node = nodes_.find(owner);
+  if (node == nullptr || node->claims == 0) return;
+  --node->claims;
   release(owner);
 }
 
 void ZoneDraft::set_insecure_pod_parent(std::string_view owner, bool on) {
-  auto node = nodes_.find(owner);
-  if (node == nodes_.end() || node->second.insecure_pod_parent == on) return;
-  node->second.insecure_pod_parent = on;
+  DraftNode* node = nodes_.find(owner);
+  if (node == nullptr || node->insecure_pod_parent == on) return;
+  node->insecure_pod_parent = on;
   touch(owner);
 }
 
 DraftNode* ZoneDraft::find(std::string_view owner) {
-  auto it = nodes_.find(owner);
-  return it == nodes_.end() ? nullptr : &it->second;
+  return nodes_.find(owner);
 }
 
 const DraftNode* ZoneDraft::find(std::string_view owner) const {
-  auto it = nodes_.find(owner);
-  return it == nodes_.end() ? nullptr : &it->second;
+  return nodes_.find(owner);
 }
 
 Rdata rdata_a(const uint8_t (&ip)[4]) {
