@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <memory_resource>
 #include <random>
 #include <string>
 #include <vector>
@@ -144,4 +145,45 @@ TEST(Draft, ACloneHoldsTheSameRecordsAndOutlivesTheOriginal) {
   d.reset();
   EXPECT_EQ(records_of(*copy, owner, rrtype::SRV), expected);
   EXPECT_EQ(copy->nodes().size(), 6u);  // the apex, svc, team, web, _tcp and the owner
+}
+
+// The name table against a reference set: erasing shifts later entries of a probe run back into the hole,
+// and every name left must still be found (a wrong shift loses names that sit past their home slot).
+TEST(DraftNodes, AddsAndErasesInAnyOrderLoseNothing) {
+  std::pmr::unsynchronized_pool_resource memory;
+  DraftNodes table(&memory);
+  std::mt19937 random(7);
+  std::vector<std::string> names;
+  for (int i = 0; i < 20000; ++i)
+    names.push_back(*name_from_text("pod-" + std::to_string(i) + ".ns-" + std::to_string(i % 37) + ".svc"));
+  std::vector<bool> present(names.size(), false);
+  size_t count = 0;
+  for (int round = 0; round < 200000; ++round) {
+    const size_t i = random() % names.size();
+    if (random() % 3 != 0) {
+      auto [node, created] = table.try_emplace(names[i]);
+      ASSERT_EQ(created, !present[i]) << i;
+      if (created) node->claims = static_cast<uint32_t>(i);
+      count += created;
+      present[i] = true;
+    } else {
+      ASSERT_EQ(table.erase(names[i]), present[i]) << i;
+      count -= present[i];
+      present[i] = false;
+    }
+  }
+  ASSERT_EQ(table.size(), count);
+  for (size_t i = 0; i < names.size(); ++i) {
+    const DraftNode* node = table.find(names[i]);
+    ASSERT_EQ(node != nullptr, present[i]) << i;
+    if (node) {
+      EXPECT_EQ(node->claims, i);
+    }
+  }
+  size_t walked = 0;
+  for (const auto& [name, node] : table) {
+    ++walked;
+    EXPECT_EQ(table.find(name), &node);
+  }
+  EXPECT_EQ(walked, count);
 }
