@@ -107,7 +107,7 @@ int Snapshot::zone_of(std::string_view name) const {
 Lookup Snapshot::find(std::string_view qname, uint16_t qtype) const {
   Lookup r;
   const uint32_t hash = wire::hash_name(qname);
-  const Shard& shard = *shards_[hash >> (32 - kShardBits)];
+  const Shard& shard = this->shard(hash >> (32 - kShardBits));
   if (const Shard::Node* n = shard.find(qname, hash)) {
     r.zone = &zones_[n->zone];
     if (!synced_ && r.zone->registry_backed) {
@@ -139,7 +139,7 @@ Lookup Snapshot::find(std::string_view qname, uint16_t qtype) const {
   const std::string_view parent = wire::strip_labels(qname, 1);
   if (!qname.empty() && !parent.empty()) {
     const uint32_t parent_hash = wire::hash_name(parent);
-    const Shard::Node* p = shards_[parent_hash >> (32 - kShardBits)]->find(parent, parent_hash);
+    const Shard::Node* p = this->shard(parent_hash >> (32 - kShardBits)).find(parent, parent_hash);
     const std::string_view first(reinterpret_cast<const char*>(qname.data()) + 1,
                                  static_cast<uint8_t>(qname[0]));
     if (p && p->insecure_pod_parent && parse_dashed_ip_raw(first, r.address, r.address_v6)) {
@@ -151,11 +151,14 @@ Lookup Snapshot::find(std::string_view qname, uint16_t qtype) const {
 
 size_t Snapshot::memory_bytes() const {
   // Shards shared with other snapshots are counted in each: this is what one snapshot holds alive.
-  size_t n = shards_.capacity() * sizeof(shards_[0]);
+  size_t n = 0;
   const Shard* last = nullptr;
-  for (const auto& s : shards_) {
-    if (s.get() != last) n += s->memory_bytes();
-    last = s.get();
+  for (const auto& page : pages_) {
+    n += sizeof(ShardPage);
+    for (const auto& s : page->shards) {
+      if (s.get() != last) n += s->memory_bytes();
+      last = s.get();
+    }
   }
   if (pods_) n += pods_->entries.capacity() * sizeof(PodIndex::Entry) + pods_->labels.capacity();
   return n;

@@ -34,6 +34,15 @@ const std::shared_ptr<const Shard>& empty_shard() {
   }();
   return empty;
 }
+
+const std::shared_ptr<const Snapshot::ShardPage>& empty_page() {
+  static const std::shared_ptr<const Snapshot::ShardPage> empty = [] {
+    auto page = std::make_shared<Snapshot::ShardPage>();
+    page->shards.fill(empty_shard());
+    return std::shared_ptr<const Snapshot::ShardPage>(std::move(page));
+  }();
+  return empty;
+}
 }  // namespace
 
 // Appends one node's answers to a shard being built, noting every other name they read.
@@ -430,8 +439,12 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::update(const ZoneDraft& draft,
                                                          uint32_t ttl, uint32_t serial, bool keep_draft,
                                                          const std::vector<PodAddress>* pods) {
   auto s = start(draft, synced, ttl, serial, keep_draft, pods);
-  s->shards_ =
-      last_ ? last_->shards_ : std::vector<std::shared_ptr<const Shard>>(Snapshot::kShards, empty_shard());
+  if (last_) {
+    s->pages_ = last_->pages_;
+    s->node_count_ = last_->node_count_;
+  } else {
+    s->pages_.fill(empty_page());
+  }
 
   // The names to compile: those touched, and those whose answers read one of them. By shard, then name.
   std::vector<std::pair<uint32_t, std::string_view>> work;
@@ -481,12 +494,24 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::update(const ZoneDraft& draft,
     if (i == 0 || names[i].first != names[i - 1].first) group_starts.push_back(i);
   }
   group_starts.push_back(names.size());
+  // The pages holding a shard to replace are copied first, so the threads below each write their own
+  // shards' slots; every other page is shared with the snapshot before.
+  std::array<Snapshot::ShardPage*, Snapshot::kPages> writable{};
+  for (size_t g = 0; g + 1 < group_starts.size(); ++g) {
+    const size_t page = names[group_starts[g]].first >> Snapshot::kPageBits;
+    if (writable[page]) continue;
+    auto copy = std::make_shared<Snapshot::ShardPage>(*s->pages_[page]);
+    writable[page] = copy.get();
+    s->pages_[page] = std::move(copy);
+  }
   std::vector<std::vector<std::string>> reads(names.size());
-  const auto compile_groups = [&](size_t first_group, size_t step, size_t& compiled) {
+  const auto compile_groups = [&](size_t first_group, size_t step, size_t& compiled, long& node_delta) {
     for (size_t g = first_group; g + 1 < group_starts.size(); g += step) {
       const size_t i = group_starts[g], j = group_starts[g + 1];
       const uint32_t index = names[i].first;
-      const Shard& old = *s->shards_[index];
+      std::shared_ptr<const Shard>& slot =
+          writable[index >> Snapshot::kPageBits]->shards[index & (Snapshot::kPageShards - 1)];
+      const Shard& old = *slot;
       auto shard = std::make_shared<Shard>();
       shard->arena.reserve(old.arena.size() + 256);
       const auto recompiled = [&](std::string_view name) {
@@ -512,26 +537,27 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::update(const ZoneDraft& draft,
       shard->nodes.shrink_to_fit();
       shard->typed.shrink_to_fit();
       index_shard(*shard);
-      s->shards_[index] =
-          shard->nodes.empty() ? empty_shard() : std::shared_ptr<const Shard>(std::move(shard));
+      node_delta += static_cast<long>(shard->nodes.size()) - static_cast<long>(old.nodes.size());
+      slot = shard->nodes.empty() ? empty_shard() : std::shared_ptr<const Shard>(std::move(shard));
     }
   };
   constexpr size_t kParallelFrom = 20000;  // names; below this a thread costs more than it saves
   const size_t threads =
       names.size() < kParallelFrom ? 1 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
   std::vector<size_t> compiled(threads, 0);
+  std::vector<long> node_deltas(threads, 0);
   {
     std::vector<std::jthread> helpers;
     for (size_t t = 1; t < threads; ++t)
-      helpers.emplace_back([&, t] { compile_groups(t, threads, compiled[t]); });
-    compile_groups(0, threads, compiled[0]);
+      helpers.emplace_back([&, t] { compile_groups(t, threads, compiled[t], node_deltas[t]); });
+    compile_groups(0, threads, compiled[0], node_deltas[0]);
   }
-  for (size_t c : compiled)
-    s->compiled_ += c;
+  for (size_t t = 0; t < threads; ++t) {
+    s->compiled_ += compiled[t];
+    s->node_count_ = static_cast<size_t>(static_cast<long>(s->node_count_) + node_deltas[t]);
+  }
   for (size_t k = 0; k < names.size(); ++k)
     depend(names[k].second, std::move(reads[k]));
-  for (const auto& shard : s->shards_)
-    s->node_count_ += shard->nodes.size();
   last_ = s;
   return s;
 }
