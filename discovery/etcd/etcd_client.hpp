@@ -128,7 +128,8 @@ class Client {
 
   // One page of [key, range_end); limit 0 = no limit; revision 0 = the latest.
   RangePage range(const std::string& key, const std::string& range_end, int64_t limit, int64_t revision);
-  // Every key of [key, range_end), paged by page_size, all pages read at one revision: *revision when it is
+  // Every key of [key, range_end), in pages of page_size keys and then twice as many each time (up to
+  // 10,000), all pages read at one revision: *revision when it is
   // not 0 (Compacted if it is gone), else the first page's, which is stored back into *revision.
   std::vector<KeyValue> range_all(const std::string& key, const std::string& range_end, int64_t page_size,
                                   int64_t* revision);
