@@ -54,6 +54,12 @@ class ZoneDraft {
   void set_insecure_pod_parent(std::string_view owner, bool on);
   DraftNode* find(std::string_view owner);
   const DraftNode* find(std::string_view owner) const;
+  // The node of `owner` and its name as the draft keeps it (valid while the node exists); null if none.
+  std::pair<std::string_view, const DraftNode*> find_stored(std::string_view owner) const {
+    const DraftNodes::Entry* e = nodes_.find_entry(owner);
+    return e ? std::pair<std::string_view, const DraftNode*>{e->name(), &e->node}
+             : std::pair<std::string_view, const DraftNode*>{{}, nullptr};
+  }
   // Index of the zone holding `name` (longest apex), or -1.
   int zone_of(std::string_view name) const;
 

@@ -55,6 +55,12 @@ DraftNode* DraftNodes::find(std::string_view name) const {
   return slot == 0 ? nullptr : &mutable_entry_of(slot)->node;
 }
 
+const DraftNodes::Entry* DraftNodes::find_entry(std::string_view name) const {
+  if (size_ == 0) return nullptr;
+  const uintptr_t slot = slots_[probe(name, draft_name_hash(name))];
+  return slot == 0 ? nullptr : entry_of(slot);
+}
+
 std::pair<DraftNode*, bool> DraftNodes::try_emplace(std::string_view name) {
   if ((size_ + 1) * 4 > slots_.size() * 3) grow();
   const uint64_t hash = draft_name_hash(name);

@@ -47,6 +47,7 @@ class DraftNodes {
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   DraftNode* find(std::string_view name) const;
+  const Entry* find_entry(std::string_view name) const;
   // The node of `name`, and whether it was created now (value-initialized). Names are at most 255 bytes.
   std::pair<DraftNode*, bool> try_emplace(std::string_view name);
   // Erases the node of `name` (the caller has freed its records); false when there was none.

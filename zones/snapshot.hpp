@@ -176,6 +176,16 @@ class SnapshotCompiler {
 
  private:
   class Writer;
+  // One name to compile, viewed where it is kept while the build runs; `node` null: gone from the draft.
+  struct Work {
+    uint32_t shard;
+    std::string_view name;
+    const DraftNode* node;
+  };
+  static uint32_t shard_of(std::string_view name);
+  std::shared_ptr<const Snapshot> compile(const ZoneDraft& draft, std::vector<Work> work, bool synced,
+                                          uint32_t ttl, uint32_t serial, bool keep_draft,
+                                          const std::vector<PodAddress>* pods);
   std::shared_ptr<Snapshot> start(const ZoneDraft& draft, bool synced, uint32_t ttl, uint32_t serial,
                                   bool keep_draft, const std::vector<PodAddress>* pods);
   // Records that `name`'s answers read `targets` (replacing what it read before).

@@ -1,5 +1,6 @@
 // Compiling a ZoneDraft's names into wire answers, shard by shard, sharing every shard a change missed.
 #include <algorithm>
+#include <deque>
 #include <cstring>
 #include <thread>
 
@@ -427,17 +428,45 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::build_all(const ZoneDraft& dra
   last_.reset();
   reads_.clear();
   read_by_.clear();
-  std::vector<std::string> all;
-  all.reserve(draft.nodes().size());
+  // Every name, viewed where the draft keeps it: no copy of 450,000 names to sort and free again.
+  std::vector<Work> work;
+  work.reserve(draft.nodes().size());
   for (const auto& [name, node] : draft.nodes())
-    all.emplace_back(name);
-  return update(draft, all, synced, ttl, serial, keep_draft, pods);
+    work.push_back({shard_of(name), name, &node});
+  return compile(draft, std::move(work), synced, ttl, serial, keep_draft, pods);
 }
 
 std::shared_ptr<const Snapshot> SnapshotCompiler::update(const ZoneDraft& draft,
                                                          const std::vector<std::string>& touched, bool synced,
                                                          uint32_t ttl, uint32_t serial, bool keep_draft,
                                                          const std::vector<PodAddress>* pods) {
+  // The names to compile: those touched, and those whose answers read one of them. A reader is viewed in
+  // the draft (depend() may free the maps' strings before the last name is recorded) or, if it is gone
+  // from the draft, in a copy kept here.
+  std::vector<Work> work;
+  work.reserve(touched.size());
+  std::deque<std::string> gone_readers;
+  for (const std::string& name : touched) {
+    work.push_back({shard_of(name), name, draft.find(name)});
+    auto readers = read_by_.find(name);
+    if (readers == read_by_.end()) continue;
+    for (const std::string& r : readers->second) {
+      auto [stored, node] = draft.find_stored(r);
+      if (node == nullptr) stored = gone_readers.emplace_back(r);
+      work.push_back({shard_of(stored), stored, node});
+    }
+  }
+  return compile(draft, std::move(work), synced, ttl, serial, keep_draft, pods);
+}
+
+uint32_t SnapshotCompiler::shard_of(std::string_view name) {
+  return wire::hash_name(name) >> (32 - Snapshot::kShardBits);
+}
+
+std::shared_ptr<const Snapshot> SnapshotCompiler::compile(const ZoneDraft& draft, std::vector<Work> work,
+                                                          bool synced, uint32_t ttl, uint32_t serial,
+                                                          bool keep_draft,
+                                                          const std::vector<PodAddress>* pods) {
   auto s = start(draft, synced, ttl, serial, keep_draft, pods);
   if (last_) {
     s->pages_ = last_->pages_;
@@ -445,91 +474,82 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::update(const ZoneDraft& draft,
   } else {
     s->pages_.fill(empty_page());
   }
-
-  // The names to compile: those touched, and those whose answers read one of them. By shard, then name.
-  std::vector<std::pair<uint32_t, std::string_view>> work;
-  work.reserve(touched.size());
-  const auto add = [&](std::string_view name) {
-    work.emplace_back(wire::hash_name(name) >> (32 - Snapshot::kShardBits), name);
-  };
-  for (const std::string& name : touched) {
-    add(name);
-    auto readers = read_by_.find(name);
-    if (readers == read_by_.end()) continue;
-    for (const std::string& r : readers->second)
-      add(r);
-  }
-  // Stable by shard: names that came in order (a build from nothing) need no string comparisons.
+  // By shard, then name. Stable by shard: names that came in order need no string comparisons.
   {  // a counting sort: stable, and no temporary buffer (std::stable_sort's nothrow new)
     std::vector<uint32_t> starts(Snapshot::kShards + 1, 0);
-    for (const auto& w : work)
-      ++starts[w.first + 1];
+    for (const Work& w : work)
+      ++starts[w.shard + 1];
     for (size_t i = 1; i < starts.size(); ++i)
       starts[i] += starts[i - 1];
-    std::vector<std::pair<uint32_t, std::string_view>> by_shard(work.size());
-    for (const auto& w : work)
-      by_shard[starts[w.first]++] = w;
+    std::vector<Work> by_shard(work.size());
+    for (const Work& w : work)
+      by_shard[starts[w.shard]++] = w;
     work.swap(by_shard);
   }
+  const auto before = [](const Work& a, const Work& b) { return a.name < b.name; };
+  const auto same = [](const Work& a, const Work& b) { return a.shard == b.shard && a.name == b.name; };
+  std::vector<size_t> group_starts;       // where each shard's names begin in `work`
   for (size_t i = 0; i < work.size();) {  // each shard's names sorted and unique
     size_t j = i;
-    while (j < work.size() && work[j].first == work[i].first)
+    while (j < work.size() && work[j].shard == work[i].shard)
       ++j;
     const auto first = work.begin() + static_cast<long>(i), last = work.begin() + static_cast<long>(j);
-    if (!std::is_sorted(first, last)) std::sort(first, last);
+    if (!std::is_sorted(first, last, before)) std::sort(first, last, before);
     i = j;
   }
-  work.erase(std::unique(work.begin(), work.end()), work.end());
-  // Owned copies: depend() below may free the strings `work` views.
-  std::vector<std::pair<uint32_t, std::string>> names;
-  names.reserve(work.size());
-  for (const auto& [shard, name] : work)
-    names.emplace_back(shard, std::string(name));
-  work.clear();
+  work.erase(std::unique(work.begin(), work.end(), same), work.end());
+  for (size_t i = 0; i < work.size(); ++i) {
+    if (i == 0 || work[i].shard != work[i - 1].shard) group_starts.push_back(i);
+  }
+  group_starts.push_back(work.size());
 
   // Shards compile independently from the draft (read-only here): a big build (start-up, a relist) splits
   // them over a few threads; what each name read is recorded afterwards, on this thread.
-  std::vector<size_t> group_starts;  // where each shard's names begin in `names`
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (i == 0 || names[i].first != names[i - 1].first) group_starts.push_back(i);
-  }
-  group_starts.push_back(names.size());
   // The pages holding a shard to replace are copied first, so the threads below each write their own
   // shards' slots; every other page is shared with the snapshot before.
   std::array<Snapshot::ShardPage*, Snapshot::kPages> writable{};
   for (size_t g = 0; g + 1 < group_starts.size(); ++g) {
-    const size_t page = names[group_starts[g]].first >> Snapshot::kPageBits;
+    const size_t page = work[group_starts[g]].shard >> Snapshot::kPageBits;
     if (writable[page]) continue;
     auto copy = std::make_shared<Snapshot::ShardPage>(*s->pages_[page]);
     writable[page] = copy.get();
     s->pages_[page] = std::move(copy);
   }
-  std::vector<std::vector<std::string>> reads(names.size());
-  const auto compile_groups = [&](size_t first_group, size_t step, size_t& compiled, long& node_delta) {
-    for (size_t g = first_group; g + 1 < group_starts.size(); g += step) {
+  constexpr size_t kParallelFrom = 20000;  // names; below this a thread costs more than it saves
+  const size_t threads =
+      work.size() < kParallelFrom ? 1 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+  struct PerThread {
+    size_t compiled = 0;
+    long node_delta = 0;
+    std::vector<std::pair<size_t, std::vector<std::string>>> reads;  // (index in work, names read)
+  };
+  std::vector<PerThread> results(threads);
+  const auto compile_groups = [&](size_t first_group, PerThread& out) {
+    for (size_t g = first_group; g + 1 < group_starts.size(); g += threads) {
       const size_t i = group_starts[g], j = group_starts[g + 1];
-      const uint32_t index = names[i].first;
+      const uint32_t index = work[i].shard;
       std::shared_ptr<const Shard>& slot =
           writable[index >> Snapshot::kPageBits]->shards[index & (Snapshot::kPageShards - 1)];
       const Shard& old = *slot;
       auto shard = std::make_shared<Shard>();
       shard->arena.reserve(old.arena.size() + 256);
+      const auto group_first = work.begin() + static_cast<long>(i),
+                 group_last = work.begin() + static_cast<long>(j);
       const auto recompiled = [&](std::string_view name) {
-        auto it = std::lower_bound(names.begin() + static_cast<long>(i), names.begin() + static_cast<long>(j),
-                                   name, [](const auto& e, std::string_view n) { return e.second < n; });
-        return it != names.begin() + static_cast<long>(j) && it->second == name;
+        auto it = std::lower_bound(group_first, group_last, name,
+                                   [](const Work& e, std::string_view n) { return e.name < n; });
+        return it != group_last && it->name == name;
       };
       for (const Shard::Node& n : old.nodes) {
         if (!recompiled(old.node_name(n))) copy_node(old, n, *shard);
       }
       Writer writer(draft, *shard, yielding_ptr_zone_);
       for (size_t k = i; k < j; ++k) {
-        const std::string& name = names[k].second;
-        if (const DraftNode* dn = draft.find(name)) {
-          writer.add_node(name, *dn);
-          ++compiled;
+        if (work[k].node != nullptr) {
+          writer.add_node(work[k].name, *work[k].node);
+          ++out.compiled;
         }
-        reads[k] = writer.take_reads();
+        if (auto reads = writer.take_reads(); !reads.empty()) out.reads.emplace_back(k, std::move(reads));
       }
       // Vectors grown by doubling hold up to twice their bytes: a shard is built once and then only read.
       shard->arena.shrink_to_fit();
@@ -537,27 +557,34 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::update(const ZoneDraft& draft,
       shard->nodes.shrink_to_fit();
       shard->typed.shrink_to_fit();
       index_shard(*shard);
-      node_delta += static_cast<long>(shard->nodes.size()) - static_cast<long>(old.nodes.size());
+      out.node_delta += static_cast<long>(shard->nodes.size()) - static_cast<long>(old.nodes.size());
       slot = shard->nodes.empty() ? empty_shard() : std::shared_ptr<const Shard>(std::move(shard));
     }
   };
-  constexpr size_t kParallelFrom = 20000;  // names; below this a thread costs more than it saves
-  const size_t threads =
-      names.size() < kParallelFrom ? 1 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
-  std::vector<size_t> compiled(threads, 0);
-  std::vector<long> node_deltas(threads, 0);
   {
     std::vector<std::jthread> helpers;
     for (size_t t = 1; t < threads; ++t)
-      helpers.emplace_back([&, t] { compile_groups(t, threads, compiled[t], node_deltas[t]); });
-    compile_groups(0, threads, compiled[0], node_deltas[0]);
+      helpers.emplace_back([&, t] { compile_groups(t, results[t]); });
+    compile_groups(0, results[0]);
   }
-  for (size_t t = 0; t < threads; ++t) {
-    s->compiled_ += compiled[t];
-    s->node_count_ = static_cast<size_t>(static_cast<long>(s->node_count_) + node_deltas[t]);
+  // What each compiled name reads now: names that read nothing drop what they read before.
+  std::vector<bool> reads_something(work.size(), false);
+  for (const PerThread& r : results) {
+    s->compiled_ += r.compiled;
+    s->node_count_ = static_cast<size_t>(static_cast<long>(s->node_count_) + r.node_delta);
+    for (const auto& [k, names] : r.reads)
+      reads_something[k] = true;
   }
-  for (size_t k = 0; k < names.size(); ++k)
-    depend(names[k].second, std::move(reads[k]));
+  if (!reads_.empty()) {
+    for (size_t k = 0; k < work.size(); ++k) {
+      if (!reads_something[k] && reads_.count(std::string(work[k].name)))
+        depend(std::string(work[k].name), {});
+    }
+  }
+  for (PerThread& r : results) {
+    for (auto& [k, names] : r.reads)
+      depend(std::string(work[k].name), std::move(names));
+  }
   last_ = s;
   return s;
 }
