@@ -405,7 +405,8 @@ std::shared_ptr<Snapshot> SnapshotCompiler::start(const ZoneDraft& draft, bool s
     s->draft_ = std::move(copy);
   }
   if (pods) {
-    s->pods_ = PodIndex::build(*pods);
+    // Claims and releases since the last snapshot (build_all: every pod, last_ reset).
+    s->pods_ = PodIndex::update(last_ ? last_->pods_.get() : nullptr, *pods);
   } else if (last_) {
     s->pods_ = last_->pods_;
   }
