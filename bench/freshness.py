@@ -13,7 +13,7 @@ the request to the first UDP answer from 127.0.0.1:DNS_PORT carrying the new add
 this one process, so no tool start-up counts). Prints "p50 X ms, p99 Y ms, max Z ms"; exits 1 if a change is
 not answered within 5 s. Loopback only.
 
-`file` writes a manifest into DIR (the `--source file:` directory; written aside, then renamed in) and times
+`file` writes a manifest into DIR (the `--source file:` directory; written beside DIR, then renamed in) and times
 from the write to the answer:
   service   Service NAMESPACE/fresh in fresh.yaml, its cluster IP changed each time (fresh.<ns>.svc);
   endpoint  one more EndpointSlice of Service NAMESPACE/SERVICE in fresh-slice.yaml, its one endpoint (hostname
@@ -57,7 +57,9 @@ def main():
         return socket.inet_ntoa(data[rr + 12:rr + 16])
 
     def write_file(name, obj):
-        aside = os.path.join(target, f".{name}.tmp")
+        # Aside outside the watched tree (same file system): a hidden file inside it makes the file source
+        # re-list the tree and re-read every file (it may be a ConfigMap's "..data" swap).
+        aside = os.path.join(os.path.dirname(os.path.abspath(target)), f"{name}.aside")
         with open(aside, "w") as f:
             json.dump(obj, f)  # JSON is YAML
         os.rename(aside, os.path.join(target, name))
