@@ -30,6 +30,8 @@ struct Answer {
   // NODATA whose only record is the zone's SOA (most names' answer to other types): the body is empty and
   // the responder writes the SOA as it does for NXDOMAIN, so 450,000 names do not each store a copy.
   bool zone_soa = false;
+  // Answer or authority records were cut when compiled (a body over 64 KB): TC on every transport.
+  bool truncated = false;
 };
 
 struct Zone {
