@@ -3,13 +3,24 @@
 
 usage: freshness.py k8s API_URL DNS_PORT CHANGES NAMESPACE
        freshness.py etcd ETCD_PORT DNS_PORT CHANGES NAMESPACE
+       freshness.py file DIR DNS_PORT CHANGES service NAMESPACE
+       freshness.py file DIR DNS_PORT CHANGES endpoint NAMESPACE SERVICE
+       freshness.py file DIR DNS_PORT CHANGES pod NAMESPACE
 
 Changes the cluster IP of Service NAMESPACE/fresh CHANGES times, through the test API server's /test/apply
 (k8s) or an etcd put through the v3 JSON gateway (etcd, the key kube-apiserver uses). Each change is timed from
 the request to the first UDP answer from 127.0.0.1:DNS_PORT carrying the new address (polled every 0.5 ms, in
 this one process, so no tool start-up counts). Prints "p50 X ms, p99 Y ms, max Z ms"; exits 1 if a change is
 not answered within 5 s. Loopback only.
+
+`file` writes a manifest into DIR (the `--source file:` directory; written beside DIR, then renamed in) and times
+from the write to the answer:
+  service   Service NAMESPACE/fresh in fresh.yaml, its cluster IP changed each time (fresh.<ns>.svc);
+  endpoint  one more EndpointSlice of Service NAMESPACE/SERVICE in fresh-slice.yaml, its one endpoint (hostname
+            `fresh`) at a new address each time: the Service's every record is rewritten (fresh.<svc>.<ns>.svc);
+  pod       a new running Pod in fresh-pod-N.yaml each time (<a-b-c-d>.<ns>.pod, with --pods verified).
 """
+import os
 import base64
 import json
 import socket
@@ -20,10 +31,18 @@ import urllib.request
 
 
 def main():
-    mode, target, dns_port, changes, ns = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+    mode, target, dns_port, changes = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    kind = sys.argv[5] if mode == "file" else "service"
+    ns = sys.argv[6] if mode == "file" else sys.argv[5]
+    service = sys.argv[7] if kind == "endpoint" else "fresh"
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.settimeout(1.0)
-    qname = b"".join(bytes([len(l)]) + l.encode() for l in f"fresh.{ns}.svc.cluster.local".split(".")) + b"\0"
+
+    def wire_name(text):
+        return b"".join(bytes([len(l)]) + l.encode() for l in text.split(".")) + b"\0"
+
+    qname = wire_name(f"fresh.{service}.{ns}.svc.cluster.local" if kind == "endpoint"
+                      else f"fresh.{ns}.svc.cluster.local")
 
     def answer(qid):
         sock.sendto(struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + qname + struct.pack(">HH", 1, 1),
@@ -37,10 +56,39 @@ def main():
         rr = 12 + len(qname) + 4  # the first answer: compressed name (2), type, class, ttl, rdlength
         return socket.inet_ntoa(data[rr + 12:rr + 16])
 
-    def change(ip):
+    def write_file(name, obj):
+        # Aside outside the watched tree (same file system): a hidden file inside it makes the file source
+        # re-list the tree and re-read every file (it may be a ConfigMap's "..data" swap).
+        aside = os.path.join(os.path.dirname(os.path.abspath(target)), f"{name}.aside")
+        with open(aside, "w") as f:
+            json.dump(obj, f)  # JSON is YAML
+        os.rename(aside, os.path.join(target, name))
+
+    def change(ip, i):
+        nonlocal qname
+        if kind == "endpoint":
+            write_file("fresh-slice.yaml", {
+                "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                "metadata": {"name": f"{service}-fresh", "namespace": ns,
+                             "labels": {"kubernetes.io/service-name": service}},
+                "addressType": "IPv4",
+                "endpoints": [{"addresses": [ip], "hostname": "fresh", "conditions": {"ready": True}}],
+                "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]})
+            return
+        if kind == "pod":
+            qname = wire_name(f"{ip.replace('.', '-')}.{ns}.pod.cluster.local")
+            write_file(f"fresh-pod-{i}.yaml", {
+                "apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"fresh-{i}", "namespace": ns},
+                "spec": {"containers": [{"name": "app", "image": "app"}]},
+                "status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
+                           "conditions": [{"type": "Ready", "status": "True"}]}})
+            return
         obj = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "fresh", "namespace": ns},
                "spec": {"type": "ClusterIP", "clusterIP": ip, "clusterIPs": [ip],
                         "ports": [{"port": 80, "protocol": "TCP"}]}}
+        if mode == "file":
+            write_file("fresh.yaml", obj)
+            return
         if mode == "k8s":
             req = urllib.request.Request(f"{target}/test/apply", json.dumps(obj).encode())
         else:
@@ -53,7 +101,7 @@ def main():
     for i in range(changes):
         ip = f"10.99.{1 + i // 250}.{i % 250 + 1}"
         t0 = time.perf_counter()
-        change(ip)
+        change(ip, i)
         while answer(i & 0xffff) != ip:
             if time.perf_counter() - t0 > 5:
                 print(f"FAIL change {i} not answered within 5 s")

@@ -2,6 +2,7 @@
 """Generates a synthetic Kubernetes cluster for the DNS benchmark.
 
 usage: gen_cluster.py N OUTDIR [--namespaces K] [--seed S] [--queries Q]
+                       [--headless-services H --headless-endpoints E] [--pods P]
 
 Writes, under OUTDIR:
   manifests/cluster.yaml        Namespaces, Services, EndpointSlices (one multi-document YAML) for clusterdns
@@ -14,6 +15,19 @@ Writes, under OUTDIR:
                                 qname <TAB> qtype <TAB> rcode <TAB> sorted `dig +short` lines joined by '|'
   summary.txt                   counts
 
+Scale axes (bench/scale_axes.sh; all off by default, and then the output is as without them):
+  --headless-services H --headless-endpoints E
+                                H more headless Services big-NNNNNN (spread over the namespaces), each with E
+                                ready endpoints without hostnames (a Deployment's pods) in EndpointSlices of at
+                                most 100 endpoints, as the EndpointSlice controller cuts them
+                                (--max-endpoints-per-slice, default 100), in manifests/headless.yaml; the
+                                endpoints are named by their dashed address (<a-b-c-d>.<svc>.<ns>.svc)
+  --pods P                      P running, ready Pods pod-NNNNNN (round-robin over the namespaces) with
+                                status.podIP from 10.192.0.0/10, in manifests/pods.yaml; the zone gets their
+                                <a-b-c-d>.<ns>.pod.<zone> A records (what `--pods verified` serves)
+  --namespaces K                K namespaces ns-00 … (wider numbers above 100), the services spread over them (existed before)
+  probe.tsv                     qname <TAB> qtype <TAB> answer of the last object generated (readiness probe)
+
 The zone mirrors what clusterdns synthesizes (Kubernetes DNS specification 1.1.0 §2.3-2.5, zones/cluster_records.cpp) with the default
 options (--domain cluster.local --ttl 30):
   * SOA ns.dns.<zone> hostmaster.<zone> … 7200 1800 86400 30, TTL 30; NS ns.dns.<zone> (glue: kube-dns IP)
@@ -22,8 +36,11 @@ options (--domain cluster.local --ttl 30):
     does, the same SRV at <svc>.<ns>.svc; PTR for the cluster IP
   * headless service (every 10th): <svc>.<ns>.svc A × ready endpoints; <host>.<svc>.<ns>.svc A; SRV with
     the endpoint-slice port (8080) and target <host>.<svc>.<ns>.svc, weight 100/3 = 33; PTRs
-Not mirrored (not queried by the benchmark): the pod.<zone> subtree (clusterdns synthesizes
-<a-b-c-d>.<ns>.pod.<zone> in `--pods insecure` mode) and the empty ip6.arpa zone.
+  * --headless-services: as above, with the endpoint named <a-b-c-d> and SRV weight 100/E (0 from 101 on)
+  * --pods: <a-b-c-d>.<ns>.pod.<zone> A <podIP> (`--pods verified`; `insecure` answers these names the same)
+Not mirrored (not queried by the benchmark): the rest of the pod.<zone> subtree (clusterdns synthesizes
+<a-b-c-d>.<ns>.pod.<zone> for any address in `--pods insecure` mode), the empty ip6.arpa zone, and the
+names of namespaces without services (<ns>.svc.<zone> is NODATA in clusterdns, NXDOMAIN in the zone file).
 """
 import argparse
 import ipaddress
@@ -41,19 +58,27 @@ HEADLESS_EVERY = 10
 ENDPOINTS_PER_HEADLESS = 3
 SVC_PORT = 80
 EP_PORT = 8080
+SLICE_MAX = 100  # the EndpointSlice controller's default --max-endpoints-per-slice
+BIG_HEADLESS_BASE = int(ipaddress.IPv4Address("10.130.0.0"))  # up to 10.191.255.255: 4M endpoints
+POD_ADDR_BASE = int(ipaddress.IPv4Address("10.192.0.0"))
 
 
 def ptr_name(ip: str) -> str:
     return ".".join(reversed(ip.split("."))) + ".in-addr.arpa."
 
 
+def dashed(ip: str) -> str:
+    return ip.replace(".", "-")
+
+
 class Cluster:
-    def __init__(self, n: int, namespaces: int):
+    def __init__(self, n: int, namespaces: int, big_services: int = 0, big_endpoints: int = 0, pods: int = 0):
         if n < 10:
             sys.exit("gen_cluster.py: N must be at least 10")
         if n > CLUSTER_NET.num_addresses - 1024:
             sys.exit(f"gen_cluster.py: N must be below {CLUSTER_NET.num_addresses - 1024} (10.96.0.0/12)")
-        self.namespaces = [f"ns-{i:02d}" for i in range(namespaces)]
+        width = 2 if namespaces <= 100 else len(str(namespaces - 1))
+        self.namespaces = [f"ns-{i:0{width}d}" for i in range(namespaces)]
         self.services = []  # dicts: name, ns, headless, ip | endpoints[(host, ip)]
         pod_base = int(POD_NET.network_address) + 256
         ep_index = 0
@@ -70,6 +95,19 @@ class Cluster:
             else:
                 ip = str(ipaddress.IPv4Address(int(CLUSTER_NET.network_address) + 256 + i))
                 self.services.append(dict(name=name, ns=ns, headless=False, ip=ip))
+        if big_services * big_endpoints > POD_ADDR_BASE - BIG_HEADLESS_BASE:
+            sys.exit("gen_cluster.py: too many headless endpoints (at most 4,194,304)")
+        # Scale axes: H headless services of E endpoints each; P pods. Kept apart from self.services so the
+        # default output, its queries and expected answers are unchanged.
+        self.big = []  # dicts: name, ns, ips
+        for i in range(big_services):
+            base = BIG_HEADLESS_BASE + i * big_endpoints
+            ips = [str(ipaddress.IPv4Address(base + k)) for k in range(big_endpoints)]
+            self.big.append(dict(name=f"big-{i:06d}", ns=self.namespaces[i % namespaces], ips=ips))
+        if pods > (1 << 22):
+            sys.exit("gen_cluster.py: at most 4,194,304 pods (10.192.0.0/10)")
+        self.pods = [(f"pod-{i:06d}", self.namespaces[i % namespaces], str(ipaddress.IPv4Address(POD_ADDR_BASE + i)))
+                     for i in range(pods)]
 
     # ---------------------------------------------------------------- manifests
     def write_manifests(self, path: str) -> None:
@@ -109,6 +147,35 @@ class Cluster:
                 )
         with open(path, "w") as f:
             f.write("---\n".join(out))
+
+    def write_big_headless(self, path: str) -> None:
+        with open(path, "w") as f:
+            for s in self.big:
+                f.write(
+                    f"---\napiVersion: v1\nkind: Service\nmetadata:\n  name: {s['name']}\n  namespace: {s['ns']}\n"
+                    f"  labels: {{app: {s['name']}}}\nspec:\n  clusterIP: None\n"
+                    f"  ports:\n  - name: http\n    port: {SVC_PORT}\n    protocol: TCP\n    targetPort: {EP_PORT}\n"
+                )
+                ips = s["ips"]
+                for k in range(0, len(ips), SLICE_MAX):
+                    eps = "".join(f"- addresses: [{ip}]\n  conditions: {{ready: true}}\n" for ip in ips[k:k + SLICE_MAX])
+                    f.write(
+                        "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+                        f"metadata:\n  name: {s['name']}-{k // SLICE_MAX:05d}\n  namespace: {s['ns']}\n"
+                        f"  labels:\n    kubernetes.io/service-name: {s['name']}\n"
+                        f"addressType: IPv4\nendpoints:\n{eps}"
+                        f"ports:\n- name: http\n  port: {EP_PORT}\n  protocol: TCP\n"
+                    )
+
+    def write_pods(self, path: str) -> None:
+        with open(path, "w") as f:
+            for name, ns, ip in self.pods:
+                f.write(
+                    f"---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: {ns}\n"
+                    f"spec:\n  containers:\n  - name: app\n    image: app\n"
+                    f"status:\n  phase: Running\n  podIP: {ip}\n  podIPs:\n  - ip: {ip}\n"
+                    f"  conditions:\n  - {{type: Ready, status: \"True\"}}\n"
+                )
 
     # ---------------------------------------------------------------- zone files
     def write_zones(self, fwd_path: str, rev_path: str) -> int:
@@ -150,6 +217,20 @@ class Cluster:
                 zw(f"{fq} {TTL} IN SRV 0 100 {SVC_PORT} {fq}\n")
                 rw(f"{ptr_name(s['ip'])} {TTL} IN PTR {fq}\n")
                 records += 4
+        for s in self.big:
+            fq = f"{s['name']}.{s['ns']}.svc.{ZONE}."
+            weight = 100 // len(s["ips"]) if s["ips"] else 0
+            for ip in s["ips"]:
+                host = f"{dashed(ip)}.{fq}"
+                zw(f"{fq} {TTL} IN A {ip}\n")
+                zw(f"{host} {TTL} IN A {ip}\n")
+                zw(f"_http._tcp.{fq} {TTL} IN SRV 0 {weight} {EP_PORT} {host}\n")
+                zw(f"{fq} {TTL} IN SRV 0 {weight} {EP_PORT} {host}\n")
+                rw(f"{ptr_name(ip)} {TTL} IN PTR {host}\n")
+                records += 5
+        for _, ns, ip in self.pods:
+            zw(f"{dashed(ip)}.{ns}.pod.{ZONE}. {TTL} IN A {ip}\n")
+            records += 1
         with open(fwd_path, "w") as f:
             f.write("".join(z))
         with open(rev_path, "w") as f:
@@ -195,6 +276,22 @@ class Cluster:
         with open(nx_path, "w") as f:
             f.write("\n".join(nx) + "\n")
 
+    def write_probe(self, path: str) -> None:
+        """The last object generated, for "ready": a pod, else a big headless service's last endpoint, else the
+        last ClusterIP service (what bench/run.sh probes)."""
+        if self.pods:
+            _, ns, ip = self.pods[-1]
+            row = (f"{dashed(ip)}.{ns}.pod.{ZONE}", "A", ip)
+        elif self.big:
+            s = self.big[-1]
+            ip = s["ips"][-1]
+            row = (f"{dashed(ip)}.{s['name']}.{s['ns']}.svc.{ZONE}", "A", ip)
+        else:
+            s = [s for s in self.services if not s["headless"]][-1]
+            row = (f"{s['name']}.{s['ns']}.svc.{ZONE}", "A", s["ip"])
+        with open(path, "w") as f:
+            f.write("\t".join(row) + "\n")
+
     def write_expected(self, path: str) -> None:
         ci = [s for s in self.services if not s["headless"]]
         hl = [s for s in self.services if s["headless"]]
@@ -232,11 +329,21 @@ def main() -> None:
     ap.add_argument("--namespaces", type=int, default=50)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--queries", type=int, default=100000, help="lines per query file")
+    ap.add_argument("--headless-services", type=int, default=0, help="extra headless services (scale axis)")
+    ap.add_argument("--headless-endpoints", type=int, default=0, help="endpoints of each of those")
+    ap.add_argument("--pods", type=int, default=0, help="running pods (scale axis)")
     a = ap.parse_args()
+    if (a.headless_services > 0) != (a.headless_endpoints > 0):
+        sys.exit("gen_cluster.py: --headless-services and --headless-endpoints go together")
     for sub in ("manifests", "zones"):
         os.makedirs(os.path.join(a.outdir, sub), exist_ok=True)
-    c = Cluster(a.n, a.namespaces)
+    c = Cluster(a.n, a.namespaces, a.headless_services, a.headless_endpoints, a.pods)
     c.write_manifests(os.path.join(a.outdir, "manifests", "cluster.yaml"))
+    if c.big:
+        c.write_big_headless(os.path.join(a.outdir, "manifests", "headless.yaml"))
+    if c.pods:
+        c.write_pods(os.path.join(a.outdir, "manifests", "pods.yaml"))
+    c.write_probe(os.path.join(a.outdir, "probe.tsv"))
     records = c.write_zones(os.path.join(a.outdir, "zones", f"{ZONE}.zone"),
                             os.path.join(a.outdir, "zones", "in-addr.arpa.zone"))
     c.write_queries(os.path.join(a.outdir, "queries-hit.txt"), os.path.join(a.outdir, "queries-nx.txt"),
@@ -245,7 +352,10 @@ def main() -> None:
     headless = sum(1 for s in c.services if s["headless"])
     with open(os.path.join(a.outdir, "summary.txt"), "w") as f:
         f.write(f"services={a.n} headless={headless} namespaces={len(c.namespaces)} "
-                f"endpoints={headless * ENDPOINTS_PER_HEADLESS} zone_records~{records}\n")
+                f"endpoints={headless * ENDPOINTS_PER_HEADLESS} zone_records~{records}")
+        if c.big or c.pods:
+            f.write(f" big_headless={len(c.big)}x{a.headless_endpoints} pods={len(c.pods)}")
+        f.write("\n")
 
 
 if __name__ == "__main__":

@@ -97,16 +97,13 @@ void ZoneBuilder::write_import(const discovery::RegistryState& state, discovery:
   clusterset_.service_import(*import, sets, sink);
 }
 
-std::vector<PodAddress> ZoneBuilder::pod_addresses(const discovery::RegistryState& state) const {
-  std::vector<PodAddress> pods;  // for --autopath: the namespace behind a client address
-  for (const auto& pod : state.pods) {
-    if (pod.terminating || pod.phase == "Succeeded" || pod.phase == "Failed") continue;
-    if (!pod.ip.empty()) pods.push_back({pod.ip, pod.ns});
-    for (const auto& ip : pod.ips) {
-      if (ip != pod.ip) pods.push_back({ip, pod.ns});
-    }
+void ZoneBuilder::pod_addresses(const discovery::Pod* pod, bool released, std::vector<PodAddress>& out) {
+  // For --autopath: the namespace behind a client address.
+  if (!pod || pod->terminating || pod->phase == "Succeeded" || pod->phase == "Failed") return;
+  if (!pod->ip.empty()) out.push_back({pod->ip, pod->ns, released});
+  for (const auto& ip : pod->ips) {
+    if (ip != pod->ip) out.push_back({ip, pod->ns, released});
   }
-  return pods;
 }
 
 std::shared_ptr<const Snapshot> ZoneBuilder::update(std::shared_ptr<const discovery::RegistryState> state,
@@ -213,11 +210,21 @@ std::shared_ptr<const Snapshot> ZoneBuilder::update(std::shared_ptr<const discov
     write_pod(after, {k.first, k.second}, true);
   for (const Key& k : imports)
     write_import(after, {k.first, k.second}, true);
+  // The pod index changes by the addresses of the pods that moved (every pod at first): O(pods moved).
+  // Read here, while `before` is still held.
+  std::vector<PodAddress> addresses;
+  if (first_) {
+    for (const auto& pod : after.pods)
+      pod_addresses(&pod, false, addresses);
+  } else if (pods_moved) {
+    for (const Key& k : pods) {
+      pod_addresses(before.pods.find({k.first, k.second}), true, addresses);
+      pod_addresses(after.pods.find({k.first, k.second}), false, addresses);
+    }
+  }
   last_ = state;
 
   const bool synced = state != nullptr;
-  const std::vector<PodAddress> addresses =
-      pods_moved || first_ ? pod_addresses(after) : std::vector<PodAddress>{};
   const std::vector<PodAddress>* pod_index = pods_moved || first_ ? &addresses : nullptr;
   std::shared_ptr<const Snapshot> snap;
   if (first_) {

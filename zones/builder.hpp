@@ -45,7 +45,8 @@ class ZoneBuilder {
   void write_pod(const discovery::RegistryState& state, discovery::ObjectKey key, bool adding);
   void write_import(const discovery::RegistryState& state, discovery::ObjectKey key, bool adding);
   static std::string set_key(std::string_view ns, std::string_view service);
-  std::vector<PodAddress> pod_addresses(const discovery::RegistryState& state) const;
+  // Appends the addresses autopath's pod index holds for `pod` (none when null, done or terminating).
+  static void pod_addresses(const discovery::Pod* pod, bool released, std::vector<PodAddress>& out);
 
   BuildConfig config_;
   ClusterRecords records_;

@@ -354,6 +354,7 @@ size_t Responder::answer(std::span<const uint8_t> query, std::span<uint8_t> out,
       const uint32_t serial = a.serial_at ? snap->zones()[a.serial_zone].serial : 0;
       const size_t n = write_answer(query, q, f, out.data(), l.body, l.rr_ends, a.ancount, a.nscount,
                                     a.arcount, a.rcode, options_.rotate, a.serial_at, serial);
+      if (a.truncated && n > 0) wire::Header(out.data()).set(wire::kFlagTc);  // cut when compiled
       if (options_.recursion && a.rcode == 0 && a.nscount == 0 && a.ancount > 0 && n > 0)
         return complete_cname(query, q, out, n, *snap, l, ctx);
       return n;

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <map>
 
 #include "dns/wire/name.hpp"
 #include "dns/wire/types.hpp"
@@ -26,6 +25,53 @@ bool address_key(const std::string& ip, uint8_t (&out)[16]) {
 
 bool address_less(const PodIndex::Entry& a, const PodIndex::Entry& b) {
   return std::memcmp(a.addr, b.addr, 16) < 0;
+}
+
+// One namespace's claims on one address while a shard is rebuilt; `ns` is a lower-cased label.
+struct Claim {
+  uint8_t addr[16];
+  std::string_view ns;
+  int64_t claims;
+  bool operator<(const Claim& o) const {
+    const int c = std::memcmp(addr, o.addr, 16);
+    return c != 0 ? c < 0 : ns < o.ns;
+  }
+};
+
+// A shard from claims in any order: the old shard's entries and the changes (+1 claimed, -1 released).
+std::shared_ptr<const PodIndex::Shard> rebuild_shard(std::vector<Claim>& claims) {
+  std::sort(claims.begin(), claims.end());
+  auto shard = std::make_shared<PodIndex::Shard>();
+  std::vector<std::pair<std::string_view, uint32_t>> labels;  // namespace -> offset, sorted once filled
+  std::vector<Claim> kept;
+  for (size_t i = 0; i < claims.size();) {
+    Claim sum = claims[i];
+    size_t j = i + 1;
+    for (; j < claims.size() && !(sum < claims[j]); ++j)
+      sum.claims += claims[j].claims;
+    if (sum.claims > 0) kept.push_back(sum);
+    i = j;
+  }
+  for (const Claim& c : kept)
+    labels.emplace_back(c.ns, 0);
+  std::sort(labels.begin(), labels.end());
+  labels.erase(std::unique(labels.begin(), labels.end(),
+                           [](const auto& a, const auto& b) { return a.first == b.first; }),
+               labels.end());
+  for (auto& [ns, at] : labels) {
+    at = static_cast<uint32_t>(shard->labels.size());
+    shard->labels.push_back(static_cast<char>(ns.size()));
+    shard->labels += ns;
+  }
+  shard->entries.reserve(kept.size());
+  for (const Claim& c : kept) {
+    PodIndex::Entry e;
+    std::memcpy(e.addr, c.addr, 16);
+    e.ns = std::lower_bound(labels.begin(), labels.end(), std::make_pair(c.ns, uint32_t{0}))->second;
+    e.claims = static_cast<uint32_t>(c.claims);
+    shard->entries.push_back(e);
+  }
+  return shard;
 }
 }  // namespace
 
@@ -48,31 +94,83 @@ size_t Shard::memory_bytes() const {
          slots.capacity() * sizeof(uint32_t);
 }
 
-std::shared_ptr<const PodIndex> PodIndex::build(const std::vector<PodAddress>& pods) {
+size_t PodIndex::shard_of(const uint8_t (&addr)[16]) {
+  uint64_t hi = 0, lo = 0;
+  std::memcpy(&hi, addr, 8);
+  std::memcpy(&lo, addr + 8, 8);
+  // A multiplicative hash of both halves: pod networks hand out consecutive addresses, spread them evenly.
+  return static_cast<size_t>(((hi * 0x9e3779b97f4a7c15ULL) ^ lo) * 0xff51afd7ed558ccdULL >>
+                             (64 - kShardBits));
+}
+
+std::shared_ptr<const PodIndex> PodIndex::update(const PodIndex* before,
+                                                 const std::vector<PodAddress>& changes) {
+  static const auto kEmpty = std::make_shared<const Shard>();
   auto index = std::make_shared<PodIndex>();
-  std::map<std::string, uint32_t> ns_at;
-  std::vector<Entry> all;
-  for (const PodAddress& p : pods) {
-    Entry e;
-    if (p.ns.empty() || p.ns.size() > wire::kMaxLabelLength || !address_key(p.ip, e.addr)) continue;
-    auto [it, added] = ns_at.emplace(wire::lowercase(p.ns), static_cast<uint32_t>(index->labels.size()));
-    if (added) {
-      index->labels.push_back(static_cast<char>(it->first.size()));
-      index->labels += it->first;
+  if (before) {
+    index->shards = before->shards;
+  } else {
+    index->shards.assign(size_t{1} << kShardBits, kEmpty);
+  }
+  // The changes by shard; their namespace labels lower-cased and kept alive here.
+  std::vector<std::string> names;
+  names.reserve(changes.size());
+  std::vector<std::pair<size_t, Claim>> delta;
+  delta.reserve(changes.size());
+  for (const PodAddress& p : changes) {
+    Claim c{};
+    if (p.ns.empty() || p.ns.size() > wire::kMaxLabelLength || !address_key(p.ip, c.addr)) continue;
+    names.push_back(wire::lowercase(p.ns));
+    c.ns = names.back();
+    c.claims = p.released ? -1 : 1;
+    delta.emplace_back(shard_of(c.addr), c);
+  }
+  std::stable_sort(delta.begin(), delta.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Claim> claims;
+  for (size_t i = 0; i < delta.size();) {
+    const size_t at = delta[i].first;
+    const Shard& old = *index->shards[at];
+    claims.clear();
+    for (const Entry& e : old.entries) {
+      Claim c{};
+      std::memcpy(c.addr, e.addr, 16);
+      c.ns = std::string_view(old.labels).substr(e.ns + 1, static_cast<uint8_t>(old.labels[e.ns]));
+      c.claims = e.claims;
+      claims.push_back(c);
     }
-    e.ns = it->second;
-    all.push_back(e);
+    for (; i < delta.size() && delta[i].first == at; ++i)
+      claims.push_back(delta[i].second);
+    auto shard = rebuild_shard(claims);  // reads `old`: replaced only after
+    index->shards[at] = shard->entries.empty() ? kEmpty : std::move(shard);
   }
-  std::sort(all.begin(), all.end(), address_less);
-  for (size_t i = 0; i < all.size();) {
-    size_t j = i + 1;
-    bool ambiguous = false;
-    while (j < all.size() && !address_less(all[i], all[j]))
-      ambiguous |= all[j++].ns != all[i].ns;
-    if (!ambiguous) index->entries.push_back(all[i]);
-    i = j;
-  }
+  for (const auto& shard : index->shards)
+    index->entries += shard->entries.size();
   return index;
+}
+
+std::string_view PodIndex::find(const uint8_t (&addr)[16]) const {
+  const Shard& shard = *shards[shard_of(addr)];
+  Entry key;
+  std::memcpy(key.addr, addr, 16);
+  const auto it = std::lower_bound(shard.entries.begin(), shard.entries.end(), key, address_less);
+  if (it == shard.entries.end() || std::memcmp(it->addr, addr, 16) != 0) return {};
+  if (it + 1 != shard.entries.end() && std::memcmp((it + 1)->addr, addr, 16) == 0)
+    return {};  // two namespaces'
+  return {shard.labels.data() + it->ns, size_t{static_cast<uint8_t>(shard.labels[it->ns])} + 1};
+}
+
+size_t PodIndex::memory_bytes() const {
+  size_t n = sizeof(PodIndex) + shards.capacity() * sizeof(shards[0]);
+  const Shard* empty = nullptr;
+  for (const auto& s : shards) {
+    if (s->entries.empty()) {
+      if (empty) continue;
+      empty = s.get();
+    }
+    n += sizeof(Shard) + s->entries.capacity() * sizeof(Entry) + s->labels.capacity();
+  }
+  return n;
 }
 
 std::shared_ptr<const Snapshot> Snapshot::build(const ZoneDraft& draft, bool synced, uint32_t ttl,
@@ -82,22 +180,18 @@ std::shared_ptr<const Snapshot> Snapshot::build(const ZoneDraft& draft, bool syn
 }
 
 std::string_view Snapshot::pod_namespace(const sockaddr* peer) const {
-  if (peer == nullptr || !pods_ || pods_->entries.empty()) return {};
-  PodIndex::Entry key{};
+  if (peer == nullptr || !pods_ || pods_->entries == 0) return {};
+  uint8_t key[16];
   if (peer->sa_family == AF_INET) {
     static const uint8_t kV4Mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    std::memcpy(key.addr, kV4Mapped, 12);
-    std::memcpy(key.addr + 12, &reinterpret_cast<const sockaddr_in*>(peer)->sin_addr, 4);
+    std::memcpy(key, kV4Mapped, 12);
+    std::memcpy(key + 12, &reinterpret_cast<const sockaddr_in*>(peer)->sin_addr, 4);
   } else if (peer->sa_family == AF_INET6) {
-    std::memcpy(key.addr, &reinterpret_cast<const sockaddr_in6*>(peer)->sin6_addr, 16);
+    std::memcpy(key, &reinterpret_cast<const sockaddr_in6*>(peer)->sin6_addr, 16);
   } else {
     return {};
   }
-  const auto& entries = pods_->entries;
-  const auto it = std::lower_bound(entries.begin(), entries.end(), key, address_less);
-  if (it == entries.end() || std::memcmp(it->addr, key.addr, 16) != 0) return {};
-  const std::string& labels = pods_->labels;
-  return {labels.data() + it->ns, size_t{static_cast<uint8_t>(labels[it->ns])} + 1};
+  return pods_->find(key);
 }
 
 int Snapshot::zone_of(std::string_view name) const {
@@ -160,7 +254,7 @@ size_t Snapshot::memory_bytes() const {
       last = s.get();
     }
   }
-  if (pods_) n += pods_->entries.capacity() * sizeof(PodIndex::Entry) + pods_->labels.capacity();
+  if (pods_) n += pods_->memory_bytes();
   return n;
 }
 

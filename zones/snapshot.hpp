@@ -31,6 +31,8 @@ struct Answer {
   // NODATA whose only record is the zone's SOA (most names' answer to other types): the body is empty and
   // the responder writes the SOA as it does for NXDOMAIN, so 450,000 names do not each store a copy.
   bool zone_soa = false;
+  // Answer or authority records were cut when compiled (a body over 64 KB): TC on every transport.
+  bool truncated = false;
 };
 
 struct Zone {
@@ -54,10 +56,12 @@ struct Lookup {
   bool address_v6 = false;
 };
 
-// A pod's address and namespace, for --autopath: which search list a client's queries start with.
+// A pod's address and namespace, for --autopath: which search list a client's queries start with. As a
+// change to a pod index: claimed (a pod there now) or released (a pod that was there is gone or moved).
 struct PodAddress {
   std::string ip;  // canonical text
   std::string ns;
+  bool released = false;
 };
 
 // The answers of the names whose hash falls in one range, compiled together. Immutable once published;
@@ -89,15 +93,39 @@ struct Shard {
   size_t memory_bytes() const;
 };
 
-// Pod address -> namespace label, for autopath; shared by snapshots until the pods change.
+// Pod address -> namespace label, for autopath; shared by snapshots until the pods change. Split by address
+// hash into shards that a change replaces copy-on-write: one pod moving copies the one or two shards its
+// addresses fall in (~pods / 1024 entries each), every other shard is shared with the index before.
 struct PodIndex {
   struct Entry {
-    uint8_t addr[16];  // IPv4 as IPv4-mapped IPv6
-    uint32_t ns = 0;   // offset of the namespace label in `labels`
+    uint8_t addr[16];     // IPv4 as IPv4-mapped IPv6
+    uint32_t ns = 0;      // offset of the namespace label in the shard's `labels`
+    uint32_t claims = 0;  // pod addresses of that namespace here (hostNetwork pods share their node's)
   };
-  std::vector<Entry> entries;  // sorted by address; an address claimed by two namespaces is left out
-  std::string labels;
-  static std::shared_ptr<const PodIndex> build(const std::vector<PodAddress>& pods);
+  struct Shard {
+    // Sorted by address, then namespace. An address claimed by pods of two namespaces has two entries:
+    // lookups treat it as no pod's.
+    std::vector<Entry> entries;
+    std::string labels;  // each namespace once: length byte, lower-cased label
+  };
+  static constexpr unsigned kShardBits = 10;
+  std::vector<std::shared_ptr<const Shard>> shards;  // 1 << kShardBits, by the top bits of the address hash
+  size_t entries = 0;
+
+  // `changes` (claims and releases) applied to `before` (null: an empty index): the shards they touch are
+  // copied, the others shared. Invalid addresses and namespaces are skipped, a release without its claim
+  // ignored. Builder thread only.
+  static std::shared_ptr<const PodIndex> update(const PodIndex* before,
+                                                const std::vector<PodAddress>& changes);
+  // From nothing: every pod address claimed.
+  static std::shared_ptr<const PodIndex> build(const std::vector<PodAddress>& pods) {
+    return update(nullptr, pods);
+  }
+  static size_t shard_of(const uint8_t (&addr)[16]);
+  // The namespace of the pods at `addr` as one wire label (length byte first), or "" when no pod has it or
+  // pods of several namespaces do. Hot path: no allocation, no lock.
+  std::string_view find(const uint8_t (&addr)[16]) const;
+  size_t memory_bytes() const;
 };
 
 class Snapshot {
@@ -165,7 +193,7 @@ class SnapshotCompiler {
   explicit SnapshotCompiler(std::string service_subtree = {}, std::string yielding_ptr_zone = {})
       : service_subtree_(std::move(service_subtree)), yielding_ptr_zone_(std::move(yielding_ptr_zone)) {}
   // `touched` lists the names whose records changed since the last update (all of them the first time).
-  // `pods` null: the pod index of the previous snapshot is kept.
+  // `pods`: the pod addresses claimed and released since the last update (null: none; build_all: all).
   std::shared_ptr<const Snapshot> update(const ZoneDraft& draft, const std::vector<std::string>& touched,
                                          bool synced, uint32_t ttl, uint32_t serial, bool keep_draft,
                                          const std::vector<PodAddress>* pods);

@@ -250,7 +250,7 @@ class SnapshotCompiler::Writer {
     const auto same = [&](const Answer& b) {
       return b.body_len == a.body_len && b.ancount == a.ancount && b.nscount == a.nscount &&
              b.arcount == a.arcount && b.rcode == a.rcode && b.zone_soa == a.zone_soa &&
-             b.serial_at == a.serial_at && b.serial_zone == a.serial_zone &&
+             b.truncated == a.truncated && b.serial_at == a.serial_at && b.serial_zone == a.serial_zone &&
              std::equal(s_.arena.begin() + b.body, s_.arena.begin() + b.body + b.body_len,
                         s_.arena.begin() + a.body) &&
              std::equal(s_.rr_ends.begin() + b.rr_ends,
@@ -279,9 +279,11 @@ class SnapshotCompiler::Writer {
         c = static_cast<uint16_t>(c - n);
         drop -= n;
       };
+      const size_t an_ns = size_t{a.ancount} + a.nscount;
       cut(a.arcount);
       cut(a.nscount);
       cut(a.ancount);
+      a.truncated = size_t{a.ancount} + a.nscount < an_ns;  // RFC 2181 §9: not only additional records
     }
     if (ends_.empty()) len = 0;
     a.body = static_cast<uint32_t>(s_.arena.size());
@@ -415,7 +417,8 @@ std::shared_ptr<Snapshot> SnapshotCompiler::start(const ZoneDraft& draft, bool s
     s->draft_ = std::move(copy);
   }
   if (pods) {
-    s->pods_ = PodIndex::build(*pods);
+    // Claims and releases since the last snapshot (build_all: every pod, last_ reset).
+    s->pods_ = PodIndex::update(last_ ? last_->pods_.get() : nullptr, *pods);
   } else if (last_) {
     s->pods_ = last_->pods_;
   }

@@ -120,6 +120,24 @@ TEST_F(ResponderTest, SrvAdditionalRecordsAreDroppedSilentlyBeforeAnswersAreCut)
   EXPECT_LT(small.additional.size(), 6u);
 }
 
+TEST_F(ResponderTest, AnSrvSetOver64KiBIsCutWithTcEvenOverTcp) {
+  // 1,200 targets: 1,200 SRV records with uncompressed targets (RFC 2782, 58 octets each here) need ~70 KB,
+  // so the compiled answer is cut to what fits 65,535 octets; the client must not take the cut set for the
+  // whole one (RFC 2181 §9), over TCP too, where it cannot ask for more.
+  state_ = big_headless_state(1200);
+  holder_.publish(zones::build_snapshot(&state_, zones::BuildConfig{}, 4));
+  size_t n = 0;
+  auto srv = ask({.name = "big.default.svc.cluster.local", .type = rrtype::SRV}, dns::Transport::Tcp, &n);
+  ASSERT_GT(n, 0u);
+  EXPECT_LE(n, 65535u);
+  EXPECT_LT(srv.answer.size(), 1200u);
+  EXPECT_TRUE(srv.tc);
+  // Its 1,200 addresses fit: whole, no TC.
+  auto a = ask({.name = "big.default.svc.cluster.local", .type = rrtype::A}, dns::Transport::Tcp);
+  EXPECT_EQ(a.answer.size(), 1200u);
+  EXPECT_FALSE(a.tc);
+}
+
 TEST_F(ResponderTest, ProtocolHygiene) {
   // NOTIMP for other opcodes, with the question echoed.
   auto notify = ask({.name = "one.default.svc.cluster.local", .opcode = 4});
