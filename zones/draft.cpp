@@ -104,17 +104,19 @@ DraftNode* ZoneDraft::ensure(std::string_view owner) {
   if (DraftNode* node = nodes_.find(owner)) return node;
   const int z = zone_of(owner);
   if (z < 0) return nullptr;
+  note(owner);
   DraftNode* node = nodes_.try_emplace(owner).first;
-  touch(owner);
   // Ancestors up to the apex exist as empty non-terminals; each counts its children.
   const std::string& apex = zones_[static_cast<size_t>(z)].apex;
   std::string_view parent = owner;
   while (parent.size() > apex.size()) {
     parent = wire::strip_labels(parent, 1);
-    auto [at, created] = nodes_.try_emplace(parent);
-    ++at->children;
-    if (!created) break;
-    touch(parent);
+    if (DraftNode* existing = nodes_.find(parent)) {
+      ++existing->children;
+      break;
+    }
+    note(parent);
+    nodes_.try_emplace(parent).first->children = 1;
   }
   return node;
 }
@@ -126,7 +128,7 @@ void ZoneDraft::release(std::string_view owner) {
     const DraftNode* n = nodes_.find(name);
     if (n == nullptr) return;
     if (!n->rrsets.empty() || n->claims > 0 || n->children > 0) return;
-    touch(name);
+    note(name);
     const int z = zone_of(name);
     const bool apex = z >= 0 && zones_[static_cast<size_t>(z)].apex == name;
     if (n->rrsets.cap_ > 0) memory_->deallocate(n->rrsets.data_, n->rrsets.cap_, 1);
@@ -208,9 +210,9 @@ void join_ttl(SetHeader& h, uint32_t ttl) {
 }  // namespace
 
 bool ZoneDraft::add(std::string_view owner, uint16_t type, uint32_t ttl, Rdata rdata) {
+  note(owner);
   DraftNode* node = ensure(owner);
   if (!node) return false;
-  touch(owner);
   RRsetMap& m = node->rrsets;
   const std::string_view raw = rdata.raw;
   if (raw.size() > UINT16_MAX - RRsetMap::record_size(0)) return false;  // RDATA is at most 65,535 bytes
@@ -263,7 +265,7 @@ void ZoneDraft::remove(std::string_view owner, uint16_t type, uint32_t /*ttl*/, 
   if (!found) return;
   const uint32_t at = find_record(m, set, rdata.raw, found);
   if (!found) return;
-  touch(owner);
+  note(owner);
   const auto put = [&](uint32_t where, const auto& v) { std::memcpy(m.data_ + where, &v, sizeof v); };
   auto r = load<RecordHeader>(m, at);
   if (--r.refs > 0) {
@@ -311,8 +313,33 @@ void ZoneDraft::remove_empty(std::string_view owner) {
 void ZoneDraft::set_insecure_pod_parent(std::string_view owner, bool on) {
   DraftNode* node = nodes_.find(owner);
   if (node == nullptr || node->insecure_pod_parent == on) return;
+  note(owner);
   node->insecure_pod_parent = on;
-  touch(owner);
+}
+
+void ZoneDraft::note(std::string_view name) {
+  if (!tracking_ || noted_.find(name) != noted_.end()) return;
+  Before& before = noted_[std::string(name)];
+  if (const DraftNode* n = nodes_.find(name)) {
+    before.existed = true;
+    before.insecure_pod_parent = n->insecure_pod_parent;
+    before.rrsets.assign(reinterpret_cast<const char*>(n->rrsets.bytes()), n->rrsets.byte_size());
+  }
+}
+
+ZoneDraft::Touched ZoneDraft::take_touched() {
+  Touched touched;
+  for (auto& [name, before] : noted_) {
+    const DraftNode* n = nodes_.find(name);
+    // Byte-equal records are the same answers (the counts of contributors may differ: then compiled anyway).
+    const bool same = n == nullptr ? !before.existed
+                                   : before.existed && n->insecure_pod_parent == before.insecure_pod_parent &&
+                                         std::string_view(reinterpret_cast<const char*>(n->rrsets.bytes()),
+                                                          n->rrsets.byte_size()) == before.rrsets;
+    (same ? touched.unchanged : touched.changed).push_back(name);
+  }
+  noted_.clear();
+  return touched;
 }
 
 DraftNode* ZoneDraft::find(std::string_view owner) {

@@ -10,6 +10,7 @@
 #include <memory_resource>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -63,9 +64,15 @@ class ZoneDraft {
   // Index of the zone holding `name` (longest apex), or -1.
   int zone_of(std::string_view name) const;
 
-  // Names whose node was created, erased or changed since the last take_touched() (duplicates possible),
-  // while tracking is on (off for a build from nothing, which compiles every name anyway).
-  std::vector<std::string> take_touched() { return std::exchange(touched_, {}); }
+  // Names whose node was created, erased or changed since the last take_touched(), while tracking is on
+  // (off for a build from nothing, which compiles every name anyway). A name whose records are back to what
+  // they were is left out: a source rewrites a whole object for any change to it, and a headless Service
+  // of 1,000 endpoints whose one endpoint moved must not recompile its 2,000 names.
+  // `unchanged`: names changed and changed back (their records are byte for byte what they were).
+  struct Touched {
+    std::vector<std::string> changed, unchanged;
+  };
+  Touched take_touched();
   void track_touched(bool on) { tracking_ = on; }
 
   // Hashed, not ordered: a build from nothing looks up every name and its parents, and an ordered tree of
@@ -83,14 +90,21 @@ class ZoneDraft {
   void release(std::string_view owner);
   // Makes room for `grow` more bytes at `at` in the node's records (negative: removes them).
   void splice(RRsetMap& m, uint32_t at, long grow);
-  void touch(std::string_view name) {
-    if (tracking_) touched_.emplace_back(name);
-  }
+  // Notes what `name` holds before its first change since take_touched() (call before changing it).
+  void note(std::string_view name);
+  struct Before {
+    bool existed = false, insecure_pod_parent = false;
+    std::string rrsets;  // the node's record bytes
+  };
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
   // Small nodes come and go with every change: a pool reuses their memory instead of asking malloc.
   std::unique_ptr<std::pmr::unsynchronized_pool_resource> memory_;
   Nodes nodes_;
   std::vector<DraftZone> zones_;
-  std::vector<std::string> touched_;
+  std::unordered_map<std::string, Before, StringHash, std::equal_to<>> noted_;
   bool tracking_ = true;
 };
 

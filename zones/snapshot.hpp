@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "zones/draft.hpp"
@@ -194,7 +195,7 @@ class SnapshotCompiler {
       : service_subtree_(std::move(service_subtree)), yielding_ptr_zone_(std::move(yielding_ptr_zone)) {}
   // `touched` lists the names whose records changed since the last update (all of them the first time).
   // `pods`: the pod addresses claimed and released since the last update (null: none; build_all: all).
-  std::shared_ptr<const Snapshot> update(const ZoneDraft& draft, const std::vector<std::string>& touched,
+  std::shared_ptr<const Snapshot> update(const ZoneDraft& draft, const ZoneDraft::Touched& touched,
                                          bool synced, uint32_t ttl, uint32_t serial, bool keep_draft,
                                          const std::vector<PodAddress>* pods);
   // From nothing: every node of `draft`.
@@ -211,6 +212,7 @@ class SnapshotCompiler {
     const DraftNode* node;
   };
   static uint32_t shard_of(std::string_view name);
+  static bool reads_any(const DraftNode& node, const std::unordered_set<std::string_view>& names);
   std::shared_ptr<const Snapshot> compile(const ZoneDraft& draft, std::vector<Work> work, bool synced,
                                           uint32_t ttl, uint32_t serial, bool keep_draft,
                                           const std::vector<PodAddress>* pods);

@@ -1,6 +1,7 @@
 // Compiling a ZoneDraft's names into wire answers, shard by shard, sharing every shard a change missed.
 #include <algorithm>
 #include <deque>
+#include <unordered_set>
 #include <cstring>
 #include <thread>
 
@@ -440,16 +441,25 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::build_all(const ZoneDraft& dra
 }
 
 std::shared_ptr<const Snapshot> SnapshotCompiler::update(const ZoneDraft& draft,
-                                                         const std::vector<std::string>& touched, bool synced,
+                                                         const ZoneDraft::Touched& touched, bool synced,
                                                          uint32_t ttl, uint32_t serial, bool keep_draft,
                                                          const std::vector<PodAddress>* pods) {
   // The names to compile: those touched, and those whose answers read one of them. A reader is viewed in
   // the draft (depend() may free the maps' strings before the last name is recorded) or, if it is gone
   // from the draft, in a copy kept here.
   std::vector<Work> work;
-  work.reserve(touched.size());
+  work.reserve(touched.changed.size());
   std::deque<std::string> gone_readers;
-  for (const std::string& name : touched) {
+  // Names a Service writes read each other untracked (see service_subtree): one whose own records came
+  // back unchanged is compiled again when it reads a name that did change (an SRV name whose target moved).
+  if (!touched.unchanged.empty() && !touched.changed.empty()) {
+    const std::unordered_set<std::string_view> changed(touched.changed.begin(), touched.changed.end());
+    for (const std::string& name : touched.unchanged) {
+      const DraftNode* node = draft.find(name);
+      if (node && reads_any(*node, changed)) work.push_back({shard_of(name), name, node});
+    }
+  }
+  for (const std::string& name : touched.changed) {
     work.push_back({shard_of(name), name, draft.find(name)});
     auto readers = read_by_.find(name);
     if (readers == read_by_.end()) continue;
@@ -460,6 +470,26 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::update(const ZoneDraft& draft,
     }
   }
   return compile(draft, std::move(work), synced, ttl, serial, keep_draft, pods);
+}
+
+bool SnapshotCompiler::reads_any(const DraftNode& node, const std::unordered_set<std::string_view>& names) {
+  // What Writer::compile reads: CNAME targets, and the SRV, NS and MX targets whose addresses it adds.
+  for (const auto& [type, set] : node.rrsets) {
+    for (const RdataView rd : set.rdatas) {
+      std::string_view target;
+      if (type == wire::rrtype::CNAME) {
+        target = rd.raw;
+      } else if (type == wire::rrtype::SRV && rd.raw.size() > 6) {
+        target = rd.raw.substr(6);
+      } else if ((type == wire::rrtype::NS || type == wire::rrtype::MX) && rd.name_at != Rdata::kNoName) {
+        target = rd.raw.substr(rd.name_at);
+      } else {
+        break;  // no record of this type names another
+      }
+      if (names.count(target)) return true;
+    }
+  }
+  return false;
 }
 
 uint32_t SnapshotCompiler::shard_of(std::string_view name) {

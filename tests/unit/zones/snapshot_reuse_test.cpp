@@ -177,6 +177,27 @@ class SnapshotReuse : public ::testing::Test {
   zones::BuildConfig config_;
 };
 
+// A headless Service of 400 endpoints: the source rewrites the whole slice when one endpoint moves, but
+// only the names whose answers change are compiled, SRV names included (their additional A records).
+TEST_F(SnapshotReuse, OneEndpointMovedInABigSliceRecompilesItsNamesOnly) {
+  discovery::RegistryState state = base_state();
+  state.endpoint_sets.upsert(endpoints("team-a", "db", 400, 0));
+  zones::ZoneBuilder builder(config_);
+  update(builder, state, 100);
+
+  auto slice = *state.endpoint_sets.find({"team-a", "db-slice"});
+  ASSERT_EQ(slice.endpoints[10].hostname, "host-10");
+  slice.endpoints[10].addresses = {"10.3.0.1"};  // same hostname, new address
+  state.endpoint_sets.upsert(slice);
+  auto updated = update(builder, state, 101);
+  auto fresh = zones::build_snapshot(&state, config_, 101);
+  expect_same_answers(*updated, *fresh, "host-10 moved");
+  // db (its A set), the SRV names _http._tcp.db (unchanged records, new additional A) and db itself,
+  // host-10.db, the new PTR with its two new parents; not the other 399 endpoints' names and PTRs.
+  EXPECT_LE(updated->compiled_count(), 8u);
+  EXPECT_GE(updated->compiled_count(), 4u);
+}
+
 TEST_F(SnapshotReuse, OneChangeRecompilesOnlyWhatItTouches) {
   discovery::RegistryState state = base_state();
   zones::ZoneBuilder builder(config_);
@@ -189,11 +210,12 @@ TEST_F(SnapshotReuse, OneChangeRecompilesOnlyWhatItTouches) {
   auto updated = update(builder, state, 101);
   auto fresh = zones::build_snapshot(&state, config_, 101);
   expect_same_answers(*updated, *fresh, "svc-1 moved");
-  // Compiled again: svc-1 and its three SRV names (their additional A); alias, alias2 and
-  // www.example.test (CNAME chains ending at svc-1); the old and new PTRs and their parents
-  // (1.1.96.10.in-addr.arpa goes, 9.96.10.in-addr.arpa comes with 9.9.96.10.in-addr.arpa).
-  // Every other name is shared, serials included (the responder writes them).
-  EXPECT_EQ(updated->compiled_count(), 10u);
+  // Compiled again: svc-1 and its two SRV names, whose records are unchanged but whose additional A is
+  // svc-1's; alias, alias2 and www.example.test (CNAME chains ending at svc-1); the new PTR and its new
+  // parent (9.96.10.in-addr.arpa comes with 9.9.96.10.in-addr.arpa; the old PTR goes). Not the empty
+  // non-terminals _tcp and _udp, which the Service rewrote unchanged. Every other name is shared, serials
+  // included (the responder writes them).
+  EXPECT_EQ(updated->compiled_count(), 8u);
 
   // The answers that had to change did: alias2 now leads to the new address.
   const auto name = *dns::wire::name_from_text("alias2.default.svc.cluster.local");
