@@ -8,8 +8,8 @@
 #include "discovery/source.hpp"
 #include "dns/forward/options.hpp"
 #include "dns/server/server.hpp"
-#include "ops/config_file.hpp"
-#include "ops/options.hpp"
+#include "ops/runtime/config_file.hpp"
+#include "ops/runtime/options.hpp"
 #include "zones/cluster_records.hpp"
 #include "zones/responder.hpp"
 

@@ -29,7 +29,7 @@
 #include "envinject/pod_patch.hpp"
 #include "envinject/service_env.hpp"
 #include "envinject/yaml_json.hpp"
-#include "ops/logging.hpp"
+#include "ops/runtime/logging.hpp"
 
 using namespace clusterdns;
 using nlohmann::json;

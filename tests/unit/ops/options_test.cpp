@@ -1,5 +1,5 @@
 // Operational flag values: durations, rates, addresses, consistency.
-#include "ops/options.hpp"
+#include "ops/runtime/options.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The measuring decorator and the per-thread counters: counts by type, rcode, proto and family, histograms,
 // sums across threads, deferred answers, panics, and the sampled query log.
-#include "ops/query_metrics.hpp"
+#include "ops/metrics/query_metrics.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "dns/wire/header.hpp"
-#include "ops/query_log.hpp"
-#include "tests/support/dns_test_util.hpp"
 #include "dns/wire/types.hpp"
+#include "ops/metrics/query_log.hpp"
+#include "tests/support/dns_test_util.hpp"
 
 namespace rrtype = clusterdns::dns::wire::rrtype;
 
