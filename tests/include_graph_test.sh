@@ -31,6 +31,8 @@ check dns '^(base/|dns/)'
 # Forwarding is a query handler like the responder: no transport, no zones.
 check dns/forward '^(base/|dns/forward/|dns/wire/|dns/handler\.hpp$)'
 check discovery '^(base/|discovery/)'
+# The object decoder the three sources share: the model and nothing else of discovery/.
+check discovery/objects '^(base/|discovery/objects/|discovery/model\.hpp$)'
 check zones '^(base/|zones/|dns/wire/|dns/handler\.hpp$|discovery/model\.hpp$)'
 check envinject '^(base/|envinject/|discovery/model\.hpp$)'
 # ops/ sits above every library; only the composition root includes it. Inside it, one way:
@@ -41,7 +43,7 @@ check ops/http '^(base/|ops/http/|ops/runtime/|ops/metrics/|dns/|zones/|discover
 # Self-test: the checker must reject a planted violation.
 if [ "${2:-}" != "--no-selftest" ]; then
   tmp=$(mktemp -d)
-  mkdir -p "$tmp/zones" "$tmp/dns/wire" "$tmp/discovery" "$tmp/envinject" "$tmp/tests"
+  mkdir -p "$tmp/zones" "$tmp/dns/wire" "$tmp/discovery/objects" "$tmp/envinject" "$tmp/tests"
   echo '#include "dns/server/udp.hpp"' > "$tmp/zones/bad.cpp"
   mkdir -p "$tmp/base" "$tmp/dns/forward" "$tmp/ops/metrics" "$tmp/ops/runtime" "$tmp/ops/http"
   echo '#include "ops/runtime/readiness.hpp"' > "$tmp/ops/metrics/bad.cpp"

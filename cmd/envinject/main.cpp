@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "discovery/files/manifest_parser.hpp"
-#include "discovery/files/yaml_guard.hpp"
+#include "discovery/objects/yaml_guard.hpp"
 #include "discovery/source.hpp"
 #include "envinject/json_input.hpp"
 #include "envinject/pod_patch.hpp"

@@ -8,7 +8,7 @@
 #include <map>
 #include <sstream>
 
-#include "discovery/files/yaml_guard.hpp"
+#include "discovery/objects/yaml_guard.hpp"
 
 namespace clusterdns::ops {
 

@@ -1,5 +1,5 @@
 // document_from_json: a walk of an nlohmann::json tree into a DocumentBuilder.
-#include "discovery/files/json_document.hpp"
+#include "discovery/objects/json_document.hpp"
 
 #include <nlohmann/json.hpp>
 

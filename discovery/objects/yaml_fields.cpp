@@ -1,9 +1,9 @@
 // Typed, error-recording access to the fields of one YAML manifest document.
-#include "discovery/files/yaml_fields.hpp"
+#include "discovery/objects/yaml_fields.hpp"
 
 #include <charconv>
 
-namespace clusterdns::discovery::files {
+namespace clusterdns::discovery::objects {
 
 namespace {
 
@@ -227,4 +227,4 @@ std::optional<std::string> Fields::ip(DocNode node, const std::string& path) {
   return canon;
 }
 
-}  // namespace clusterdns::discovery::files
+}  // namespace clusterdns::discovery::objects

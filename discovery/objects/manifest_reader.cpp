@@ -1,12 +1,12 @@
 // Splits manifest text into documents, dispatches each object by kind, and merges the result.
-#include "discovery/files/manifest_reader.hpp"
+#include "discovery/objects/manifest_reader.hpp"
 
 #include <algorithm>
 
-#include "discovery/files/service_import.hpp"
-#include "discovery/files/yaml_guard.hpp"
+#include "discovery/objects/service_import.hpp"
+#include "discovery/objects/yaml_guard.hpp"
 
-namespace clusterdns::discovery::files {
+namespace clusterdns::discovery::objects {
 
 namespace {
 
@@ -233,4 +233,4 @@ ParseResult ManifestReader::finish() {
   return std::move(result_);
 }
 
-}  // namespace clusterdns::discovery::files
+}  // namespace clusterdns::discovery::objects

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "discovery/files/document.hpp"
+#include "discovery/objects/document.hpp"
 
 namespace clusterdns::discovery {
 

@@ -1,4 +1,4 @@
-// Typed, error-recording access to the fields of one YAML manifest document (internal to discovery/files).
+// Typed, error-recording access to the fields of one YAML manifest document (internal to discovery/objects).
 #pragma once
 
 #include <cstdint>
@@ -8,10 +8,10 @@
 #include <utility>
 #include <vector>
 
-#include "discovery/files/document.hpp"
-#include "discovery/files/manifest_parser.hpp"
+#include "discovery/objects/document.hpp"
+#include "discovery/objects/parse.hpp"
 
-namespace clusterdns::discovery::files {
+namespace clusterdns::discovery::objects {
 
 // Kubernetes name rules (apimachinery validation), used to keep hostile names out of the zone.
 bool is_dns1123_label(const std::string& s);      // [a-z0-9]([-a-z0-9]*[a-z0-9])?, <= 63
@@ -79,4 +79,4 @@ class Fields {
   bool budget_reported_ = false;
 };
 
-}  // namespace clusterdns::discovery::files
+}  // namespace clusterdns::discovery::objects

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "discovery/files/document.hpp"
+#include "discovery/objects/document.hpp"
 
 namespace clusterdns::discovery {
 

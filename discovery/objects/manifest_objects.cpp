@@ -7,10 +7,10 @@
 #include <optional>
 #include <set>
 
-#include "discovery/files/manifest_reader.hpp"
-#include "discovery/files/service_import.hpp"
+#include "discovery/objects/manifest_reader.hpp"
+#include "discovery/objects/service_import.hpp"
 
-namespace clusterdns::discovery::files {
+namespace clusterdns::discovery::objects {
 
 namespace {
 
@@ -530,4 +530,4 @@ void ManifestReader::read_pod_status(DocNode doc, Fields& f, Pod& pod) {
   }
 }
 
-}  // namespace clusterdns::discovery::files
+}  // namespace clusterdns::discovery::objects

@@ -1,4 +1,4 @@
-// Accumulates manifest documents from one or more files into a ParseResult (internal to discovery/files).
+// Accumulates manifest documents from one or more files into a ParseResult (internal to discovery/objects).
 #pragma once
 
 #include <map>
@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "discovery/files/manifest_parser.hpp"
-#include "discovery/files/yaml_fields.hpp"
+#include "discovery/objects/parse.hpp"
+#include "discovery/objects/yaml_fields.hpp"
 
-namespace clusterdns::discovery::files {
+namespace clusterdns::discovery::objects {
 
 // The metadata every object kind we read shares.
 struct ObjectMeta {
@@ -62,4 +62,4 @@ class ManifestReader {
   bool broken_yaml_ = false;
 };
 
-}  // namespace clusterdns::discovery::files
+}  // namespace clusterdns::discovery::objects

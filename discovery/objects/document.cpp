@@ -1,5 +1,5 @@
 // Document, DocNode and DocumentBuilder: a node tree in flat arrays.
-#include "discovery/files/document.hpp"
+#include "discovery/objects/document.hpp"
 
 #include <algorithm>
 #include <optional>

@@ -3,11 +3,11 @@
 
 #include <string>
 
-#include "discovery/files/document.hpp"
-#include "discovery/files/yaml_fields.hpp"
 #include "discovery/model.hpp"
+#include "discovery/objects/document.hpp"
+#include "discovery/objects/yaml_fields.hpp"
 
-namespace clusterdns::discovery::files {
+namespace clusterdns::discovery::objects {
 
 inline constexpr const char* kServiceImportApiVersion = "multicluster.x-k8s.io/v1alpha1";
 
@@ -17,4 +17,4 @@ inline constexpr const char* kServiceImportApiVersion = "multicluster.x-k8s.io/v
 bool read_service_import(DocNode doc, Fields& f, const std::string& ns, const std::string& name,
                          ServiceImport& out);
 
-}  // namespace clusterdns::discovery::files
+}  // namespace clusterdns::discovery::objects

@@ -1,5 +1,5 @@
 // check_yaml: libyaml's event stream, counted.
-#include "discovery/files/yaml_guard.hpp"
+#include "discovery/objects/yaml_guard.hpp"
 
 #include <yaml.h>
 
