@@ -138,7 +138,7 @@ bool set_forward_flag(ForwardFlags& f, const std::string& name, const std::strin
     if (v == "any") {
       f.recursion_open = true;
     } else if (v != "none") {
-      auto b = AddressBlock::parse(v);
+      auto b = base::AddressBlock::parse(v);
       if (!b) {
         error = "expected an address or CIDR block, any or none";
         return false;
@@ -233,7 +233,7 @@ std::unique_ptr<Forwarding> Forwarding::create(const ForwardFlags& flags, unsign
                                                   : std::optional<std::string>(flags.kube_dns_config));
   f->forwarder_ = std::make_unique<Forwarder>(o, f->routes_, f->health_);
   std::string clients = flags.recursion_open ? "any client (--allow-recursion any)" : "";
-  for (const auto& b : flags.recursion_open ? std::vector<AddressBlock>{} : flags.allow_recursion)
+  for (const auto& b : flags.recursion_open ? std::vector<base::AddressBlock>{} : flags.allow_recursion)
     clients += (clients.empty() ? "" : " ") + b.text();
   log->info(
       "forwarding: timeout {} ms x {} attempts{}, at most {} in flight; cache {} entries (max TTL {} s, "

@@ -31,7 +31,7 @@ struct ForwardFlags {
   uint32_t serve_stale = 86400;  // seconds past expiry; 0 = off
   bool autopath = false;
   // --allow-recursion (repeatable; the first replaces the defaults): clients whose names are forwarded.
-  std::vector<AddressBlock> allow_recursion = default_recursion_clients();
+  std::vector<base::AddressBlock> allow_recursion = default_recursion_clients();
   bool allow_recursion_given = false;
   bool recursion_open = false;  // --allow-recursion any
 };

@@ -1,9 +1,6 @@
 // The logger thread of the sampled query log.
 #include "ops/metrics/query_log.hpp"
 
-#include <arpa/inet.h>
-#include <sys/socket.h>
-
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -25,9 +22,8 @@ std::string type_text(uint16_t t) {
 }  // namespace
 
 std::string format_query_log(const QueryLogEntry& e) {
-  char addr[INET6_ADDRSTRLEN] = "-";
-  if (e.family == AF_INET || e.family == AF_INET6) inet_ntop(e.family, e.addr, addr, sizeof(addr));
-  const bool v6 = e.family == AF_INET6;
+  const std::string addr = e.peer ? e.peer->text() : "-";
+  const bool v6 = e.peer && e.peer->is_v6();
   const std::string name =
       e.qname_len
           ? dns::wire::name_to_text(std::string_view(reinterpret_cast<const char*>(e.qname), e.qname_len))

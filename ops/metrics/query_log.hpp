@@ -6,9 +6,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
+#include "base/ip_address.hpp"
 #include "ops/metrics/query_metrics.hpp"
 
 namespace clusterdns::ops {
@@ -21,11 +23,10 @@ struct QueryLogEntry {
   uint8_t rcode = 0;
   bool answered = false;  // false: dropped or deferred
   bool tcp = false;
-  uint8_t family = 0;  // AF_INET, AF_INET6 or 0 (unknown peer)
+  std::optional<base::IpAddress> peer;  // the client; none for an in-process query
   uint16_t port = 0;
   uint16_t request_size = 0;
   uint16_t response_size = 0;
-  uint8_t addr[16] = {};
   uint8_t qname_len = 0;  // wire form, 0 = no parsable name
   uint8_t qname[255] = {};
 };

@@ -64,18 +64,14 @@ void fill_log_entry(QueryLogEntry& e, const Exchange& x, const dns::wire::Parsed
   e.tcp = x.ctx && x.ctx->transport == dns::Transport::Tcp;
   e.request_size = static_cast<uint16_t>(std::min<size_t>(x.query.size(), 65535));
   e.response_size = static_cast<uint16_t>(std::min<size_t>(x.response.size(), 65535));
-  e.family = 0;
+  e.peer.reset();
   if (x.ctx && x.ctx->peer) {
     if (x.ctx->peer->sa_family == AF_INET && x.ctx->peer_len >= sizeof(sockaddr_in)) {
-      const auto* a = reinterpret_cast<const sockaddr_in*>(x.ctx->peer);
-      e.family = AF_INET;
-      std::memcpy(e.addr, &a->sin_addr, 4);
-      e.port = ntohs(a->sin_port);
+      e.peer = base::IpAddress::from_sockaddr(x.ctx->peer);
+      e.port = ntohs(reinterpret_cast<const sockaddr_in*>(x.ctx->peer)->sin_port);
     } else if (x.ctx->peer->sa_family == AF_INET6 && x.ctx->peer_len >= sizeof(sockaddr_in6)) {
-      const auto* a = reinterpret_cast<const sockaddr_in6*>(x.ctx->peer);
-      e.family = AF_INET6;
-      std::memcpy(e.addr, &a->sin6_addr, 16);
-      e.port = ntohs(a->sin6_port);
+      e.peer = base::IpAddress::from_sockaddr(x.ctx->peer);
+      e.port = ntohs(reinterpret_cast<const sockaddr_in6*>(x.ctx->peer)->sin6_port);
     }
   }
   e.qname_len = 0;

@@ -230,8 +230,7 @@ TEST(QueryMetrics, QueryLogSamplesEveryNth) {
 
 TEST(QueryMetrics, QueryLogLine) {
   QueryLogEntry e;
-  e.family = AF_INET;
-  inet_pton(AF_INET, "10.244.1.7", e.addr);
+  e.peer = base::IpAddress::parse("10.244.1.7");
   e.port = 40231;
   e.id = 4660;
   e.qtype = 1;
