@@ -13,7 +13,7 @@
 
 #include "cmd/clusterdns/flags.hpp"
 #include "discovery/source.hpp"
-#include "dns/forward/options.hpp"
+#include "dns/forward/forwarding.hpp"
 #include "dns/server/server.hpp"
 #include "ops/http/http_server.hpp"
 #include "ops/metrics/programming_latency.hpp"
@@ -23,6 +23,7 @@
 #include "ops/runtime/reload.hpp"
 #include "ops/runtime/runtime_metrics.hpp"
 #include "ops/runtime/snapshot_pipeline.hpp"
+#include "ops/runtime/sources.hpp"
 #include "zones/autopath.hpp"
 #include "zones/holder.hpp"
 #include "zones/responder.hpp"

@@ -7,10 +7,10 @@
 
 #include "base/address_block.hpp"
 #include "discovery/source.hpp"
-#include "dns/forward/options.hpp"
+#include "dns/forward/forwarding.hpp"
 #include "dns/server/server.hpp"
 #include "ops/runtime/config_file.hpp"
-#include "ops/runtime/options.hpp"
+#include "ops/runtime/ops_flags.hpp"
 #include "zones/cluster_records.hpp"
 #include "zones/responder.hpp"
 

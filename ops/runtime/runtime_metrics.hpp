@@ -10,6 +10,7 @@
 #include "ops/metrics/metrics_page.hpp"
 #include "ops/runtime/readiness.hpp"
 #include "ops/runtime/snapshot_pipeline.hpp"
+#include "ops/runtime/sources.hpp"
 
 namespace clusterdns::ops {
 

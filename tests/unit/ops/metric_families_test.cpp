@@ -21,6 +21,7 @@
 #include "ops/runtime/reload.hpp"
 #include "ops/runtime/runtime_metrics.hpp"
 #include "ops/runtime/snapshot_pipeline.hpp"
+#include "ops/runtime/sources.hpp"
 #include "tests/support/dns_test_util.hpp"
 
 using namespace clusterdns;

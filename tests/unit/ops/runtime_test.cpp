@@ -11,6 +11,7 @@
 #include "ops/runtime/readiness.hpp"
 #include "ops/runtime/reload.hpp"
 #include "ops/runtime/snapshot_pipeline.hpp"
+#include "ops/runtime/sources.hpp"
 #include "tests/support/dns_test_util.hpp"
 #include "zones/responder.hpp"
 

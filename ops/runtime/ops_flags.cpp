@@ -1,5 +1,5 @@
 // Parsing of the operational flags; each error is one line that names the problem, not the flag.
-#include "ops/runtime/options.hpp"
+#include "ops/runtime/ops_flags.hpp"
 
 #include <arpa/inet.h>
 

@@ -1,5 +1,5 @@
 // Operational flag values: durations, rates, addresses, consistency.
-#include "ops/runtime/options.hpp"
+#include "ops/runtime/ops_flags.hpp"
 
 #include <gtest/gtest.h>
 

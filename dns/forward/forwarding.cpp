@@ -1,5 +1,5 @@
 // Forwarding flags and the assembly of the forwarding path; every message names the flag or file.
-#include "dns/forward/options.hpp"
+#include "dns/forward/forwarding.hpp"
 
 #include <spdlog/spdlog.h>
 
