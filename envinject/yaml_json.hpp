@@ -1,5 +1,5 @@
 // YAML (a Pod manifest, `envinject --pod`) → the JSON tree the envinject functions take. The caller vets
-// untrusted text first (discovery/files/yaml_guard.hpp): the conversion expands every alias.
+// untrusted text first (discovery/objects/yaml_guard.hpp): the conversion expands every alias.
 #pragma once
 
 #include <string>

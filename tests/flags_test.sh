@@ -11,7 +11,8 @@ mapfile -t flags < <(sed -n 's/^  \(--[a-z][a-z-]*\).*/\1/p' <<<"$help")
 for f in "${flags[@]}"; do
   grep -qE -- "(^|[^a-z-])$f([^a-z-]|$)" "$root/README.md" || { echo "README.md does not mention $f"; fail=1; }
 done
-known() { printf '%s\n' "${flags[@]}" | grep -qx -- "$1"; }
+# No pipe into grep -q: under pipefail, printf's SIGPIPE when grep exits early would fail the match.
+known() { local f; for f in "${flags[@]}"; do [ "$f" = "$1" ] && return 0; done; return 1; }
 mapfile -t used < <(python3 - "$root"/docker/*.yaml <<'PY'
 import re, sys, yaml
 for path in sys.argv[1:]:

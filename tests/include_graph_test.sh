@@ -31,19 +31,26 @@ check dns '^(base/|dns/)'
 # Forwarding is a query handler like the responder: no transport, no zones.
 check dns/forward '^(base/|dns/forward/|dns/wire/|dns/handler\.hpp$)'
 check discovery '^(base/|discovery/)'
+# The object decoder the three sources share: the model and nothing else of discovery/.
+check discovery/objects '^(base/|discovery/objects/|discovery/model\.hpp$)'
 check zones '^(base/|zones/|dns/wire/|dns/handler\.hpp$|discovery/model\.hpp$)'
 check envinject '^(base/|envinject/|discovery/model\.hpp$)'
-# ops/ (metrics, probes, webhook, lifecycle) sits above every library; only the composition root includes it.
-check ops '^(base/|ops/|dns/|zones/|discovery/|envinject/)'
+# ops/ sits above every library; only the composition root includes it. Inside it, one way:
+# http (the operations server) → runtime (readiness, reload, pipeline) → metrics (the /metrics page).
+check ops/metrics '^(base/|ops/metrics/|dns/|discovery/model\.hpp$)'
+check ops/runtime '^(base/|ops/runtime/|ops/metrics/|dns/|zones/|discovery/)'
+check ops/http '^(base/|ops/http/|ops/runtime/|ops/metrics/|dns/|zones/|discovery/|envinject/)'
 # Self-test: the checker must reject a planted violation.
 if [ "${2:-}" != "--no-selftest" ]; then
   tmp=$(mktemp -d)
-  mkdir -p "$tmp/zones" "$tmp/dns/wire" "$tmp/discovery" "$tmp/envinject" "$tmp/tests"
+  mkdir -p "$tmp/zones" "$tmp/dns/wire" "$tmp/discovery/objects" "$tmp/envinject" "$tmp/tests"
   echo '#include "dns/server/udp.hpp"' > "$tmp/zones/bad.cpp"
-  mkdir -p "$tmp/base" "$tmp/dns/forward" "$tmp/ops"
+  mkdir -p "$tmp/base" "$tmp/dns/forward" "$tmp/ops/metrics" "$tmp/ops/runtime" "$tmp/ops/http"
+  echo '#include "ops/runtime/readiness.hpp"' > "$tmp/ops/metrics/bad.cpp"
   cp "$0" "$tmp/tests/"
-  if bash "$tmp/tests/include_graph_test.sh" "$tmp" --no-selftest >/dev/null; then
-    echo "self-test failed: a planted forbidden include was not reported"
+  found=$(bash "$tmp/tests/include_graph_test.sh" "$tmp" --no-selftest | grep -c '^forbidden include')
+  if [ "$found" != 2 ]; then
+    echo "self-test failed: $found of 2 planted forbidden includes reported"
     fail=1
   fi
   rm -rf "$tmp"

@@ -1,9 +1,6 @@
 // The query path: parse, look up, copy. No allocation, no lock, no logging (zone transfers excepted).
 #include "zones/responder.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -20,50 +17,6 @@ namespace clusterdns::zones {
 namespace wire = dns::wire;
 using wire::ParsedQuery;
 using wire::Rcode;
-
-std::optional<Cidr> Cidr::parse(const std::string& text) {
-  Cidr c;
-  const auto slash = text.find('/');
-  const std::string addr = text.substr(0, slash);
-  c.v6 = addr.find(':') != std::string::npos;
-  if (inet_pton(c.v6 ? AF_INET6 : AF_INET, addr.c_str(), c.bytes) != 1) return std::nullopt;
-  const unsigned max = c.v6 ? 128 : 32;
-  c.prefix = max;
-  if (slash != std::string::npos) {
-    const std::string bits = text.substr(slash + 1);
-    if (bits.empty() || bits.size() > 3 || bits.find_first_not_of("0123456789") != std::string::npos) {
-      return std::nullopt;
-    }
-    c.prefix = static_cast<unsigned>(std::stoul(bits));
-    if (c.prefix > max) return std::nullopt;
-  }
-  return c;
-}
-
-bool Cidr::contains(const sockaddr* addr) const {
-  if (!addr) return false;
-  const uint8_t* b = nullptr;
-  uint8_t mapped[4];
-  if (addr->sa_family == AF_INET && !v6) {
-    b = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(addr)->sin_addr);
-  } else if (addr->sa_family == AF_INET6) {
-    const auto* a6 =
-        reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr);
-    static const uint8_t kV4Mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (v6) {
-      b = a6;
-    } else if (std::memcmp(a6, kV4Mapped, 12) == 0) {
-      std::memcpy(mapped, a6 + 12, 4);
-      b = mapped;
-    }
-  }
-  if (!b) return false;
-  const unsigned full = prefix / 8, rest = prefix % 8;
-  if (std::memcmp(b, bytes, full) != 0) return false;
-  if (rest == 0) return true;
-  const auto mask = static_cast<uint8_t>(0xFF << (8 - rest));
-  return (b[full] & mask) == (bytes[full] & mask);
-}
 
 Responder::Responder(const SnapshotHolder& holder, ResponderOptions options)
     : holder_(holder), options_(std::move(options)) {}
@@ -257,7 +210,7 @@ size_t Responder::complete_cname(std::span<const uint8_t> query, const ParsedQue
 }
 
 bool Responder::peer_allowed(const dns::QueryContext& ctx) const {
-  for (const Cidr& c : options_.allow_transfer) {
+  for (const base::AddressBlock& c : options_.allow_transfer) {
     if (c.contains(ctx.peer)) return true;
   }
   return false;

@@ -6,23 +6,15 @@
 #include <string>
 #include <vector>
 
+#include "base/address_block.hpp"
 #include "dns/handler.hpp"
 #include "dns/wire/query.hpp"
 #include "zones/holder.hpp"
 
 namespace clusterdns::zones {
 
-// An address block for --allow-transfer ("10.0.0.0/8", "::1", "127.0.0.1/32").
-struct Cidr {
-  bool v6 = false;
-  uint8_t bytes[16] = {};
-  unsigned prefix = 0;
-  static std::optional<Cidr> parse(const std::string& text);
-  bool contains(const sockaddr* addr) const;
-};
-
 struct ResponderOptions {
-  std::vector<Cidr> allow_transfer;  // empty: AXFR/IXFR always REFUSED
+  std::vector<base::AddressBlock> allow_transfer;  // empty: AXFR/IXFR always REFUSED
   // Names in no served zone go here (the forwarder, dns/forward); null: REFUSED. Its per-thread state is
   // registered with the server (Server::add_worker_hooks), not started through the Responder.
   dns::QueryHandler* fallback = nullptr;

@@ -12,12 +12,13 @@
 #include "base/log.hpp"
 #include "build_revision.hpp"  // generated: CLUSTERDNS_REVISION
 #include "dns/wire/name.hpp"
-#include "ops/empty_source.hpp"
-#include "ops/forward_metrics.hpp"
-#include "ops/lifecycle.hpp"
-#include "ops/logging.hpp"
-#include "ops/metrics_page.hpp"
-#include "ops/probe.hpp"
+#include "ops/metrics/forward_metrics.hpp"
+#include "ops/metrics/metrics_page.hpp"
+#include "ops/runtime/empty_source.hpp"
+#include "ops/runtime/lifecycle.hpp"
+#include "ops/runtime/logging.hpp"
+#include "ops/runtime/probe.hpp"
+#include "ops/runtime/runtime_metrics.hpp"
 #include "zones/builder.hpp"
 
 namespace clusterdns {
@@ -29,7 +30,7 @@ std::shared_ptr<spdlog::logger> start_logging(const Flags& flags) {
   return base::logger("main");
 }
 
-// What a reload may change in place (ops/reload.hpp), from parsed flags. Throws on a bad zone file.
+// What a reload may change in place (ops/runtime/reload.hpp), from parsed flags. Throws on a bad zone file.
 ops::Settings settings_of(const Flags& flags) {
   ops::Settings s;
   s.build.cluster = flags.cluster;

@@ -308,7 +308,7 @@ Flags parse_flags_or_throw(int argc, char** argv) {
       {"--port-file", [&](auto&, auto& v) { f.port_file = v; }},
       {"--allow-transfer",
        [&](auto& n, auto& v) {
-         auto c = zones::Cidr::parse(v);
+         auto c = base::AddressBlock::parse(v);
          if (!c) fail("invalid value '" + v + "' for " + n + ": expected an address or CIDR block");
          f.allow_transfer.push_back(*c);
        }},

@@ -5,11 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "base/address_block.hpp"
 #include "discovery/source.hpp"
-#include "dns/forward/options.hpp"
+#include "dns/forward/forwarding.hpp"
 #include "dns/server/server.hpp"
-#include "ops/config_file.hpp"
-#include "ops/options.hpp"
+#include "ops/runtime/config_file.hpp"
+#include "ops/runtime/ops_flags.hpp"
 #include "zones/cluster_records.hpp"
 #include "zones/responder.hpp"
 
@@ -22,7 +23,7 @@ struct Flags {
   zones::ClusterOptions cluster;
   unsigned threads = 0;
   std::vector<std::string> zone_files;
-  std::vector<zones::Cidr> allow_transfer;
+  std::vector<base::AddressBlock> allow_transfer;
   bool rotate = true;  // --loadbalance round_robin (default) | off
   std::string log_level = "info";
   std::string port_file;  // --port-file: where to write the bound addresses ("" = nowhere)

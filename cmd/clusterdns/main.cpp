@@ -7,8 +7,8 @@
 
 #include "base/log.hpp"
 #include "cmd/clusterdns/app.hpp"
-#include "ops/lifecycle.hpp"
-#include "ops/logging.hpp"
+#include "ops/runtime/lifecycle.hpp"
+#include "ops/runtime/logging.hpp"
 
 int main(int argc, char** argv) {
   using namespace clusterdns;

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "discovery/files/manifest_parser.hpp"
-#include "discovery/files/yaml_guard.hpp"
+#include "discovery/objects/yaml_guard.hpp"
 
 namespace clusterdns::ctl {
 

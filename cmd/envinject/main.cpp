@@ -23,13 +23,13 @@
 #include <vector>
 
 #include "discovery/files/manifest_parser.hpp"
-#include "discovery/files/yaml_guard.hpp"
+#include "discovery/objects/yaml_guard.hpp"
 #include "discovery/source.hpp"
 #include "envinject/json_input.hpp"
 #include "envinject/pod_patch.hpp"
 #include "envinject/service_env.hpp"
 #include "envinject/yaml_json.hpp"
-#include "ops/logging.hpp"
+#include "ops/runtime/logging.hpp"
 
 using namespace clusterdns;
 using nlohmann::json;

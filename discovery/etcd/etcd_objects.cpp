@@ -5,10 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "discovery/files/json_document.hpp"
-#include "discovery/files/manifest_parser.hpp"
-#include "discovery/files/service_import.hpp"
 #include "discovery/k8s/strict_json.hpp"
+#include "discovery/objects/json_document.hpp"
+#include "discovery/objects/parse.hpp"
+#include "discovery/objects/service_import.hpp"
 #include "discovery/selector_endpoints.hpp"
 
 namespace clusterdns::discovery::etcd {
@@ -91,7 +91,7 @@ const char* resource_api_version(Resource r) {
     case Resource::EndpointSlice:
       return "discovery.k8s.io/v1";
     case Resource::ServiceImport:
-      return files::kServiceImportApiVersion;
+      return objects::kServiceImportApiVersion;
     default:
       return "v1";
   }

@@ -5,7 +5,7 @@
 #include <functional>
 #include <utility>
 
-#include "discovery/files/manifest_reader.hpp"
+#include "discovery/objects/manifest_reader.hpp"
 
 namespace clusterdns::discovery::files {
 
@@ -120,7 +120,7 @@ bool FileRegistry::apply_namespaces(const ObjectTable<std::string>& old,
 
 FileRegistry::Outcome FileRegistry::update(const std::string& path, const std::string& text) {
   Outcome out;
-  ManifestReader reader;
+  objects::ManifestReader reader;
   reader.read_text(text, path);
   File next;
   next.text_size = text.size();

@@ -1,4 +1,4 @@
-// Manifest files on disk → RegistryState: finding the files, reading them, and the public parse entry points.
+// Manifest files on disk → RegistryState: finding the files, reading them, parsing them as one registry.
 #include "discovery/files/manifest_parser.hpp"
 
 #include <algorithm>
@@ -8,7 +8,7 @@
 #include <sstream>
 #include <system_error>
 
-#include "discovery/files/manifest_reader.hpp"
+#include "discovery/objects/manifest_reader.hpp"
 
 namespace clusterdns::discovery {
 
@@ -53,23 +53,6 @@ void read_one(const fs::path& p, std::vector<ManifestFile>& out, std::vector<Man
 
 }  // namespace
 
-std::string ManifestError::to_string() const {
-  if (line <= 0) return file + ": " + reason;
-  return file + ":" + std::to_string(line) + ": " + reason;
-}
-
-ParseResult parse_manifest_text(const std::string& text, const std::string& file_label) {
-  files::ManifestReader reader;
-  reader.read_text(text, file_label);
-  return reader.finish();
-}
-
-ParseResult parse_manifest_document(const Document& doc, const std::string& file_label) {
-  files::ManifestReader reader;
-  reader.read_parsed(doc, file_label);
-  return reader.finish();
-}
-
 std::vector<std::string> list_manifest_files(const std::string& path, std::vector<ManifestError>& errors) {
   std::vector<std::string> out;
   std::error_code ec;
@@ -107,7 +90,7 @@ std::vector<ManifestFile> read_manifest_files(const std::string& path, std::vect
 }
 
 ParseResult parse_manifest_files(const std::vector<ManifestFile>& manifests) {
-  files::ManifestReader reader;
+  objects::ManifestReader reader;
   for (const ManifestFile& file : manifests)
     reader.read_text(file.text, file.path);
   return reader.finish();

@@ -5,9 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "discovery/files/json_document.hpp"
-#include "discovery/files/manifest_parser.hpp"
-#include "discovery/files/service_import.hpp"
+#include "discovery/objects/json_document.hpp"
+#include "discovery/objects/parse.hpp"
+#include "discovery/objects/service_import.hpp"
 
 namespace clusterdns::discovery::k8s {
 
@@ -152,7 +152,7 @@ const char* api_version(Kind kind) {
     case Kind::EndpointSlice:
       return "discovery.k8s.io/v1";
     case Kind::ServiceImport:
-      return files::kServiceImportApiVersion;
+      return objects::kServiceImportApiVersion;
     default:
       return "v1";
   }

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "ops/admission.hpp"
+#include "ops/http/admission.hpp"
 
 using namespace clusterdns;
 using nlohmann::json;

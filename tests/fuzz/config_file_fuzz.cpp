@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "ops/config_file.hpp"
+#include "ops/runtime/config_file.hpp"
 
 using namespace clusterdns::ops;
 

@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "ops/admission.hpp"
-#include "ops/http_query.hpp"
+#include "ops/http/admission.hpp"
+#include "ops/http/http_query.hpp"
 
 using namespace clusterdns;
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "discovery/files/file_registry.hpp"
-#include "discovery/files/manifest_parser.hpp"
+#include "discovery/objects/parse.hpp"
 
 using namespace clusterdns::discovery;
 

@@ -35,7 +35,7 @@ struct Fixture {
     config.keep_transfer_data = true;
     holder.publish(zones::build_snapshot(&s, config, 1));
     zones::ResponderOptions opts;
-    opts.allow_transfer.push_back(*zones::Cidr::parse("0.0.0.0/0"));
+    opts.allow_transfer.push_back(*base::AddressBlock::parse("0.0.0.0/0"));
     responder = std::make_unique<zones::Responder>(holder, opts);
   }
 };

@@ -128,7 +128,7 @@ struct Fixture {
     config.static_zones.push_back(std::move(*zone));
     holder.publish(zones::build_snapshot(&s, config, 7));
     zones::ResponderOptions opts;
-    opts.allow_transfer.push_back(*zones::Cidr::parse("10.0.0.0/8"));
+    opts.allow_transfer.push_back(*base::AddressBlock::parse("10.0.0.0/8"));
     opts.recursion = &recursion;
     responder = std::make_unique<zones::Responder>(holder, opts);
     autopath = std::make_unique<zones::Autopath>(

@@ -48,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   zones::SnapshotHolder holder;
   holder.publish(zones::build_snapshot(nullptr, config, 1));
   zones::ResponderOptions opts;
-  opts.allow_transfer.push_back(*zones::Cidr::parse("0.0.0.0/0"));
+  opts.allow_transfer.push_back(*base::AddressBlock::parse("0.0.0.0/0"));
   zones::Responder responder(holder, opts);
   static std::vector<uint8_t> out(65535);
   size_t streamed = 0;

@@ -4,9 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "discovery/files/json_document.hpp"
-#include "discovery/files/manifest_parser.hpp"
-#include "discovery/files/yaml_guard.hpp"
+#include "discovery/objects/json_document.hpp"
+#include "discovery/objects/parse.hpp"
+#include "discovery/objects/yaml_guard.hpp"
 
 namespace clusterdns::discovery {
 namespace {

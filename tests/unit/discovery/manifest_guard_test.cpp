@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "discovery/files/manifest_parser.hpp"
-#include "discovery/files/yaml_guard.hpp"
+#include "discovery/objects/parse.hpp"
+#include "discovery/objects/yaml_guard.hpp"
 
 namespace clusterdns::discovery {
 namespace {

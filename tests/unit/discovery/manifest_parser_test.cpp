@@ -1,6 +1,6 @@
 // Manifest parsing: every object kind and field rule the Kubernetes DNS specification 1.1.0 §2.3-2.5 reads,
 // as users write manifests.
-#include "discovery/files/manifest_parser.hpp"
+#include "discovery/objects/parse.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

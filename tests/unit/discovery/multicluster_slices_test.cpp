@@ -5,10 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "discovery/files/json_document.hpp"
-#include "discovery/files/manifest_parser.hpp"
-#include "discovery/files/service_import.hpp"
 #include "discovery/k8s/objects.hpp"
+#include "discovery/objects/json_document.hpp"
+#include "discovery/objects/parse.hpp"
+#include "discovery/objects/service_import.hpp"
 
 namespace clusterdns::discovery {
 namespace {
@@ -71,8 +71,8 @@ ImportRead read_import(const char* json_text) {
   auto doc = document_from_json(nlohmann::json::parse(json_text), error);
   EXPECT_TRUE(doc) << error;
   if (!doc) return r;
-  files::Fields f("import.json", r.errors, r.warnings, 100000);
-  r.ok = files::read_service_import(doc->root(), f, "test", "myservice", r.import);
+  objects::Fields f("import.json", r.errors, r.warnings, 100000);
+  r.ok = objects::read_service_import(doc->root(), f, "test", "myservice", r.import);
   return r;
 }
 

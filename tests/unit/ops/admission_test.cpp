@@ -1,6 +1,6 @@
 // /v1/env and the admission webhook's answers: every malformed-review path (allowed), undecodable bodies
 // (400).
-#include "ops/admission.hpp"
+#include "ops/http/admission.hpp"
 
 #include <openssl/evp.h>
 

@@ -1,5 +1,5 @@
 // The --config file: values with their lines, errors naming file, line and field, merging, diffs.
-#include "ops/config_file.hpp"
+#include "ops/runtime/config_file.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -3,12 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "discovery/files/manifest_parser.hpp"
-#include "ops/query_metrics.hpp"
+#include "dns/wire/types.hpp"
+#include "ops/metrics/query_metrics.hpp"
 #include "tests/support/allocation_counter.hpp"
 #include "tests/support/dns_test_util.hpp"
 #include "zones/builder.hpp"
 #include "zones/responder.hpp"
-#include "dns/wire/types.hpp"
 
 namespace rrtype = clusterdns::dns::wire::rrtype;
 

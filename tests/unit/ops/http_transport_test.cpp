@@ -1,7 +1,7 @@
 // The operations HTTP transport under slow, idle and greedy clients (issue 11 #4): probes are answered at
 // once, a request has one deadline however slowly it trickles, connections are capped per client.
-#include "ops/http_transport.hpp"
-#include "ops/http_query.hpp"
+#include "ops/http/http_query.hpp"
+#include "ops/http/http_transport.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

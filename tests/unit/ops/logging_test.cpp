@@ -1,5 +1,5 @@
 // Log lines cannot be forged or carry terminal escapes, and JSON lines are valid UTF-8 (issue 11 #10).
-#include "ops/logging.hpp"
+#include "ops/runtime/logging.hpp"
 
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>

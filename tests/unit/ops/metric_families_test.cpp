@@ -1,6 +1,6 @@
-// The metric families: the page renders exactly the families of the table (ops/metric_families.hpp), each
-// with its declared type, help and label names, and every coredns_* family is one CoreDNS exports.
-#include "ops/metric_families.hpp"
+// The metric families: the page renders exactly the families of the table (ops/metrics/metric_families.hpp),
+// each with its declared type, help and label names, and every coredns_* family is one CoreDNS exports.
+#include "ops/metrics/metric_families.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,13 +13,15 @@
 
 #include "dns/server/server.hpp"
 #include "dns/wire/header.hpp"
-#include "ops/forward_metrics.hpp"
-#include "ops/http_server.hpp"
-#include "ops/metrics_page.hpp"
-#include "ops/programming_latency.hpp"
-#include "ops/readiness.hpp"
-#include "ops/reload.hpp"
-#include "ops/snapshot_pipeline.hpp"
+#include "ops/http/http_server.hpp"
+#include "ops/metrics/forward_metrics.hpp"
+#include "ops/metrics/metrics_page.hpp"
+#include "ops/metrics/programming_latency.hpp"
+#include "ops/runtime/readiness.hpp"
+#include "ops/runtime/reload.hpp"
+#include "ops/runtime/runtime_metrics.hpp"
+#include "ops/runtime/snapshot_pipeline.hpp"
+#include "ops/runtime/sources.hpp"
 #include "tests/support/dns_test_util.hpp"
 
 using namespace clusterdns;
@@ -162,7 +164,8 @@ TEST(MetricFamilies, ThePageRendersTheTable) {
     if (line.starts_with("# HELP ")) {
       const size_t space = line.find(' ', 7);
       current = line.substr(7, space - 7);
-      ASSERT_TRUE(table.count(current)) << current << " is rendered but not in ops/metric_families.hpp";
+      ASSERT_TRUE(table.count(current))
+          << current << " is rendered but not in ops/metrics/metric_families.hpp";
       EXPECT_TRUE(rendered.insert(current).second) << current << " rendered twice";
       EXPECT_EQ(line.substr(space + 1), escape_help(table[current]->help)) << current;
     } else if (line.starts_with("# TYPE ")) {

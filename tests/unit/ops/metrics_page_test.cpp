@@ -1,13 +1,14 @@
 // The text format and the collectors' families.
-#include "ops/metrics_page.hpp"
-#include "ops/forward_metrics.hpp"
+#include "ops/metrics/metrics_page.hpp"
+#include "ops/metrics/forward_metrics.hpp"
+#include "ops/runtime/runtime_metrics.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "tests/support/dns_test_util.hpp"
 #include "dns/wire/header.hpp"
 #include "dns/wire/types.hpp"
+#include "tests/support/dns_test_util.hpp"
 
 namespace rrtype = clusterdns::dns::wire::rrtype;
 

@@ -1,6 +1,6 @@
 // coredns_kubernetes_dns_programming_duration_seconds: which changes are observed, under which kind, in
 // which bucket.
-#include "ops/programming_latency.hpp"
+#include "ops/metrics/programming_latency.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // The measuring decorator and the per-thread counters: counts by type, rcode, proto and family, histograms,
 // sums across threads, deferred answers, panics, and the sampled query log.
-#include "ops/query_metrics.hpp"
+#include "ops/metrics/query_metrics.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "dns/wire/header.hpp"
-#include "ops/query_log.hpp"
-#include "tests/support/dns_test_util.hpp"
 #include "dns/wire/types.hpp"
+#include "ops/metrics/query_log.hpp"
+#include "tests/support/dns_test_util.hpp"
 
 namespace rrtype = clusterdns::dns::wire::rrtype;
 
@@ -230,8 +230,7 @@ TEST(QueryMetrics, QueryLogSamplesEveryNth) {
 
 TEST(QueryMetrics, QueryLogLine) {
   QueryLogEntry e;
-  e.family = AF_INET;
-  inet_pton(AF_INET, "10.244.1.7", e.addr);
+  e.peer = base::IpAddress::parse("10.244.1.7");
   e.port = 40231;
   e.id = 4660;
   e.qtype = 1;

@@ -6,13 +6,14 @@
 
 #include <sstream>
 
-#include "ops/logging.hpp"
-#include "ops/readiness.hpp"
-#include "ops/reload.hpp"
-#include "ops/snapshot_pipeline.hpp"
+#include "dns/wire/types.hpp"
+#include "ops/runtime/logging.hpp"
+#include "ops/runtime/readiness.hpp"
+#include "ops/runtime/reload.hpp"
+#include "ops/runtime/snapshot_pipeline.hpp"
+#include "ops/runtime/sources.hpp"
 #include "tests/support/dns_test_util.hpp"
 #include "zones/responder.hpp"
-#include "dns/wire/types.hpp"
 
 namespace rrtype = clusterdns::dns::wire::rrtype;
 

@@ -32,7 +32,7 @@ struct Case {
 struct GoldenFile {
   std::string fixture;
   zones::BuildConfig config;
-  std::vector<zones::Cidr> allow_transfer;
+  std::vector<base::AddressBlock> allow_transfer;
   std::vector<Case> cases;
 };
 
@@ -96,7 +96,7 @@ GoldenFile load(const fs::path& path) {
       } else if (k == "clusterset-zone") {
         g.config.cluster.clusterset_zone = v;
       } else if (k == "allow-transfer") {
-        g.allow_transfer.push_back(*zones::Cidr::parse(v));
+        g.allow_transfer.push_back(*base::AddressBlock::parse(v));
         g.config.keep_transfer_data = true;
       } else {
         ADD_FAILURE() << path << ":" << line_no << ": unknown option " << k;

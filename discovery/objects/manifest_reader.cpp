@@ -1,0 +1,236 @@
+// Splits manifest text into documents, dispatches each object by kind, and merges the result.
+#include "discovery/objects/manifest_reader.hpp"
+
+#include <algorithm>
+
+#include "discovery/objects/service_import.hpp"
+#include "discovery/objects/yaml_guard.hpp"
+
+namespace clusterdns::discovery::objects {
+
+namespace {
+
+// One YAML document's text and where it starts in the file (0-based line).
+struct Chunk {
+  int first_line = 0;
+  std::string_view text;
+};
+
+bool is_document_marker(std::string_view line) {
+  if (line.substr(0, 3) != "---") return false;
+  return line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r' || line[3] == '\n';
+}
+
+// Whether a line carries YAML content (not blank, not a comment, not a %directive).
+bool has_content(std::string_view line, std::size_t from) {
+  std::size_t i = line.find_first_not_of(" \t\r\n", from);
+  return i != std::string_view::npos && line[i] != '#' && !(from == 0 && line[i] == '%');
+}
+
+// Split at "---" lines so one broken document does not hide the errors (or objects) of the others.
+// A marker inside a block scalar would have to be indented, and at column 0 it ends any scalar, so
+// splitting there matches what a YAML parser does. Leading comments and directives stay with the next
+// document.
+std::vector<Chunk> split_documents(std::string_view text) {
+  std::vector<Chunk> chunks;
+  std::size_t chunk_start = 0;
+  int chunk_line = 0;
+  bool content = false;
+  int line_no = 0;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    end = end == std::string_view::npos ? text.size() : end + 1;
+    std::string_view line = text.substr(pos, end - pos);
+    bool marker = is_document_marker(line);
+    if (marker && content) {
+      chunks.push_back(Chunk{chunk_line, text.substr(chunk_start, pos - chunk_start)});
+      chunk_start = pos;
+      chunk_line = line_no;
+      content = false;
+    }
+    content = content || has_content(line, marker ? 3 : 0);
+    ++line_no;
+    pos = end;
+  }
+  if (content) chunks.push_back(Chunk{chunk_line, text.substr(chunk_start)});
+  return chunks;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+void ManifestReader::read_text(const std::string& text, const std::string& file) {
+  file_ = file;
+  Fields f(file, result_.errors, result_.warnings, text.size() / 2 + 1024);
+  // One expansion budget for the whole file: many small alias bombs must not add up to a big one.
+  std::size_t node_budget = 1000000 + 4 * text.size();
+  for (const Chunk& chunk : split_documents(text)) {
+    YamlLimits limits;
+    limits.max_expanded_nodes = node_budget;
+    std::size_t nodes = 0;
+    std::vector<Document> docs;
+    if (auto problem = parse_yaml(chunk.text, docs, chunk.first_line, limits, &nodes)) {
+      int line = std::max(problem->line, chunk.first_line + 1);
+      result_.errors.push_back(ManifestError{file, line, problem->reason});
+      broken_yaml_ = true;
+      if (problem->reason.rfind("invalid YAML", 0) != 0) return;  // a limit: the rest is no better
+      continue;
+    }
+    node_budget -= std::min(nodes, node_budget - 1);
+    f.set_line_offset(0);  // the documents carry the file's lines
+    for (const Document& doc : docs)
+      read_document(doc.root(), f, false);
+  }
+}
+
+void ManifestReader::read_parsed(const Document& doc, const std::string& file) {
+  file_ = file;
+  Fields f(file, result_.errors, result_.warnings, 4 * doc.node_count() + 1024);
+  read_document(doc.root(), f, false);
+}
+
+void ManifestReader::read_document(DocNode doc, Fields& f, bool in_list) {
+  if (!doc.present()) return;  // an empty document ("---" twice, a trailing "---")
+  f.set_context("");
+  f.set_fallback_line(f.line_of(doc));
+  if (!doc.is_map()) {
+    f.error(doc, "a manifest must be a mapping with apiVersion and kind");
+    return;
+  }
+  f.set_fallback_line(f.line_of(doc));
+  std::optional<std::string> kind = f.need_str(doc, "kind", "kind");
+  std::optional<std::string> api = f.need_str(doc, "apiVersion", "apiVersion");
+  if (!kind || !api) return;
+
+  // kubectl accepts "List" and the typed lists ("ServiceList", …) wrapping items.
+  if (*kind == "List" || (ends_with(*kind, "List") && present(child(doc, "items")))) {
+    if (in_list) {
+      f.error(doc, "a " + *kind + " inside a list is not supported");
+      return;
+    }
+    DocNode items = f.seq(doc, "items", "items");
+    for (std::size_t i = 0; i < items.size(); ++i)
+      read_document(items[i], f, true);
+    return;
+  }
+
+  ObjectMeta m;
+  if (*api == "v1" && *kind == "Namespace") {
+    if (!read_meta(doc, f, *kind, false, NameRule::Dns1123Label, m)) return;
+    if (claim(f, doc, "Namespace " + m.name)) namespaces_.insert(m.name);
+  } else if (*api == "v1" && *kind == "Service") {
+    if (read_meta(doc, f, *kind, true, NameRule::Dns1123Label, m)) read_service(doc, f, m);
+  } else if (*api == "v1" && *kind == "Endpoints") {
+    if (read_meta(doc, f, *kind, true, NameRule::Dns1123Label, m)) read_endpoints(doc, f, m);
+  } else if (*api == "v1" && *kind == "Pod") {
+    if (read_meta(doc, f, *kind, true, NameRule::Dns1123Subdomain, m)) read_pod(doc, f, m);
+  } else if ((*api == "discovery.k8s.io/v1" || *api == "discovery.k8s.io/v1beta1") &&
+             *kind == "EndpointSlice") {
+    if (read_meta(doc, f, *kind, true, NameRule::Dns1123Subdomain, m)) read_endpoint_slice(doc, f, m);
+  } else if (*api == kServiceImportApiVersion && *kind == "ServiceImport") {
+    if (read_meta(doc, f, *kind, true, NameRule::Dns1123Label, m) &&
+        claim(f, doc, "ServiceImport " + m.ns + "/" + m.name)) {
+      ServiceImport imported;
+      if (read_service_import(doc, f, m.ns, m.name, imported))
+        result_.state.service_imports.push_back(std::move(imported));
+    }
+  } else if ((*api == "v1" && !is_core_v1_kind(*kind)) || (api->rfind("discovery.k8s.io/", 0) == 0)) {
+    // A kind the core or discovery group does not have is a typo ("Servize"), not someone else's object.
+    f.error(doc, "unknown kind " + *kind + " for apiVersion " + *api);
+  } else {
+    // Any other kind (Deployment, ConfigMap, a CRD, a Knative "Service") is not ours to read, but an
+    // object placed in a namespace shows that the namespace exists.
+    DocNode ns = child(child(doc, "metadata"), "namespace");
+    if (ns.present() && ns.is_scalar() && is_dns1123_label(ns.str())) namespaces_.insert(ns.str());
+  }
+}
+
+bool ManifestReader::is_core_v1_kind(const std::string& kind) {
+  static const char* const kKinds[] = {"Binding",
+                                       "ComponentStatus",
+                                       "ConfigMap",
+                                       "Endpoints",
+                                       "Event",
+                                       "LimitRange",
+                                       "Namespace",
+                                       "Node",
+                                       "PersistentVolume",
+                                       "PersistentVolumeClaim",
+                                       "Pod",
+                                       "PodTemplate",
+                                       "ReplicationController",
+                                       "ResourceQuota",
+                                       "Secret",
+                                       "Service",
+                                       "ServiceAccount"};
+  for (const char* k : kKinds) {
+    if (kind == k) return true;
+  }
+  return false;
+}
+
+bool ManifestReader::read_meta(DocNode doc, Fields& f, const std::string& kind, bool namespaced,
+                               NameRule rule, ObjectMeta& out) {
+  f.set_context(kind + ": ");
+  std::size_t before = f.error_count();
+  DocNode meta = f.map(doc, "metadata", "metadata");
+  if (!meta.defined()) {
+    if (f.error_count() == before) f.error(doc, "metadata is required");
+    return false;
+  }
+  std::optional<std::string> name = f.need_str(meta, "name", "metadata.name");
+  if (!name) return false;
+  out.name = *name;
+  if (namespaced) {
+    out.ns = f.str(meta, "namespace", "metadata.namespace").value_or("");
+    if (out.ns.empty()) out.ns = "default";
+  }
+  f.set_context(kind + " " + (namespaced ? out.ns + "/" : "") + out.name + ": ");
+  if (namespaced && !is_dns1123_label(out.ns)) {
+    f.error(child(meta, "namespace"), "metadata.namespace '" + out.ns + "' is not a valid namespace name");
+  }
+  bool valid = rule == NameRule::Dns1123Label   ? is_dns1123_label(out.name)
+               : rule == NameRule::Dns1035Label ? is_dns1035_label(out.name)
+                                                : is_dns1123_subdomain(out.name);
+  if (!valid) {
+    const char* what = rule == NameRule::Dns1123Label   ? "a DNS-1123 label"
+                       : rule == NameRule::Dns1035Label ? "a DNS-1035 label"
+                                                        : "a DNS-1123 subdomain";
+    f.error(child(meta, "name"), std::string("metadata.name '") + out.name + "' is not " + what +
+                                     " (lowercase letters, digits and '-', at most 63 characters)");
+  }
+  out.labels = f.string_map(meta, "labels", "metadata.labels");
+  out.annotations = f.string_map(meta, "annotations", "metadata.annotations");
+  out.deleting = present(child(meta, "deletionTimestamp"));
+  if (f.error_count() != before) return false;
+  if (namespaced) namespaces_.insert(out.ns);
+  return true;
+}
+
+bool ManifestReader::claim(Fields& f, DocNode at, const std::string& key) {
+  std::string where = file_ + ":" + std::to_string(f.line_of(at));
+  auto [it, inserted] = seen_.emplace(key, where);
+  if (!inserted) f.error(at, "defined twice (first at " + it->second + ")");
+  return inserted;
+}
+
+ParseResult ManifestReader::finish() {
+  RegistryState& st = result_.state;
+  st.namespaces.assign(namespaces_.begin(), namespaces_.end());
+  // A cluster dump holds both the EndpointSlices and the legacy Endpoints mirror of each service; the
+  // slices are the source of truth (CoreDNS reads only them), so Endpoints count only where no slice exists.
+  std::set<std::string> sliced;
+  for (const EndpointSet& set : st.endpoint_sets)
+    sliced.insert(set.ns + "/" + set.service_name);
+  for (EndpointSet& set : legacy_sets_) {
+    if (!sliced.count(set.ns + "/" + set.service_name)) st.endpoint_sets.push_back(std::move(set));
+  }
+  legacy_sets_.clear();
+  return std::move(result_);
+}
+
+}  // namespace clusterdns::discovery::objects
