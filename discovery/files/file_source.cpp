@@ -51,6 +51,11 @@ bool is_hidden_name(const std::string& name) {
   return !name.empty() && name[0] == '.';
 }
 
+// The kubelet's AtomicWriter (ConfigMap and Secret volumes) swaps "..data" and "..<timestamp>" entries.
+bool is_atomic_writer_name(const std::string& name) {
+  return name.size() > 2 && name[0] == '.' && name[1] == '.';
+}
+
 bool is_manifest_file_name(const std::string& name) {
   std::string ext = fs::path(name).extension().string();
   for (char& c : ext)
@@ -237,11 +242,14 @@ void FileSource::drain_events() {
         if (ev->wd == parent_wd_ && leaf == base_name_) rescan_ = true;  // the tree itself came or went
         continue;
       }
-      if ((ev->mask & IN_ISDIR) || is_hidden_name(leaf)) {
+      if ((ev->mask & IN_ISDIR) || is_atomic_writer_name(leaf)) {
         // A directory came, went or moved; or a ConfigMap "..data" swap changed every visible link.
         if (!(ev->mask & IN_ATTRIB)) rescan_ = true;
         continue;
       }
+      // Any other hidden file (an editor's ".x.swp", a tool's ".x.tmp" renamed into place) is never read:
+      // re-listing the tree for it would re-read every file.
+      if (is_hidden_name(leaf)) continue;
       if (!is_manifest_file_name(leaf)) continue;
       const std::string file = (fs::path(dir->second) / leaf).string();
       if (ev->mask & IN_CREATE) {
@@ -256,6 +264,7 @@ void FileSource::drain_events() {
 void FileSource::read_and_apply(const std::string& file, bool& changed) {
   std::vector<ManifestError> read_errors;
   std::vector<ManifestFile> content = read_manifest_files(file, read_errors);
+  files_read_.fetch_add(1, std::memory_order_relaxed);
   if (content.empty()) {
     std::error_code ec;
     if (fs::exists(file, ec) &&

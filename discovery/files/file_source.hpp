@@ -46,6 +46,8 @@ class FileSource final : public RegistrySource {
 
   // The problems of the files' current contents (and of PATH itself); empty when all is well. Thread-safe.
   std::vector<ManifestError> last_errors() const;
+  // Files read since start (a change re-reads the files it touched, a rescan every file). Thread-safe.
+  uint64_t files_read() const { return files_read_.load(std::memory_order_relaxed); }
 
  private:
   void run();
@@ -72,6 +74,7 @@ class FileSource final : public RegistrySource {
   std::mutex lifecycle_mutex_;  // start/stop
   std::thread thread_;
   Listener listener_;
+  std::atomic<uint64_t> files_read_{0};
 
   // Watcher thread only.
   files::FileRegistry registry_;

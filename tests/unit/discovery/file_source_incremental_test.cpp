@@ -105,6 +105,26 @@ TEST(FileSourceIncremental, SmallFileChangeLeavesTheBigFilesObjectsShared) {
             (after->services.size() + ObjectTable<Service>::kMaxChunk - 1) / ObjectTable<Service>::kMaxChunk);
 }
 
+// An editor's swap file or a tool's temporary dot-file beside the manifests is not a reason to re-read
+// them all (only the kubelet's "..data" swaps are); the small file's change is then the only read.
+TEST(FileSourceIncremental, AHiddenFileBesideTheManifestsReadsNothing) {
+  TempDir dir;
+  dir.write("big.yaml", many_services(2000, "big"));
+  dir.write("small.yaml", service("zzz", "10.0.0.1"));
+  FileSource src(dir.str());
+  src.start(nullptr);
+  ASSERT_EQ(src.state()->services.size(), 2001u);
+  const uint64_t read_before = src.files_read();
+  dir.write(".small.yaml.swp", "not yaml at all: [");
+  dir.write(".new.tmp", service("zzz", "10.0.0.3"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the watcher has seen both
+  dir.write("small.yaml", service("zzz", "10.0.0.2"));
+  ASSERT_TRUE(wait_until([&] { return src.generation() > 1; }));
+  EXPECT_EQ(src.state()->services.find({"default", "zzz"})->cluster_ips[0], "10.0.0.2");
+  EXPECT_EQ(src.files_read(), read_before + 1);
+  EXPECT_TRUE(src.last_errors().empty());
+}
+
 // Selector-derived endpoints follow a pod edited in another file (update_selector_endpoints per change).
 TEST(FileSourceIncremental, SelectorEndpointsFollowAPodInAnotherFile) {
   TempDir dir;
