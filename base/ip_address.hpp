@@ -23,6 +23,14 @@ class IpAddress {
   static std::optional<IpAddress> parse(std::string_view text);
   // The address of an AF_INET or AF_INET6 socket address; nullopt for any other family or a null pointer.
   static std::optional<IpAddress> from_sockaddr(const sockaddr* addr);
+  // 4 bytes (IPv4) or 16 (IPv6), network order; nullopt for any other length.
+  static std::optional<IpAddress> from_bytes(std::span<const uint8_t> bytes) {
+    if (bytes.size() != 4 && bytes.size() != 16) return std::nullopt;
+    IpAddress a;
+    a.v6_ = bytes.size() == 16;
+    std::copy(bytes.begin(), bytes.end(), a.bytes_.begin());
+    return a;
+  }
 
   bool is_v6() const { return v6_; }
   // 4 bytes (IPv4) or 16 (IPv6), network order.

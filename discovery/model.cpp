@@ -1,7 +1,7 @@
 // Small helpers shared by every registry source and reader.
 #include "discovery/model.hpp"
 
-#include <arpa/inet.h>
+#include "base/ip_address.hpp"
 
 namespace clusterdns::discovery {
 
@@ -37,16 +37,9 @@ std::optional<Protocol> parse_protocol(const std::string& api_name) {
 }
 
 std::optional<std::string> canonical_ip(const std::string& text) {
-  unsigned char buf[16];
-  char out[INET6_ADDRSTRLEN];
-  if (text.find(':') == std::string::npos) {
-    if (inet_pton(AF_INET, text.c_str(), buf) != 1) return std::nullopt;
-    inet_ntop(AF_INET, buf, out, sizeof out);
-  } else {
-    if (inet_pton(AF_INET6, text.c_str(), buf) != 1) return std::nullopt;
-    inet_ntop(AF_INET6, buf, out, sizeof out);
-  }
-  return std::string(out);
+  const std::optional<base::IpAddress> address = base::IpAddress::parse(text);
+  if (!address) return std::nullopt;
+  return address->text();
 }
 
 bool is_ipv6(const std::string& canonical) {

@@ -1,13 +1,12 @@
 // ZoneDraft bookkeeping and RDATA encoders.
 #include "zones/draft.hpp"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <cstring>
 
+#include "base/ip_address.hpp"
 #include "dns/wire/name.hpp"
 #include "dns/wire/types.hpp"
 #include "dns/wire/writer.hpp"
@@ -400,23 +399,12 @@ Rdata rdata_soa(const DraftZone& zone) {
 }
 
 bool rdata_ip(std::string_view text, uint16_t& type, Rdata& out) {
-  char buf[64];
-  if (text.size() >= sizeof buf) return false;
-  text.copy(buf, text.size());
-  buf[text.size()] = '\0';
-  uint8_t v4[4];
-  uint8_t v6[16];
-  if (inet_pton(AF_INET, buf, v4) == 1) {
-    type = wire::rrtype::A;
-    out = rdata_a(v4);
-    return true;
-  }
-  if (inet_pton(AF_INET6, buf, v6) == 1) {
-    type = wire::rrtype::AAAA;
-    out = rdata_aaaa(v6);
-    return true;
-  }
-  return false;
+  const std::optional<base::IpAddress> address = base::IpAddress::parse(text);
+  if (!address) return false;
+  type = address->is_v6() ? wire::rrtype::AAAA : wire::rrtype::A;
+  const auto bytes = address->bytes();
+  out = Rdata{std::pmr::string(reinterpret_cast<const char*>(bytes.data()), bytes.size())};
+  return true;
 }
 
 }  // namespace clusterdns::zones

@@ -6,28 +6,29 @@
 #include <algorithm>
 #include <vector>
 
+#include "base/ip_address.hpp"
 #include "dns/wire/name.hpp"
 
 namespace clusterdns::zones {
 
 std::string reverse_name(const std::string& ip) {
-  uint8_t b[16];
+  const std::optional<base::IpAddress> address = base::IpAddress::parse(ip);
+  if (!address) return "";
+  const auto b = address->bytes();
   std::string text;
-  if (inet_pton(AF_INET, ip.c_str(), b) == 1) {
+  if (!address->is_v6()) {
     for (int i = 3; i >= 0; --i)
-      text += std::to_string(b[i]) + ".";
+      text += std::to_string(b[static_cast<size_t>(i)]) + ".";
     text += "in-addr.arpa.";
-  } else if (inet_pton(AF_INET6, ip.c_str(), b) == 1) {
+  } else {
     static const char* hex = "0123456789abcdef";
     for (int i = 15; i >= 0; --i) {
-      text.push_back(hex[b[i] & 0xF]);
+      text.push_back(hex[b[static_cast<size_t>(i)] & 0xF]);
       text.push_back('.');
-      text.push_back(hex[b[i] >> 4]);
+      text.push_back(hex[b[static_cast<size_t>(i)] >> 4]);
       text.push_back('.');
     }
     text += "ip6.arpa.";
-  } else {
-    return "";
   }
   return dns::wire::name_from_text(text).value_or("");
 }
@@ -40,7 +41,6 @@ std::optional<std::string> parse_reverse_name(std::string_view wire) {
     labels.emplace_back(lower.substr(i + 1, len));
     i += len + 1;
   }
-  char out[INET6_ADDRSTRLEN];
   if (labels.size() == 6 && labels[4] == "in-addr" && labels[5] == "arpa") {
     uint8_t b[4];
     for (int i = 0; i < 4; ++i) {
@@ -51,8 +51,7 @@ std::optional<std::string> parse_reverse_name(std::string_view wire) {
       if (v > 255) return std::nullopt;
       b[i] = static_cast<uint8_t>(v);
     }
-    inet_ntop(AF_INET, b, out, sizeof out);
-    return std::string(out);
+    return base::IpAddress::from_bytes(b)->text();
   }
   if (labels.size() == 34 && labels[32] == "ip6" && labels[33] == "arpa") {
     uint8_t b[16] = {};
@@ -63,8 +62,7 @@ std::optional<std::string> parse_reverse_name(std::string_view wire) {
       const size_t byte = 15 - i / 2;
       b[byte] = static_cast<uint8_t>(b[byte] | (i % 2 == 0 ? nibble : nibble << 4));
     }
-    inet_ntop(AF_INET6, b, out, sizeof out);
-    return std::string(out);
+    return base::IpAddress::from_bytes(b)->text();
   }
   return std::nullopt;
 }
@@ -100,9 +98,7 @@ std::optional<std::string> parse_dashed_ip(std::string_view label) {
   uint8_t b[16];
   bool v6 = false;
   if (!parse_dashed_ip_raw(label, b, v6)) return std::nullopt;
-  char out[INET6_ADDRSTRLEN];
-  inet_ntop(v6 ? AF_INET6 : AF_INET, b, out, sizeof out);
-  return std::string(out);
+  return base::IpAddress::from_bytes(std::span<const uint8_t>(b, v6 ? 16 : 4))->text();
 }
 
 bool is_dns_label(std::string_view label) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/ip_address.hpp"
 #include "dns/wire/name.hpp"
 #include "dns/wire/types.hpp"
 #include "zones/names.hpp"
@@ -18,9 +19,16 @@ namespace wire = dns::wire;
 namespace {
 bool address_key(const std::string& ip, uint8_t (&out)[16]) {
   static const uint8_t kV4Mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (inet_pton(AF_INET6, ip.c_str(), out) == 1) return true;
-  std::memcpy(out, kV4Mapped, 12);
-  return inet_pton(AF_INET, ip.c_str(), out + 12) == 1;
+  const std::optional<base::IpAddress> address = base::IpAddress::parse(ip);
+  if (!address) return false;
+  const auto b = address->bytes();
+  if (address->is_v6()) {
+    std::copy(b.begin(), b.end(), out);
+  } else {
+    std::memcpy(out, kV4Mapped, 12);
+    std::copy(b.begin(), b.end(), out + 12);
+  }
+  return true;
 }
 
 bool address_less(const PodIndex::Entry& a, const PodIndex::Entry& b) {
@@ -115,7 +123,7 @@ std::shared_ptr<const PodIndex> PodIndex::update(const PodIndex* before,
   // The changes by shard; their namespace labels lower-cased and kept alive here.
   std::vector<std::string> names;
   names.reserve(changes.size());
-  std::vector<std::pair<size_t, Claim>> delta;
+  std::vector<std::pair<uint64_t, Claim>> delta;
   delta.reserve(changes.size());
   for (const PodAddress& p : changes) {
     Claim c{};
@@ -123,13 +131,15 @@ std::shared_ptr<const PodIndex> PodIndex::update(const PodIndex* before,
     names.push_back(wire::lowercase(p.ns));
     c.ns = names.back();
     c.claims = p.released ? -1 : 1;
-    delta.emplace_back(shard_of(c.addr), c);
+    // Keyed by shard, then arrival: sorted in order without std::stable_sort, whose temporary buffer
+    // comes from nothrow new (which the allocation-counting tests' operator delete cannot pair).
+    delta.emplace_back((uint64_t{shard_of(c.addr)} << 32) | delta.size(), c);
   }
-  std::stable_sort(delta.begin(), delta.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(delta.begin(), delta.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  const auto shard_at = [&](size_t i) { return static_cast<size_t>(delta[i].first >> 32); };
   std::vector<Claim> claims;
   for (size_t i = 0; i < delta.size();) {
-    const size_t at = delta[i].first;
+    const size_t at = shard_at(i);
     const Shard& old = *index->shards[at];
     claims.clear();
     for (const Entry& e : old.entries) {
@@ -139,7 +149,7 @@ std::shared_ptr<const PodIndex> PodIndex::update(const PodIndex* before,
       c.claims = e.claims;
       claims.push_back(c);
     }
-    for (; i < delta.size() && delta[i].first == at; ++i)
+    for (; i < delta.size() && shard_at(i) == at; ++i)
       claims.push_back(delta[i].second);
     auto shard = rebuild_shard(claims);  // reads `old`: replaced only after
     index->shards[at] = shard->entries.empty() ? kEmpty : std::move(shard);
