@@ -279,7 +279,7 @@ start_server() {
   case $name in
     clusterdns)
       "${PIN_SERVER[@]}" "$CLUSTERDNS" --source "file:$TMP/data/manifests" \
-        --listen "127.0.0.1:$port" --threads 1 --upstream none >"$TMP/clusterdns.log" 2>&1 &
+        --listen "127.0.0.1:$port" --threads 1 --upstream none --lameduck 0s >"$TMP/clusterdns.log" 2>&1 &
       ;;
     nsd)
       "${PIN_SERVER[@]}" nsd -d -c "$TMP/nsd/nsd.conf" >"$TMP/nsd.stderr" 2>&1 &
