@@ -16,6 +16,7 @@ set -Eeuo pipefail
 
 BUILD_DIR=${1:-build}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$HERE/knot_lib.sh"
 SECS=${ABUSE_SECONDS:-10}
 N=${ABUSE_SERVICES:-1000}
 read -r -a SERVERS <<<"${ABUSE_SERVERS:-clusterdns knot}"
@@ -221,36 +222,7 @@ start_server() {  # start_server NAME PORT -> PID in SERVER_PID
         --threads 1 --upstream none --log-level warn >"$TMP/$name.log" 2>&1 &
       ;;
     knot)
-      mkdir -p "$TMP/knot/db"
-      cat >"$TMP/knot/knot.conf" <<CONF
-server:
-  rundir: "$TMP/knot"
-  pidfile: "$TMP/knot/knot.pid"
-  user: root:root
-  listen: 127.0.0.1@$port
-  udp-workers: 1
-  tcp-workers: 1
-  background-workers: 1
-control:
-  listen: "$TMP/knot/knot.sock"
-log:
-  - target: stderr
-    any: warning
-database:
-  storage: "$TMP/knot/db"
-template:
-  - id: default
-    storage: "$TMP/data/zones"
-    zonefile-sync: -1
-    zonefile-load: whole
-    journal-content: none
-    semantic-checks: off
-zone:
-  - domain: cluster.local
-    file: cluster.local.zone
-  - domain: in-addr.arpa
-    file: in-addr.arpa.zone
-CONF
+      knot_conf "$TMP/data" "$port" "$TMP/knot" warning
       taskset -c "$SERVER_CPU" knotd -c "$TMP/knot/knot.conf" >"$TMP/$name.log" 2>&1 &
       ;;
     *) die "unknown server $name" ;;

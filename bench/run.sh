@@ -26,6 +26,7 @@ set -Eeuo pipefail
 
 BUILD_DIR=${1:-build}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$HERE/knot_lib.sh"
 N=${BENCH_SERVICES:-10000}
 ROUNDS=${BENCH_ROUNDS:-3}
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
@@ -239,37 +240,7 @@ zone:
   name: in-addr.arpa
   zonefile: "$TMP/data/zones/in-addr.arpa.zone"
 EOF
-cat >"$TMP/knot/knot.conf" <<EOF
-server:
-  rundir: "$TMP/knot"
-  pidfile: "$TMP/knot/knot.pid"
-  user: root:root
-  listen: 127.0.0.1@${PORT_OF[knot]}
-  udp-workers: 1
-  tcp-workers: 1
-  background-workers: 1
-  identity: ""
-  version: ""
-control:
-  listen: "$TMP/knot/knot.sock"
-log:
-  - target: stderr
-    any: info
-database:
-  storage: "$TMP/knot/db"
-template:
-  - id: default
-    storage: "$TMP/data/zones"
-    zonefile-sync: -1
-    zonefile-load: whole
-    journal-content: none
-    semantic-checks: off
-zone:
-  - domain: cluster.local
-    file: cluster.local.zone
-  - domain: in-addr.arpa
-    file: in-addr.arpa.zone
-EOF
+knot_conf "$TMP/data" "${PORT_OF[knot]}" "$TMP/knot"
 
 # ---------------------------------------------------------------- 3. start the servers (one worker, core 0)
 declare -A READY_MS SETTLED_MS MEM_LOADED

@@ -24,6 +24,7 @@ set -Eeuo pipefail
 
 BUILD_DIR=${1:-build}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$HERE/knot_lib.sh"
 read -r -a AXES <<<"${SCALE_AXES:-endpoints pods namespaces}"
 read -r -a SERVERS <<<"${SCALE_SERVERS:-clusterdns knot}"
 ROUNDS=${SCALE_ROUNDS:-3}
@@ -114,41 +115,6 @@ gen_axis() {  # gen_axis AXIS -> data dir
   fi
   rm -f "$dir"/manifests/fresh*.yaml "$dir"/manifests/.fresh* "$dir/manifests/autopath-client.yaml"
   echo "$dir"
-}
-
-knot_conf() {  # knot_conf DATADIR PORT RUNDIR
-  mkdir -p "$3/db"
-  cat >"$3/knot.conf" <<EOF
-server:
-  rundir: "$3"
-  pidfile: "$3/knot.pid"
-  user: root:root
-  listen: 127.0.0.1@$2
-  udp-workers: 1
-  tcp-workers: 1
-  background-workers: 1
-  identity: ""
-  version: ""
-control:
-  listen: "$3/knot.sock"
-log:
-  - target: stderr
-    any: info
-database:
-  storage: "$3/db"
-template:
-  - id: default
-    storage: "$1/zones"
-    zonefile-sync: -1
-    zonefile-load: whole
-    journal-content: none
-    semantic-checks: off
-zone:
-  - domain: cluster.local
-    file: cluster.local.zone
-  - domain: in-addr.arpa
-    file: in-addr.arpa.zone
-EOF
 }
 
 RESULTS=$TMP/results.tsv
