@@ -88,6 +88,19 @@ class KubeSourceTest : public ::testing::Test {
     return false;
   }
 
+  // True once the source watches services and two more collections (endpointslices, namespaces). A list
+  // is applied before its watch is opened, so under load a watch can still be on its way when the registry
+  // looks synced: a bookmark or a stream cut asked for then would miss it.
+  bool all_watches_open() {
+    return eventually_stat([](const json& stats) {
+      const json watches = stats.value("watches", json::object());
+      int open = 0;
+      for (const auto& [collection, count] : watches.items())
+        open += count.get<int>() > 0;
+      return watches.value("services", 0) > 0 && open >= 3;
+    });
+  }
+
   bool eventually_stat(const std::function<bool(const json&)>& pred,
                        std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     auto end = std::chrono::steady_clock::now() + timeout;

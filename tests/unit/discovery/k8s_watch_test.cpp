@@ -36,15 +36,8 @@ TEST_F(K8sWatch, BookmarkThenResumeNeedsNoRelist) {
   for (int i = 0; i < 5; ++i)
     server->apply(
         pod_object("default", "p" + std::to_string(i), "10.1.0." + std::to_string(i + 1), {}, true));
-  // A watch opened after the bookmark request would get none: wait until all three are open (under load the
-  // services watch can still be on its way once its list has been applied).
-  ASSERT_TRUE(eventually([this](const RegistryState&) {
-    const auto watches = server->stats()["watches"];
-    int open = 0;
-    for (const auto& [collection, count] : watches.items())
-      open += count.get<int>() > 0;
-    return watches.value("services", 0) > 0 && open >= 3;
-  }));
+  // A watch opened after the bookmark request would get none.
+  ASSERT_TRUE(all_watches_open());
   server->control("bookmark");
   ASSERT_TRUE(eventually([this](const RegistryState&) { return source->stats().bookmarks >= 3; }));
   // Without the bookmark a re-watch from the last service event would now be 410 Gone.
@@ -112,6 +105,7 @@ TEST_F(K8sWatch, StreamCutMidEventIsDiscardedAndResumed) {
   start_server();
   start_source(access());
   ASSERT_TRUE(wait_synced());
+  ASSERT_TRUE(all_watches_open());  // a watch opened after the cut request would not be cut
   server->control("cut-streams", {{"mode", "midline"}});
   server->apply(service_object("a", "cut", "10.96.0.4"));  // its ADDED line is cut in half
   ASSERT_TRUE(eventually([](const RegistryState& st) { return has(st, "a", "cut"); }));
