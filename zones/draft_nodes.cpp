@@ -49,15 +49,17 @@ size_t DraftNodes::probe(std::string_view name, uint64_t hash) const {
   }
 }
 
+uintptr_t DraftNodes::slot_of(std::string_view name) const {
+  return size_ == 0 ? 0 : slots_[probe(name, draft_name_hash(name))];
+}
+
 DraftNode* DraftNodes::find(std::string_view name) const {
-  if (size_ == 0) return nullptr;
-  const uintptr_t slot = slots_[probe(name, draft_name_hash(name))];
+  const uintptr_t slot = slot_of(name);
   return slot == 0 ? nullptr : &mutable_entry_of(slot)->node;
 }
 
 const DraftNodes::Entry* DraftNodes::find_entry(std::string_view name) const {
-  if (size_ == 0) return nullptr;
-  const uintptr_t slot = slots_[probe(name, draft_name_hash(name))];
+  const uintptr_t slot = slot_of(name);
   return slot == 0 ? nullptr : entry_of(slot);
 }
 

@@ -91,6 +91,8 @@ class DraftNodes {
   static Entry* mutable_entry_of(uintptr_t slot) { return reinterpret_cast<Entry*>(slot & kAddressMask); }
   // The slot holding `name`, or the empty slot where it would go.
   size_t probe(std::string_view name, uint64_t hash) const;
+  // The slot holding `name`, or 0.
+  uintptr_t slot_of(std::string_view name) const;
   void grow();
 
   std::pmr::memory_resource* memory_;

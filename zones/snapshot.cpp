@@ -117,6 +117,7 @@ std::shared_ptr<const PodIndex> PodIndex::update(const PodIndex* before,
   auto index = std::make_shared<PodIndex>();
   if (before) {
     index->shards = before->shards;
+    index->entries = before->entries;
   } else {
     index->shards.assign(size_t{1} << kShardBits, kEmpty);
   }
@@ -152,10 +153,9 @@ std::shared_ptr<const PodIndex> PodIndex::update(const PodIndex* before,
     for (; i < delta.size() && shard_at(i) == at; ++i)
       claims.push_back(delta[i].second);
     auto shard = rebuild_shard(claims);  // reads `old`: replaced only after
+    index->entries = index->entries - old.entries.size() + shard->entries.size();  // by difference
     index->shards[at] = shard->entries.empty() ? kEmpty : std::move(shard);
   }
-  for (const auto& shard : index->shards)
-    index->entries += shard->entries.size();
   return index;
 }
 
