@@ -3,18 +3,13 @@
 
 #include <algorithm>
 
+#include "discovery/objects/parse_ahead.hpp"
 #include "discovery/objects/service_import.hpp"
 #include "discovery/objects/yaml_guard.hpp"
 
 namespace clusterdns::discovery::objects {
 
 namespace {
-
-// One YAML document's text and where it starts in the file (0-based line).
-struct Chunk {
-  int first_line = 0;
-  std::string_view text;
-};
 
 bool is_document_marker(std::string_view line) {
   if (line.substr(0, 3) != "---") return false;
@@ -67,22 +62,30 @@ void ManifestReader::read_text(const std::string& text, const std::string& file)
   file_ = file;
   Fields f(file, result_.errors, result_.warnings, text.size() / 2 + 1024);
   // One expansion budget for the whole file: many small alias bombs must not add up to a big one.
-  std::size_t node_budget = 1000000 + 4 * text.size();
-  for (const Chunk& chunk : split_documents(text)) {
-    YamlLimits limits;
-    limits.max_expanded_nodes = node_budget;
-    std::size_t nodes = 0;
-    std::vector<Document> docs;
-    if (auto problem = parse_yaml(chunk.text, docs, chunk.first_line, limits, &nodes)) {
-      int line = std::max(problem->line, chunk.first_line + 1);
+  const std::size_t file_budget = 1000000 + 4 * text.size();
+  std::size_t node_budget = file_budget;
+  const std::vector<Chunk> chunks = split_documents(text);
+  ParseAhead ahead(chunks, file_budget, ParseAhead::helpers_for(text.size()));
+  for (std::size_t i = 0; i < chunks.size(); ++i) {
+    ParseAhead::Parsed parsed = ahead.take(i);
+    // Parsed ahead under the whole file's budget: where that differs from what is left and could have
+    // mattered (it failed, or spent more than is left), parse again under what is left, as a serial read.
+    if ((parsed.problem || parsed.nodes > node_budget) && parsed.budget != node_budget) {
+      parsed = ParseAhead::Parsed{};
+      YamlLimits limits;
+      limits.max_expanded_nodes = node_budget;
+      parsed.problem = parse_yaml(chunks[i].text, parsed.docs, chunks[i].first_line, limits, &parsed.nodes);
+    }
+    if (const auto& problem = parsed.problem) {
+      int line = std::max(problem->line, chunks[i].first_line + 1);
       result_.errors.push_back(ManifestError{file, line, problem->reason});
       broken_yaml_ = true;
       if (problem->reason.rfind("invalid YAML", 0) != 0) return;  // a limit: the rest is no better
       continue;
     }
-    node_budget -= std::min(nodes, node_budget - 1);
+    node_budget -= std::min(parsed.nodes, node_budget - 1);
     f.set_line_offset(0);  // the documents carry the file's lines
-    for (const Document& doc : docs)
+    for (const Document& doc : parsed.docs)
       read_document(doc.root(), f, false);
   }
 }
