@@ -56,8 +56,14 @@ class SnapshotCompiler::Writer {
   // `qname` and every name reached from it stay valid as long as the draft: views, not copies.
   Answer compile(std::string_view qname, uint16_t qtype, const DraftNode* node) {
     wire::CompressingWriter& w = w_;
-    w.reset(wire::kHeaderSize + qname.size() + 4);
-    w.add_known_name(qname, wire::kHeaderSize);
+    if (qname == question_) {
+      w.rewind();  // another answer to the same question: its names are known already
+    } else {
+      w.reset(wire::kHeaderSize + qname.size() + 4);
+      w.add_known_name(qname, wire::kHeaderSize);
+      w.mark();
+      question_ = qname;
+    }
     ends_.clear();
     serial_ = {};
     Answer a;
@@ -141,8 +147,21 @@ class SnapshotCompiler::Writer {
     std::sort(types_.begin(), types_.end());
     types_.erase(std::unique(types_.begin(), types_.end()), types_.end());
     n.typed_begin = static_cast<uint32_t>(s_.typed.size());
-    for (uint16_t type : types_)
+    const bool has_cname = dn.rrsets.find(wire::rrtype::CNAME) != dn.rrsets.end();
+    for (uint16_t type : types_) {
+      if (type == ANY && !has_cname) {
+        // ANY's answer is the one RRset minimal_any picks, already compiled under its own type: share it.
+        const uint16_t picked = minimal_any(dn)->first;
+        const auto first = s_.typed.begin() + n.typed_begin;
+        const auto same = std::find_if(first, s_.typed.end(),
+                                       [&](const Shard::Typed& typed) { return typed.qtype == picked; });
+        if (same != s_.typed.end()) {
+          s_.typed.push_back(Shard::Typed{ANY, same->answer});
+          continue;
+        }
+      }
       s_.typed.push_back(Shard::Typed{type, shared(compile(name, type, &dn), n.typed_begin)});
+    }
     n.typed_end = static_cast<uint32_t>(s_.typed.size());
     n.fallback = shared(compile(name, kNoType, &dn), n.typed_begin);
     s_.nodes.push_back(n);
@@ -306,6 +325,7 @@ class SnapshotCompiler::Writer {
   std::vector<size_t> ends_;
   SerialAt serial_;
   wire::CompressingWriter w_{0};           // reused by every compile()
+  std::string_view question_;              // the QNAME w_ knows since its last mark()
   std::vector<std::string_view> targets_;  // likewise
   std::vector<std::string_view> reads_;
   std::vector<uint16_t> types_;

@@ -14,15 +14,50 @@ void CompressingWriter::reset(size_t base) {
     table_[t.slot] = 0;
   targets_.clear();
   pool_.clear();
+  mark_bytes_ = mark_pool_ = mark_targets_ = 0;
 }
 
-int CompressingWriter::find_target(std::string_view suffix) const {
+void CompressingWriter::mark() {
+  mark_bytes_ = bytes_.size();
+  mark_pool_ = pool_.size();
+  mark_targets_ = targets_.size();
+}
+
+void CompressingWriter::rewind() {
+  // Targets learnt since the mark took slots that were free then (a grow rehashed the older ones first, in
+  // order), so freeing their slots leaves the table as the older targets alone would have it.
+  for (size_t i = mark_targets_; i < targets_.size(); ++i)
+    table_[targets_[i].slot] = 0;
+  targets_.resize(mark_targets_);
+  pool_.resize(mark_pool_);
+  bytes_.resize(mark_bytes_);
+}
+
+size_t CompressingWriter::suffixes(std::string_view wire, Suffixes& out) {
+  size_t n = 0;
+  for (size_t i = 0; i < wire.size() && wire[i] != 0 && n < Suffixes::kMax;) {
+    out.at[n++] = static_cast<uint16_t>(i);
+    i += static_cast<uint8_t>(wire[i]) + 1u;
+  }
+  uint32_t h = 2166136261u;  // FNV-1a, a label at a time from the root
+  for (size_t k = n; k-- > 0;) {
+    const size_t end =
+        k + 1 < n ? out.at[k + 1]
+                  : std::min(wire.size(),
+                             out.at[k] + static_cast<size_t>(static_cast<uint8_t>(wire[out.at[k]])) + 1u);
+    for (size_t i = out.at[k]; i < end; ++i)
+      h = (h ^ static_cast<uint8_t>(wire[i])) * 16777619u;
+    out.hash[k] = h;
+  }
+  return n;
+}
+
+int CompressingWriter::find_target(std::string_view suffix, uint32_t hash) const {
   if (table_.empty()) return -1;
-  const uint32_t h = hash_name(suffix);
   const size_t mask = table_.size() - 1;
-  for (size_t slot = h & mask; table_[slot] != 0; slot = (slot + 1) & mask) {
+  for (size_t slot = hash & mask; table_[slot] != 0; slot = (slot + 1) & mask) {
     const Target& t = targets_[table_[slot] - 1];
-    if (t.hash == h && t.len == suffix.size() &&
+    if (t.hash == hash && t.len == suffix.size() &&
         std::memcmp(pool_.data() + t.pool_at, suffix.data(), t.len) == 0)
       return t.offset;
   }
@@ -42,26 +77,27 @@ void CompressingWriter::grow_table() {
   table_.swap(bigger);
 }
 
-void CompressingWriter::add_target(std::string_view suffix, size_t offset) {
-  if (find_target(suffix) >= 0) return;
+void CompressingWriter::add_target(std::string_view suffix, uint32_t hash, size_t offset) {
   if ((targets_.size() + 1) * 2 > table_.size()) grow_table();
-  const uint32_t h = hash_name(suffix);
   const size_t mask = table_.size() - 1;
-  size_t slot = h & mask;
-  while (table_[slot] != 0)
-    slot = (slot + 1) & mask;
-  targets_.push_back(Target{static_cast<uint32_t>(pool_.size()), h, static_cast<uint32_t>(slot),
+  size_t slot = hash & mask;
+  for (; table_[slot] != 0; slot = (slot + 1) & mask) {
+    const Target& t = targets_[table_[slot] - 1];
+    if (t.hash == hash && t.len == suffix.size() &&
+        std::memcmp(pool_.data() + t.pool_at, suffix.data(), t.len) == 0)
+      return;  // known: the first occurrence stays the one pointed to
+  }
+  targets_.push_back(Target{static_cast<uint32_t>(pool_.size()), hash, static_cast<uint32_t>(slot),
                             static_cast<uint16_t>(suffix.size()), static_cast<uint16_t>(offset)});
   pool_.append(suffix);
   table_[slot] = static_cast<uint32_t>(targets_.size());
 }
 
 void CompressingWriter::remember(std::string_view wire, size_t at) {
-  size_t i = 0;
-  while (i < wire.size() && wire[i] != 0 && at + i < 0x4000) {
-    add_target(wire.substr(i), at + i);
-    i += static_cast<uint8_t>(wire[i]) + 1u;
-  }
+  Suffixes sx;
+  const size_t n = suffixes(wire, sx);
+  for (size_t k = 0; k < n && at + sx.at[k] < 0x4000; ++k)
+    add_target(wire.substr(sx.at[k]), sx.hash[k], at + sx.at[k]);
 }
 
 void CompressingWriter::add_known_name(std::string_view wire, size_t at) {
@@ -70,20 +106,18 @@ void CompressingWriter::add_known_name(std::string_view wire, size_t at) {
 
 void CompressingWriter::put_name(std::string_view wire) {
   const size_t start = message_offset();
-  size_t i = 0;
-  while (i < wire.size() && wire[i] != 0) {
-    if (const int known = find_target(wire.substr(i)); known >= 0) {
+  Suffixes sx;
+  const size_t n = suffixes(wire, sx);
+  for (size_t k = 0; k < n; ++k) {
+    const size_t i = sx.at[k];
+    if (const int known = find_target(wire.substr(i), sx.hash[k]); known >= 0) {
       put_bytes(wire.substr(0, i));
       put_u16(static_cast<uint16_t>(0xC000 | known));
       // The labels written here continue through the pointer: each is a full suffix of `wire`.
-      size_t j = 0;
-      while (j < i && start + j < 0x4000) {
-        add_target(wire.substr(j), start + j);
-        j += static_cast<uint8_t>(wire[j]) + 1u;
-      }
+      for (size_t j = 0; j < k && start + sx.at[j] < 0x4000; ++j)
+        add_target(wire.substr(sx.at[j]), sx.hash[j], start + sx.at[j]);
       return;
     }
-    i += static_cast<uint8_t>(wire[i]) + 1u;
   }
   put_name_uncompressed(wire);
 }

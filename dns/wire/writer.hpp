@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,11 @@ class CompressingWriter {
 
   // Declares that `wire` (and every suffix) already sits at message offset `at` (e.g. the QNAME at 12).
   void add_known_name(std::string_view wire, size_t at);
+  // Remembers what is written and known now, for rewind(): the answers of one name each start from the
+  // same question, which is then hashed once, not once per answer.
+  void mark();
+  // Back to the last mark(): what was written and learnt since is forgotten.
+  void rewind();
   // Writes `wire` compressed against every name written or declared so far (lower-cased form assumed).
   void put_name(std::string_view wire);
   // Writes `wire` verbatim, still remembering it as a compression target.
@@ -25,7 +31,11 @@ class CompressingWriter {
   void put_u8(uint8_t v) { bytes_.push_back(v); }
   void put_u16(uint16_t v);
   void put_u32(uint32_t v);
-  void put_bytes(std::string_view b) { bytes_.insert(bytes_.end(), b.begin(), b.end()); }
+  void put_bytes(std::string_view b) {
+    const size_t at = bytes_.size();
+    bytes_.resize(at + b.size());
+    if (!b.empty()) std::memcpy(bytes_.data() + at, b.data(), b.size());
+  }
   // Patches a 16-bit value at writer offset `pos` (RDLENGTH after the RDATA is known).
   void patch_u16(size_t pos, uint16_t v);
 
@@ -42,11 +52,19 @@ class CompressingWriter {
     uint16_t len;
     uint16_t offset;
   };
+  // The label offsets of `wire` and the hash of the suffix at each, from one pass over its bytes (right
+  // to left: each suffix's hash continues its parent's). Returns how many labels.
+  struct Suffixes {
+    static constexpr size_t kMax = 128;  // labels of a 255-byte name
+    uint16_t at[kMax];
+    uint32_t hash[kMax];
+  };
+  static size_t suffixes(std::string_view wire, Suffixes& out);
   void remember(std::string_view wire, size_t at);
   // Records `suffix` at `offset` unless it is already known (the first occurrence is the one pointed to).
-  void add_target(std::string_view suffix, size_t offset);
+  void add_target(std::string_view suffix, uint32_t hash, size_t offset);
   // The offset of `suffix`, or -1.
-  int find_target(std::string_view suffix) const;
+  int find_target(std::string_view suffix, uint32_t hash) const;
   void grow_table();
 
   size_t base_;
@@ -54,6 +72,7 @@ class CompressingWriter {
   std::string pool_;
   std::vector<Target> targets_;
   std::vector<uint32_t> table_;  // open addressing: index + 1 into targets_, 0 = free; size a power of two
+  size_t mark_bytes_ = 0, mark_pool_ = 0, mark_targets_ = 0;
 };
 
 }  // namespace clusterdns::dns::wire
