@@ -83,6 +83,21 @@ std::shared_ptr<const PodIndex::Shard> rebuild_shard(std::vector<Claim>& claims)
 }
 }  // namespace
 
+const Answer Shard::kZoneNodata = [] {
+  Answer a;
+  a.zone_soa = true;
+  return a;
+}();
+
+const Answer& Shard::answer(const Node& n, uint16_t qtype) const {
+  const Typed* first = typed.data() + n.typed_begin;
+  for (uint32_t i = 0; i < n.types; ++i) {
+    if (first[i].qtype == qtype) return first[i].answer;
+  }
+  if (qtype == wire::rrtype::ANY && n.any != Node::kNoAny) return first[n.any].answer;
+  return (n.flags & Node::kOwnFallback) ? first[n.types].answer : kZoneNodata;
+}
+
 const Shard::Node* Shard::find(std::string_view name, uint32_t hash) const {
   const size_t mask = slots.size() - 1;
   for (size_t slot = hash & mask;; slot = (slot + 1) & mask) {
@@ -219,13 +234,7 @@ Lookup Snapshot::find(std::string_view qname, uint16_t qtype) const {
       return r;
     }
     r.kind = LookupKind::Answer;
-    r.answer = &n->fallback;
-    for (uint32_t i = n->typed_begin; i < n->typed_end; ++i) {
-      if (shard.typed[i].qtype == qtype) {
-        r.answer = &shard.typed[i].answer;
-        break;
-      }
-    }
+    r.answer = &shard.answer(*n, qtype);
     r.body = {shard.arena.data() + r.answer->body, r.answer->body_len};
     r.rr_ends = {shard.rr_ends.data() + r.answer->rr_ends,
                  size_t{r.answer->ancount} + r.answer->nscount + r.answer->arcount};
@@ -246,7 +255,7 @@ Lookup Snapshot::find(std::string_view qname, uint16_t qtype) const {
     const Shard::Node* p = this->shard(parent_hash >> (32 - kShardBits)).find(parent, parent_hash);
     const std::string_view first(reinterpret_cast<const char*>(qname.data()) + 1,
                                  static_cast<uint8_t>(qname[0]));
-    if (p && p->insecure_pod_parent && parse_dashed_ip_raw(first, r.address, r.address_v6)) {
+    if (p && p->insecure_pod_parent() && parse_dashed_ip_raw(first, r.address, r.address_v6)) {
       r.kind = LookupKind::SynthesizePod;
     }
   }

@@ -68,14 +68,24 @@ struct PodAddress {
 // The answers of the names whose hash falls in one range, compiled together. Immutable once published;
 // a rebuild shares every shard whose names did not change.
 struct Shard {
+  // 20 bytes a name: a snapshot of 450,000 names holds as many.
   struct Node {
     uint32_t name = 0;  // arena offset of the lower-cased wire name
-    uint16_t name_len = 0;
-    uint16_t zone = 0;
-    uint32_t typed_begin = 0, typed_end = 0;  // into typed
-    Answer fallback;                          // any other type: NODATA, or a CNAME default
     uint32_t hash = 0;
-    bool insecure_pod_parent = false;
+    // Into typed: `types` answers by QTYPE, then the answer to any other type when it is not the zone's
+    // plain NODATA (kOwnFallback).
+    uint32_t typed_begin = 0;
+    uint16_t types = 0;
+    uint16_t zone = 0;
+    uint8_t name_len = 0;
+    uint8_t flags = 0;
+    // ANY without an answer of its own: the answer of this one of `types` (RFC 8482 §4.1: one RRset,
+    // compiled already under its type), or kNoAny.
+    uint8_t any = kNoAny;
+    static constexpr uint8_t kInsecurePodParent = 1, kOwnFallback = 2, kNoAny = 0xFF;
+    bool insecure_pod_parent() const { return flags & kInsecurePodParent; }
+    // Answers stored in typed: the typed ones and an own fallback.
+    uint32_t stored() const { return types + ((flags & kOwnFallback) ? 1u : 0u); }
   };
   struct Typed {
     uint16_t qtype;
@@ -87,6 +97,10 @@ struct Shard {
   std::vector<Typed> typed;
   std::vector<uint32_t> slots;  // open addressing: node index + 1, 0 = empty
 
+  // The answer most names give to most types: NODATA with the zone's SOA, written at query time.
+  static const Answer kZoneNodata;
+  // The answer `n` gives to `qtype`.
+  const Answer& answer(const Node& n, uint16_t qtype) const;
   std::string_view node_name(const Node& n) const {
     return {reinterpret_cast<const char*>(arena.data()) + n.name, n.name_len};
   }

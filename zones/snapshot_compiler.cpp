@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <deque>
 #include <unordered_set>
+#include <cstdint>
 #include <cstring>
 #include <thread>
 
@@ -124,11 +125,11 @@ class SnapshotCompiler::Writer {
   void add_node(std::string_view name, const DraftNode& dn) {
     Shard::Node n;
     n.name = static_cast<uint32_t>(s_.arena.size());
-    n.name_len = static_cast<uint16_t>(name.size());
+    n.name_len = static_cast<uint8_t>(name.size());  // a wire name is at most 255 bytes (RFC 1035 §3.1)
     s_.arena.insert(s_.arena.end(), name.begin(), name.end());
     n.zone = static_cast<uint16_t>(std::max(0, d_.zone_of(name)));
     n.hash = wire::hash_name(name);
-    n.insecure_pod_parent = dn.insecure_pod_parent;
+    if (dn.insecure_pod_parent) n.flags |= Shard::Node::kInsecurePodParent;
     // Typed answers: each type the node owns, and for a CNAME each type its in-zone target chain owns.
     types_.clear();
     for (const auto& [type, set] : dn.rrsets)
@@ -150,20 +151,25 @@ class SnapshotCompiler::Writer {
     const bool has_cname = dn.rrsets.find(wire::rrtype::CNAME) != dn.rrsets.end();
     for (uint16_t type : types_) {
       if (type == ANY && !has_cname) {
-        // ANY's answer is the one RRset minimal_any picks, already compiled under its own type: share it.
+        // ANY's answer is the one RRset minimal_any picks, already compiled under its own type: the node
+        // points at it instead of storing it twice.
         const uint16_t picked = minimal_any(dn)->first;
         const auto first = s_.typed.begin() + n.typed_begin;
         const auto same = std::find_if(first, s_.typed.end(),
                                        [&](const Shard::Typed& typed) { return typed.qtype == picked; });
-        if (same != s_.typed.end()) {
-          s_.typed.push_back(Shard::Typed{ANY, same->answer});
+        if (same != s_.typed.end() && same - first < Shard::Node::kNoAny) {
+          n.any = static_cast<uint8_t>(same - first);
           continue;
         }
       }
       s_.typed.push_back(Shard::Typed{type, shared(compile(name, type, &dn), n.typed_begin)});
     }
-    n.typed_end = static_cast<uint32_t>(s_.typed.size());
-    n.fallback = shared(compile(name, kNoType, &dn), n.typed_begin);
+    n.types = static_cast<uint16_t>(s_.typed.size() - n.typed_begin);
+    const Answer fallback = shared(compile(name, kNoType, &dn), n.typed_begin);
+    if (!plain_nodata(fallback)) {
+      s_.typed.push_back(Shard::Typed{kNoType, fallback});
+      n.flags |= Shard::Node::kOwnFallback;
+    }
     s_.nodes.push_back(n);
   }
 
@@ -264,6 +270,12 @@ class SnapshotCompiler::Writer {
     return 1;
   }
 
+  // The zone's NODATA with nothing of the name's own (Shard::kZoneNodata), which most names give.
+  static bool plain_nodata(const Answer& a) {
+    return a.zone_soa && a.body_len == 0 && a.ancount == 0 && a.nscount == 0 && a.arcount == 0 &&
+           a.rcode == 0 && !a.truncated && a.serial_at == 0;
+  }
+
   // `a` just stored, or an equal answer of the same node stored before it (ANY's minimal answer is the A
   // answer; a CNAME's default is the CNAME answer): then its bytes are given back and the two share.
   Answer shared(const Answer& a, uint32_t typed_begin) {
@@ -336,15 +348,15 @@ namespace {
 void copy_node(const Shard& old, const Shard::Node& from, Shard& to) {
   // The node's bytes run from its name to the end of its last answer stored; answers may share bytes.
   const uint32_t begin = from.name;
-  uint32_t end = from.fallback.body + from.fallback.body_len, rr_begin = from.fallback.rr_ends, rr_end = 0;
-  const auto cover = [&](const Answer& a) {
+  uint32_t end = from.name + from.name_len, rr_begin = UINT32_MAX, rr_end = 0;
+  const uint32_t stored = from.stored();
+  for (uint32_t i = from.typed_begin; i < from.typed_begin + stored; ++i) {
+    const Answer& a = old.typed[i].answer;
     end = std::max(end, a.body + a.body_len);
     rr_begin = std::min(rr_begin, a.rr_ends);
     rr_end = std::max<uint32_t>(rr_end, a.rr_ends + a.ancount + a.nscount + a.arcount);
-  };
-  cover(from.fallback);
-  for (uint32_t i = from.typed_begin; i < from.typed_end; ++i)
-    cover(old.typed[i].answer);
+  }
+  if (rr_begin > rr_end) rr_begin = rr_end = 0;  // no answer stored: the name alone
   const size_t base = to.arena.size(), rr_base = to.rr_ends.size();
   to.arena.insert(to.arena.end(), old.arena.begin() + begin, old.arena.begin() + end);
   to.rr_ends.insert(to.rr_ends.end(), old.rr_ends.begin() + rr_begin, old.rr_ends.begin() + rr_end);
@@ -356,10 +368,8 @@ void copy_node(const Shard& old, const Shard::Node& from, Shard& to) {
   Shard::Node n = from;
   n.name = static_cast<uint32_t>(base);
   n.typed_begin = static_cast<uint32_t>(to.typed.size());
-  for (uint32_t i = from.typed_begin; i < from.typed_end; ++i)
+  for (uint32_t i = from.typed_begin; i < from.typed_begin + stored; ++i)
     to.typed.push_back(Shard::Typed{old.typed[i].qtype, rebase(old.typed[i].answer)});
-  n.typed_end = static_cast<uint32_t>(to.typed.size());
-  n.fallback = rebase(from.fallback);
   to.nodes.push_back(n);
 }
 
