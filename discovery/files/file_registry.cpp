@@ -11,7 +11,7 @@ namespace clusterdns::discovery::files {
 
 namespace {
 
-// How the reader names an object in its positions ("Service default/web").
+// How the reader names an object in its positions ("Service default/web"), hashed into File::lines.
 std::string label(const Service& s) {
   return "Service " + s.ns + "/" + s.name;
 }
@@ -25,25 +25,27 @@ std::string label(const ServiceImport& i) {
   return "ServiceImport " + i.ns + "/" + i.name;
 }
 
-template <typename T>
-std::string where(const std::map<std::string, std::string>& positions, const T& object,
-                  const std::string& file) {
-  if (auto it = positions.find(label(object)); it != positions.end()) return it->second;
-  if constexpr (std::is_same_v<T, EndpointSet>) {
-    if (auto it = positions.find("Endpoints " + object.ns + "/" + object.service_name); it != positions.end())
-      return it->second;
-  }
-  return file;
+uint64_t label_hash(std::string_view label) {
+  return std::hash<std::string_view>{}(label);
 }
 
-int line_in(const std::string& file_line) {
-  const auto colon = file_line.rfind(':');
-  if (colon == std::string::npos) return 0;
-  try {
-    return std::stoi(file_line.substr(colon + 1));
-  } catch (const std::exception&) {
-    return 0;
-  }
+int line_of_label(const FileRegistry::Lines& lines, std::string_view label) {
+  const uint64_t h = label_hash(label);
+  auto it = std::lower_bound(lines.begin(), lines.end(), std::make_pair(h, uint32_t{0}));
+  return it != lines.end() && it->first == h ? static_cast<int>(it->second) : 0;
+}
+
+// The line of `object` in a file's lines (an EndpointSet may come from a v1 Endpoints), or 0.
+template <typename T>
+int line_of(const FileRegistry::Lines& lines, const T& object) {
+  if (int line = line_of_label(lines, label(object))) return line;
+  if constexpr (std::is_same_v<T, EndpointSet>)
+    return line_of_label(lines, "Endpoints " + object.ns + "/" + object.service_name);
+  return 0;
+}
+
+std::string where(const std::string& file, int line) {
+  return line > 0 ? file + ":" + std::to_string(line) : file;
 }
 
 }  // namespace
@@ -57,10 +59,40 @@ bool FileRegistry::apply_table(int tag, ObjectTable<T> RegistryState::*table, co
   ObjectTable<T>::diff(old.objects.*table, mine, [&](const T* before, const T* after) {
     const T& any = after ? *after : *before;
     const ObjectKey key = object_key(any);
-    auto owner = owners_.find(OwnerKey{tag, std::string(key.first), std::string(key.second)});
+    auto owner = owners_.empty() ? owners_.end() : owners_.find(OwnerKeyView{tag, key.first, key.second});
+    if (owner == owners_.end()) {
+      if (!after) {  // it was this file's alone
+        changed |= merged.erase(key);
+        return;
+      }
+      // This file's alone: it defined it before, or nobody else does.
+      if (before || !merged.find(key)) {
+        // An object re-read unchanged keeps the state's pointer: what moved is what the zones recompile.
+        if (before && *before == *after) return;
+        merged.upsert(mine.find_ptr(key));
+        changed = true;
+        return;
+      }
+      // Another file defines it: the one whose objects hold it (files are read in path order at start-up).
+      const std::string* first = nullptr;
+      for (const auto& [other, file] : files_) {
+        if (other != path && (file.objects.*table).find(key)) {
+          first = &other;
+          break;
+        }
+      }
+      if (!first) {  // only derived objects carry keys no file defines: this file takes it
+        merged.upsert(mine.find_ptr(key));
+        changed = true;
+        return;
+      }
+      owner = owners_
+                  .emplace(OwnerKey{tag, std::string(key.first), std::string(key.second)},
+                           std::vector<std::string>{*first})
+                  .first;
+    }
+    std::vector<std::string>& files = owner->second;
     if (!after) {  // this file no longer defines it
-      if (owner == owners_.end()) return;
-      std::vector<std::string>& files = owner->second;
       const bool was_first = !files.empty() && files.front() == path;
       files.erase(std::remove(files.begin(), files.end(), path), files.end());
       if (was_first) {
@@ -71,27 +103,19 @@ bool FileRegistry::apply_table(int tag, ObjectTable<T> RegistryState::*table, co
           merged.upsert((files_.at(files.front()).objects.*table).find_ptr(key));
         }
       }
-      if (files.empty()) owners_.erase(owner);
+      if (files.size() <= 1) owners_.erase(owner);  // one file's alone again, or nobody's
       return;
     }
-    if (owner == owners_.end()) {
-      owner = owners_
-                  .emplace(OwnerKey{tag, std::string(key.first), std::string(key.second)},
-                           std::vector<std::string>{})
-                  .first;
-    }
-    std::vector<std::string>& files = owner->second;
     if (std::find(files.begin(), files.end(), path) == files.end()) files.push_back(path);
     if (files.front() == path) {
-      // An object re-read unchanged keeps the state's pointer: what moved is what the zones recompile.
       if (before && *before == *after) return;
       merged.upsert(mine.find_ptr(key));
       changed = true;
     } else {
-      const std::string here = where(next.positions, *after, path);
-      const std::string first = where(files_.at(files.front()).positions, *after, files.front());
+      const int here = line_of(next.lines, *after);
+      const std::string first = where(files.front(), line_of(files_.at(files.front()).lines, *after));
       duplicates.push_back(
-          ManifestError{path, line_in(here), label(*after) + ": defined twice (first at " + first + ")"});
+          ManifestError{path, here, label(*after) + ": defined twice (first at " + first + ")"});
     }
   });
   return changed;
@@ -125,13 +149,16 @@ FileRegistry::Outcome FileRegistry::update(const std::string& path, const std::s
   File next;
   next.text_size = text.size();
   next.text_digest = std::hash<std::string_view>{}(text);
-  next.positions = reader.positions();
+  next.lines.reserve(reader.positions().size());
+  for (const auto& [label, position] : reader.positions())
+    next.lines.emplace_back(label_hash(label), static_cast<uint32_t>(position.line));
+  std::sort(next.lines.begin(), next.lines.end());
   next.broken = reader.broken_yaml();
   ParseResult parsed = reader.finish();
   File& current = files_[path];
   if (next.broken) {  // keep what this file defined before
     next.objects = current.objects;
-    next.positions = current.positions;
+    next.lines = current.lines;
   } else {
     next.objects = std::move(parsed.state);
   }

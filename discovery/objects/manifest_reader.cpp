@@ -65,6 +65,7 @@ void ManifestReader::read_text(const std::string& text, const std::string& file)
   const std::size_t file_budget = 1000000 + 4 * text.size();
   std::size_t node_budget = file_budget;
   const std::vector<Chunk> chunks = split_documents(text);
+  seen_.reserve(seen_.size() + chunks.size());
   ParseAhead ahead(chunks, file_budget, ParseAhead::helpers_for(text.size()));
   for (std::size_t i = 0; i < chunks.size(); ++i) {
     ParseAhead::Parsed parsed = ahead.take(i);
@@ -215,9 +216,13 @@ bool ManifestReader::read_meta(DocNode doc, Fields& f, const std::string& kind, 
 }
 
 bool ManifestReader::claim(Fields& f, DocNode at, const std::string& key) {
-  std::string where = file_ + ":" + std::to_string(f.line_of(at));
-  auto [it, inserted] = seen_.emplace(key, where);
-  if (!inserted) f.error(at, "defined twice (first at " + it->second + ")");
+  if (files_.empty() || files_.back() != file_) files_.push_back(file_);
+  const Position here{static_cast<uint32_t>(files_.size() - 1), f.line_of(at)};
+  auto [it, inserted] = seen_.emplace(key, here);
+  if (!inserted) {
+    f.error(at, "defined twice (first at " + files_[it->second.text] + ":" + std::to_string(it->second.line) +
+                    ")");
+  }
   return inserted;
 }
 

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "discovery/objects/parse.hpp"
@@ -32,8 +33,13 @@ class ManifestReader {
   void read_parsed(const Document& doc, const std::string& file);
   // Merges namespaces, drops legacy Endpoints shadowed by EndpointSlices, returns the result.
   ParseResult finish();
-  // "Service default/web" → "file:line" of every object claimed so far (also after finish).
-  const std::map<std::string, std::string>& positions() const { return seen_; }
+  // Where an object was first defined: which of the texts read (in order) and the line.
+  struct Position {
+    uint32_t text = 0;
+    int line = 0;
+  };
+  // "Service default/web" → its position, for every object claimed so far (also after finish).
+  const std::unordered_map<std::string, Position>& positions() const { return seen_; }
   // True when a document could not be parsed as YAML at all (its objects are unknown, not absent).
   bool broken_yaml() const { return broken_yaml_; }
 
@@ -57,8 +63,9 @@ class ManifestReader {
   ParseResult result_;
   std::string file_;
   std::set<std::string> namespaces_;
-  std::map<std::string, std::string> seen_;  // "Service default/web" -> "file:line" of its first definition
-  std::vector<EndpointSet> legacy_sets_;     // from v1 Endpoints: kept only where no slice exists
+  std::unordered_map<std::string, Position> seen_;  // "Service default/web" -> its first definition
+  std::vector<std::string> files_;                  // the files read, for Position::text
+  std::vector<EndpointSet> legacy_sets_;            // from v1 Endpoints: kept only where no slice exists
   bool broken_yaml_ = false;
 };
 

@@ -166,6 +166,41 @@ TEST(FileRegistry, DuplicateAcrossFilesNamesBothPositionsAndTakesOverWhenTheFirs
   EXPECT_TRUE(reg.state().services.empty());
 }
 
+// Ownership moves down the files in the order they defined the object, and back to one file's alone.
+TEST(FileRegistry, ThreeFilesDefiningOneServiceHandItOnInTheOrderTheyDefinedIt) {
+  FileRegistry reg;
+  const auto ip = [&] { return reg.state().services.find({"default", "web"})->cluster_ips[0]; };
+  reg.update("a.yaml", service("web", "10.0.0.1"));
+  EXPECT_EQ(reg.update("b.yaml", service("web", "10.0.0.2")).errors.size(), 1u);
+  auto out = reg.update("c.yaml", "# c\n" + service("web", "10.0.0.3"));
+  ASSERT_EQ(out.errors.size(), 1u);
+  EXPECT_EQ(out.errors[0].to_string(), "c.yaml:2: Service default/web: defined twice (first at a.yaml:1)");
+  EXPECT_EQ(ip(), "10.0.0.1");
+  EXPECT_TRUE(reg.remove("a.yaml"));
+  EXPECT_EQ(ip(), "10.0.0.2");
+  out = reg.update("a.yaml", "# a\n# again\n" + service("web", "10.0.0.1"));  // now the last to define it
+  ASSERT_EQ(out.errors.size(), 1u);
+  EXPECT_EQ(out.errors[0].to_string(), "a.yaml:3: Service default/web: defined twice (first at b.yaml:1)");
+  EXPECT_EQ(ip(), "10.0.0.2");
+  EXPECT_FALSE(reg.update("c.yaml", service("web", "10.0.0.4")).changed) << "c does not own it";
+  EXPECT_TRUE(reg.update("b.yaml", service("web", "10.0.0.5")).changed);
+  EXPECT_EQ(ip(), "10.0.0.5");
+  EXPECT_TRUE(reg.remove("b.yaml"));
+  EXPECT_EQ(ip(), "10.0.0.4");
+  EXPECT_TRUE(reg.remove("c.yaml"));
+  EXPECT_EQ(ip(), "10.0.0.1");
+  // a.yaml's alone again: its changes apply, and its removal removes the Service.
+  EXPECT_TRUE(reg.update("a.yaml", service("web", "10.0.0.6")).changed);
+  EXPECT_EQ(ip(), "10.0.0.6");
+  out = reg.update("b.yaml", service("web", "10.0.0.7"));
+  ASSERT_EQ(out.errors.size(), 1u);
+  EXPECT_EQ(out.errors[0].to_string(), "b.yaml:1: Service default/web: defined twice (first at a.yaml:1)");
+  EXPECT_TRUE(reg.remove("a.yaml"));
+  EXPECT_EQ(ip(), "10.0.0.7");
+  EXPECT_TRUE(reg.remove("b.yaml"));
+  EXPECT_TRUE(reg.state().services.empty());
+}
+
 TEST(FileRegistry, NamespaceLivesWhileAnyFileNamesIt) {
   FileRegistry reg;
   reg.update("a.yaml", service("s", "10.0.0.1", "x"));
