@@ -51,11 +51,11 @@ ZoneBuilder::ZoneBuilder(BuildConfig config)
   draft_.take_touched();
 }
 
-std::string ZoneBuilder::set_key(std::string_view ns, std::string_view service) {
-  std::string key(ns);
-  key += '/';
-  key += service;
-  return key;
+const std::string& ZoneBuilder::set_key(std::string_view ns, std::string_view service) {
+  set_key_.assign(ns);
+  set_key_ += '/';
+  set_key_ += service;
+  return set_key_;
 }
 
 void ZoneBuilder::write_service(const discovery::RegistryState& state, discovery::ObjectKey key,
@@ -111,7 +111,8 @@ std::shared_ptr<const Snapshot> ZoneBuilder::update(std::shared_ptr<const discov
   static const discovery::RegistryState kEmpty;
   const discovery::RegistryState& before = last_ ? *last_ : kEmpty;
   const discovery::RegistryState& after = state ? *state : kEmpty;
-  using Key = std::pair<std::string, std::string>;
+  // Keys viewed in the objects of `before` and `after`, which outlive them.
+  using Key = std::pair<std::string_view, std::string_view>;
   std::vector<Key> services, pods, imports;
   std::vector<std::string> namespaces;
   const auto key_of = [](const auto* was, const auto* now) {

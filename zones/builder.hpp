@@ -44,7 +44,8 @@ class ZoneBuilder {
   void write_namespace(const discovery::RegistryState& state, const std::string& ns, bool adding);
   void write_pod(const discovery::RegistryState& state, discovery::ObjectKey key, bool adding);
   void write_import(const discovery::RegistryState& state, discovery::ObjectKey key, bool adding);
-  static std::string set_key(std::string_view ns, std::string_view service);
+  // "ns/service", written into a buffer reused for every lookup (a copy only where a map keeps it).
+  const std::string& set_key(std::string_view ns, std::string_view service);
   // Appends the addresses autopath's pod index holds for `pod` (none when null, done or terminating).
   static void pod_addresses(const discovery::Pod* pod, bool released, std::vector<PodAddress>& out);
 
@@ -57,6 +58,7 @@ class ZoneBuilder {
   std::shared_ptr<const discovery::RegistryState> last_;  // what the draft holds
   std::unordered_map<std::string, Sets> sets_;            // "ns/service" -> the endpoint sets naming it
   std::unordered_map<std::string, Sets> import_sets_;     // "ns/import" -> the multicluster slices naming it
+  std::string set_key_;
   bool first_ = true;
 };
 

@@ -222,14 +222,15 @@ class SnapshotCompiler {
   // One name to compile, viewed where it is kept while the build runs; `node` null: gone from the draft.
   struct Work {
     uint32_t shard;
+    uint32_t hash;  // wire::hash_name(name)
     std::string_view name;
     const DraftNode* node;
   };
-  static uint32_t shard_of(std::string_view name);
+  static Work work_for(std::string_view name, const DraftNode* node);
   static bool reads_any(const DraftNode& node, const std::unordered_set<std::string_view>& names);
   std::shared_ptr<const Snapshot> compile(const ZoneDraft& draft, std::vector<Work> work, bool synced,
                                           uint32_t ttl, uint32_t serial, bool keep_draft,
-                                          const std::vector<PodAddress>* pods);
+                                          const std::vector<PodAddress>* pods, bool unique_names = false);
   std::shared_ptr<Snapshot> start(const ZoneDraft& draft, bool synced, uint32_t ttl, uint32_t serial,
                                   bool keep_draft, const std::vector<PodAddress>* pods);
   // Records that `name`'s answers read `targets` (replacing what it read before).

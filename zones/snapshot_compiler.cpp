@@ -122,13 +122,13 @@ class SnapshotCompiler::Writer {
   }
 
   // Appends the node `name` (its name bytes, then every answer, contiguous so it can be copied whole).
-  void add_node(std::string_view name, const DraftNode& dn) {
+  void add_node(std::string_view name, uint32_t hash, const DraftNode& dn) {
     Shard::Node n;
     n.name = static_cast<uint32_t>(s_.arena.size());
     n.name_len = static_cast<uint8_t>(name.size());  // a wire name is at most 255 bytes (RFC 1035 §3.1)
     s_.arena.insert(s_.arena.end(), name.begin(), name.end());
     n.zone = static_cast<uint16_t>(std::max(0, d_.zone_of(name)));
-    n.hash = wire::hash_name(name);
+    n.hash = hash;
     if (dn.insecure_pod_parent) n.flags |= Shard::Node::kInsecurePodParent;
     // Typed answers: each type the node owns, and for a CNAME each type its in-zone target chain owns.
     types_.clear();
@@ -466,8 +466,8 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::build_all(const ZoneDraft& dra
   std::vector<Work> work;
   work.reserve(draft.nodes().size());
   for (const auto& [name, node] : draft.nodes())
-    work.push_back({shard_of(name), name, &node});
-  return compile(draft, std::move(work), synced, ttl, serial, keep_draft, pods);
+    work.push_back(work_for(name, &node));
+  return compile(draft, std::move(work), synced, ttl, serial, keep_draft, pods, true);
 }
 
 std::shared_ptr<const Snapshot> SnapshotCompiler::update(const ZoneDraft& draft,
@@ -486,17 +486,17 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::update(const ZoneDraft& draft,
     const std::unordered_set<std::string_view> changed(touched.changed.begin(), touched.changed.end());
     for (const std::string& name : touched.unchanged) {
       const DraftNode* node = draft.find(name);
-      if (node && reads_any(*node, changed)) work.push_back({shard_of(name), name, node});
+      if (node && reads_any(*node, changed)) work.push_back(work_for(name, node));
     }
   }
   for (const std::string& name : touched.changed) {
-    work.push_back({shard_of(name), name, draft.find(name)});
+    work.push_back(work_for(name, draft.find(name)));
     auto readers = read_by_.find(name);
     if (readers == read_by_.end()) continue;
     for (const std::string& r : readers->second) {
       auto [stored, node] = draft.find_stored(r);
       if (node == nullptr) stored = gone_readers.emplace_back(r);
-      work.push_back({shard_of(stored), stored, node});
+      work.push_back(work_for(stored, node));
     }
   }
   return compile(draft, std::move(work), synced, ttl, serial, keep_draft, pods);
@@ -522,14 +522,16 @@ bool SnapshotCompiler::reads_any(const DraftNode& node, const std::unordered_set
   return false;
 }
 
-uint32_t SnapshotCompiler::shard_of(std::string_view name) {
-  return wire::hash_name(name) >> (32 - Snapshot::kShardBits);
+SnapshotCompiler::Work SnapshotCompiler::work_for(std::string_view name, const DraftNode* node) {
+  const uint32_t hash = wire::hash_name(name);
+  return {hash >> (32 - Snapshot::kShardBits), hash, name, node};
 }
 
 std::shared_ptr<const Snapshot> SnapshotCompiler::compile(const ZoneDraft& draft, std::vector<Work> work,
                                                           bool synced, uint32_t ttl, uint32_t serial,
                                                           bool keep_draft,
-                                                          const std::vector<PodAddress>* pods) {
+                                                          const std::vector<PodAddress>* pods,
+                                                          bool unique_names) {
   auto s = start(draft, synced, ttl, serial, keep_draft, pods);
   if (last_) {
     s->pages_ = last_->pages_;
@@ -551,8 +553,10 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::compile(const ZoneDraft& draft
   }
   const auto before = [](const Work& a, const Work& b) { return a.name < b.name; };
   const auto same = [](const Work& a, const Work& b) { return a.shard == b.shard && a.name == b.name; };
-  std::vector<size_t> group_starts;       // where each shard's names begin in `work`
-  for (size_t i = 0; i < work.size();) {  // each shard's names sorted and unique
+  std::vector<size_t> group_starts;  // where each shard's names begin in `work`
+  // Each shard's names sorted and unique: an update looks up which of a shard's old names it recompiles.
+  // A build from nothing has no old names, and the draft's are unique already.
+  for (size_t i = 0; i < work.size() && !unique_names;) {
     size_t j = i;
     while (j < work.size() && work[j].shard == work[i].shard)
       ++j;
@@ -560,7 +564,7 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::compile(const ZoneDraft& draft
     if (!std::is_sorted(first, last, before)) std::sort(first, last, before);
     i = j;
   }
-  work.erase(std::unique(work.begin(), work.end(), same), work.end());
+  if (!unique_names) work.erase(std::unique(work.begin(), work.end(), same), work.end());
   for (size_t i = 0; i < work.size(); ++i) {
     if (i == 0 || work[i].shard != work[i - 1].shard) group_starts.push_back(i);
   }
@@ -609,7 +613,7 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::compile(const ZoneDraft& draft
       Writer writer(draft, *shard, yielding_ptr_zone_);
       for (size_t k = i; k < j; ++k) {
         if (work[k].node != nullptr) {
-          writer.add_node(work[k].name, *work[k].node);
+          writer.add_node(work[k].name, work[k].hash, *work[k].node);
           ++out.compiled;
         }
         if (auto reads = writer.take_reads(); !reads.empty()) out.reads.emplace_back(k, std::move(reads));
