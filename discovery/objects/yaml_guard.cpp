@@ -3,6 +3,8 @@
 
 #include <yaml.h>
 
+#include "discovery/objects/fast_yaml.hpp"
+
 #include <map>
 #include <string_view>
 #include <vector>
@@ -173,6 +175,17 @@ std::optional<YamlProblem> check_yaml(std::string_view text, const YamlLimits& l
 
 std::optional<YamlProblem> parse_yaml(std::string_view text, std::vector<Document>& out, int first_line,
                                       const YamlLimits& limits, std::size_t* expanded_nodes) {
+  const std::size_t max_nodes =
+      limits.max_expanded_nodes ? limits.max_expanded_nodes : 1000000 + 4 * text.size();
+  std::size_t nodes = 0;
+  if (limits.fast && text.size() <= limits.max_bytes &&
+      parse_yaml_fast(text, first_line, limits.max_depth, out, nodes)) {
+    if (nodes <= max_nodes) {
+      if (expanded_nodes) *expanded_nodes = nodes;
+      return std::nullopt;
+    }
+    out.pop_back();  // over the budget: libyaml's walk says where
+  }
   return walk(text, limits, expanded_nodes, &out, first_line);
 }
 

@@ -20,6 +20,8 @@ struct YamlLimits {
   int max_depth = 100;                 // nested mappings and sequences
   std::size_t max_aliases = 100000;    // alias events ("*name")
   std::size_t max_expanded_nodes = 0;  // nodes once every alias is expanded; 0: 1,000,000 + 4 × size
+  // parse_yaml tries parse_yaml_fast (objects/fast_yaml.hpp) first; false: libyaml only (tests compare them).
+  bool fast = true;
 };
 
 struct YamlProblem {
