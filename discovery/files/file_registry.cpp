@@ -56,6 +56,12 @@ bool FileRegistry::apply_table(int tag, ObjectTable<T> RegistryState::*table, co
   bool changed = false;
   ObjectTable<T>& merged = state_.*table;
   const ObjectTable<T>& mine = next.objects.*table;
+  if (merged.empty() && (old.objects.*table).empty()) {
+    // The first file to define objects of this kind (start-up): nothing is anyone else's, so the merged
+    // table is the file's, sharing its chunks, instead of an upsert per object.
+    merged = mine;
+    return !mine.empty();
+  }
   ObjectTable<T>::diff(old.objects.*table, mine, [&](const T* before, const T* after) {
     const T& any = after ? *after : *before;
     const ObjectKey key = object_key(any);

@@ -249,7 +249,7 @@ void ManifestReader::read_service(DocNode doc, Fields& f, const ObjectMeta& m) {
   auto tolerate = m.annotations.find("service.alpha.kubernetes.io/tolerate-unready-endpoints");
   if (tolerate != m.annotations.end() && tolerate->second == "true") svc.publish_not_ready = true;
   svc.selector = f.string_map(spec, "selector", "spec.selector");
-  if (keep && f.error_count() == before) result_.state.services.push_back(std::move(svc));
+  if (keep && f.error_count() == before) services_.push_back(std::move(svc));
 }
 
 void ManifestReader::read_cluster_ips(DocNode doc, DocNode spec, Fields& f, Service& svc) {
@@ -402,7 +402,7 @@ void ManifestReader::read_endpoint_slice(DocNode doc, Fields& f, const ObjectMet
   }
   read_endpoint_ports(f.seq(doc, "ports", "ports"), f, "ports", false, set.ports);
   if (f.error_count() != before) return;
-  result_.state.endpoint_sets.push_back(std::move(set));
+  endpoint_sets_.push_back(std::move(set));
 }
 
 void ManifestReader::read_endpoints(DocNode doc, Fields& f, const ObjectMeta& m) {
@@ -490,7 +490,7 @@ void ManifestReader::read_pod(DocNode doc, Fields& f, const ObjectMeta& m) {
     }
   }
   read_pod_status(doc, f, pod);
-  if (f.error_count() == before) result_.state.pods.push_back(std::move(pod));
+  if (f.error_count() == before) pods_.push_back(std::move(pod));
 }
 
 void ManifestReader::read_pod_status(DocNode doc, Fields& f, Pod& pod) {

@@ -229,6 +229,12 @@ bool ManifestReader::claim(Fields& f, DocNode at, const std::string& key) {
 ParseResult ManifestReader::finish() {
   RegistryState& st = result_.state;
   st.namespaces.assign(namespaces_.begin(), namespaces_.end());
+  st.services = ObjectTable<Service>::from(std::move(services_));
+  st.endpoint_sets = ObjectTable<EndpointSet>::from(std::move(endpoint_sets_));
+  st.pods = ObjectTable<Pod>::from(std::move(pods_));
+  services_.clear();
+  endpoint_sets_.clear();
+  pods_.clear();
   // A cluster dump holds both the EndpointSlices and the legacy Endpoints mirror of each service; the
   // slices are the source of truth (CoreDNS reads only them), so Endpoints count only where no slice exists.
   std::set<std::string> sliced;

@@ -66,6 +66,10 @@ class ManifestReader {
   std::unordered_map<std::string, Position> seen_;  // "Service default/web" -> its first definition
   std::vector<std::string> files_;                  // the files read, for Position::text
   std::vector<EndpointSet> legacy_sets_;            // from v1 Endpoints: kept only where no slice exists
+  // The objects read, in file order, sorted into the result's tables once by finish().
+  std::vector<Service> services_;
+  std::vector<EndpointSet> endpoint_sets_;
+  std::vector<Pod> pods_;
   bool broken_yaml_ = false;
 };
 
