@@ -190,6 +190,9 @@ class Snapshot {
   uint32_t ttl_ = 30;
   bool synced_ = false;
   size_t node_count_ = 0, compiled_ = 0;
+  // Kept by difference as shards are replaced, and the pod index's when it changes: memory_bytes() is read
+  // after every build, and walking 16,384 shards for it cost more than a one-Service change.
+  size_t shard_bytes_ = 0, pods_bytes_ = 0;
   std::shared_ptr<const ZoneDraft> draft_;
   std::shared_ptr<const PodIndex> pods_;
 };

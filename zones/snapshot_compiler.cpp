@@ -450,8 +450,10 @@ std::shared_ptr<Snapshot> SnapshotCompiler::start(const ZoneDraft& draft, bool s
   if (pods) {
     // Claims and releases since the last snapshot (build_all: every pod, last_ reset).
     s->pods_ = PodIndex::update(last_ ? last_->pods_.get() : nullptr, *pods);
+    s->pods_bytes_ = s->pods_->memory_bytes();
   } else if (last_) {
     s->pods_ = last_->pods_;
+    s->pods_bytes_ = last_->pods_bytes_;
   }
   return s;
 }
@@ -536,6 +538,7 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::compile(const ZoneDraft& draft
   if (last_) {
     s->pages_ = last_->pages_;
     s->node_count_ = last_->node_count_;
+    s->shard_bytes_ = last_->shard_bytes_;
   } else {
     s->pages_.fill(empty_page());
   }
@@ -587,7 +590,7 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::compile(const ZoneDraft& draft
       work.size() < kParallelFrom ? 1 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
   struct PerThread {
     size_t compiled = 0;
-    long node_delta = 0;
+    long node_delta = 0, bytes_delta = 0;
     std::vector<std::pair<size_t, std::vector<std::string>>> reads;  // (index in work, names read)
   };
   std::vector<PerThread> results(threads);
@@ -629,6 +632,10 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::compile(const ZoneDraft& draft
       shard->typed.shrink_to_fit();
       index_shard(*shard);
       out.node_delta += static_cast<long>(shard->nodes.size()) - static_cast<long>(old.nodes.size());
+      const auto bytes = [](const Shard& sh) {
+        return sh.nodes.empty() ? 0L : static_cast<long>(sh.memory_bytes());
+      };
+      out.bytes_delta += bytes(*shard) - bytes(old);
       slot = shard->nodes.empty() ? empty_shard() : std::shared_ptr<const Shard>(std::move(shard));
     }
   };
@@ -643,6 +650,7 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::compile(const ZoneDraft& draft
   for (const PerThread& r : results) {
     s->compiled_ += r.compiled;
     s->node_count_ = static_cast<size_t>(static_cast<long>(s->node_count_) + r.node_delta);
+    s->shard_bytes_ = static_cast<size_t>(static_cast<long>(s->shard_bytes_) + r.bytes_delta);
     for (const auto& [k, names] : r.reads)
       reads_something[k] = true;
   }

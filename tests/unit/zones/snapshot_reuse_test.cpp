@@ -133,6 +133,9 @@ zones::BuildConfig config_with_static_zone(const std::string& dir) {
 void expect_same_answers(const zones::Snapshot& updated, const zones::Snapshot& fresh,
                          const std::string& when) {
   ASSERT_EQ(updated.node_count(), fresh.node_count()) << when;
+  // Kept by difference in the one, summed over every shard in the other: the same shards hold the same bytes.
+  ASSERT_EQ(updated.memory_bytes(), fresh.memory_bytes()) << when;
+  ASSERT_GE(fresh.memory_bytes(), fresh.node_count() * sizeof(zones::Shard::Node)) << when;
   ASSERT_NE(fresh.draft(), nullptr);
   ASSERT_NE(updated.draft(), nullptr);
   static const uint16_t kTypes[] = {rrtype::A,   rrtype::AAAA,  rrtype::SRV, rrtype::PTR,
