@@ -14,6 +14,7 @@
 #include <httplib.h>
 
 #include "discovery/etcd/etcd_json.hpp"
+#include "discovery/objects/json_text.hpp"
 
 namespace clusterdns::discovery::etcd {
 
@@ -181,8 +182,20 @@ std::unique_ptr<httplib::ClientImpl> Client::make_http(const Endpoint& ep,
 std::string Client::call_one(const Endpoint& ep, const std::string& path, const std::string& body) {
   SigpipeGuard no_sigpipe;  // outlives http: its destructor may still write a TLS close_notify
   std::unique_ptr<httplib::ClientImpl> http = make_http(ep, options_.request_timeout);
+  httplib::Request req;
+  req.method = "POST";
+  req.path = path;
+  req.body = body;
+  req.set_header("Content-Type", "application/json");
+  // The answer lands in a buffer with room for simdjson's padding: a range page is parsed where it is.
+  std::string answer;
+  req.content_receiver = [&answer](const char* data, size_t n, uint64_t, uint64_t) {
+    reserve_json_padding(answer, n);
+    answer.append(data, n);
+    return true;
+  };
   track(http.get());
-  httplib::Result res = http->Post(path, body, "application/json");
+  httplib::Result res = http->send(req);
   untrack(http.get());
   if (!res) {
     if (canceled_.load()) throw EtcdError(EtcdError::Kind::Canceled, ep.url, "canceled");
@@ -197,10 +210,9 @@ std::string Client::call_one(const Endpoint& ep, const std::string& path, const 
     }
     throw EtcdError(EtcdError::Kind::Unavailable, ep.url, what);
   }
-  if (res->status != 200) {
-    detail::throw_gateway_error(json::parse(res->body, nullptr, false), res->status, ep.url);
-  }
-  return std::move(res->body);
+  if (res->status != 200)
+    detail::throw_gateway_error(json::parse(answer, nullptr, false), res->status, ep.url);
+  return answer;
 }
 
 std::string Client::call_text(const std::string& path, const std::string& body) {
@@ -256,7 +268,11 @@ std::vector<KeyValue> Client::range_all(const std::string& key, const std::strin
     if (more) from = page.kvs.back().key + std::string(1, '\0');  // the next key after the last one
     for (KeyValue& kv : page.kvs)
       out.push_back(std::move(kv));
-    if (!more) return out;
+    if (!more) {
+      thread_json_reader().release_if_large(
+          kJsonParserKeptAfterBulk);  // pages are over: watch lines are small
+      return out;
+    }
   }
 }
 

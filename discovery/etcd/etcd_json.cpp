@@ -77,10 +77,7 @@ std::string base64_encode(std::string_view data) {
 
 std::optional<std::string> base64_decode(std::string_view text) {
   if (text.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  // Values are parsed as JSON next: room for simdjson's padding spares a copy (PaddedJson).
-  reserve_json_padding(out, 3 * (text.size() / 4));
-  out.resize(3 * (text.size() / 4));
+  std::string out(3 * (text.size() / 4), '\0');
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                           reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
   if (n < 0) return std::nullopt;

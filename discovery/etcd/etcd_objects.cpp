@@ -192,8 +192,11 @@ DecodeResult decode_object(const ObjectKey& key, const std::string& value) {
     out.error = "larger than " + std::to_string(kMaxValueBytes) + " bytes";
     return out;
   }
-  // value comes from base64_decode with room for simdjson's padding: parsed in place.
-  std::optional<Document> doc = parse_json_text(PaddedJson(value), out.error);
+  // Each value is copied into one reused padded buffer: held padded, 100,000 values would keep 6 MiB more
+  // while a range is applied.
+  thread_local std::string scratch;
+  std::optional<Document> doc = parse_json_text(PaddedJson(value, scratch), out.error);
+  if (scratch.capacity() > kJsonParserKept) std::string().swap(scratch);
   if (!doc) return out;
   DocNode obj = doc->root();
   if (!obj.is_map()) {

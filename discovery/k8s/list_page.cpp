@@ -85,11 +85,11 @@ ListPageResult read_list_page(const std::string& body, Kind kind,
   }
   reader.release_if_large();
   if (problem.rfind("nested deeper", 0) == 0) {
-    out.problem = problem;
+    out.problem = "list page " + problem;
   } else if (!problem.empty() || !has_metadata) {
-    out.problem = "is not a JSON list object";
+    out.problem = "list response is not a JSON list object";
   } else if (!duplicate.empty()) {
-    out.problem = "repeats the key '" + duplicate + "'";
+    out.problem = "list response repeats the key '" + duplicate + "'";
   }
   return out;
 }

@@ -9,8 +9,9 @@
 namespace clusterdns::discovery::k8s {
 
 struct ListPageResult {
-  // "" when the page was read: "nested deeper than 100 levels", "not a JSON list object", or "repeats
-  // the key 'k'" (the list's own keys). Items before a problem have been handed out already.
+  // "" when the page was read, else why not: "list page nested deeper than 100 levels", "list response is
+  // not a JSON list object", "list response repeats the key 'k'" (the list's own keys, its metadata's).
+  // Items read before a problem have been handed out already.
   std::string problem;
   std::string resource_version;  // metadata.resourceVersion ("" when absent)
   std::string continue_token;    // metadata.continue ("" on the last page)

@@ -47,6 +47,7 @@ Reflector::Next Reflector::list() {
     report("list response has no metadata.resourceVersion");
     return Next::Backoff;
   }
+  thread_json_reader().release_if_large(kJsonParserKeptAfterBulk);  // the watch reads small lines
   std::size_t count = fresh.size();
   {
     // The consumer applies changes, not stores: a re-list reports what it removed and what it holds.
@@ -185,8 +186,7 @@ Reflector::Next Reflector::list_page(const std::string& cont_in, Store& fresh, s
     stats->malformed += malformed;
   }
   if (!page.problem.empty()) {
-    report("list " + std::string(page.problem.rfind("nested", 0) == 0 ? "page " : "response ") +
-           page.problem);
+    report(page.problem);
     return Next::Backoff;
   }
   // Every page carries the first page's resourceVersion: the snapshot the continue token reads.

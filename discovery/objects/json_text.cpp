@@ -7,10 +7,6 @@ namespace {
 
 namespace od = simdjson::ondemand;
 
-// A parser that grew past this for one text gives its memory back afterwards (simdjson keeps ~the text's
-// size in index buffers).
-constexpr std::size_t kKeptParserCapacity = 16u << 20;
-
 std::string_view trim_right(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
     s.remove_suffix(1);
@@ -54,6 +50,16 @@ PaddedJson::PaddedJson(const std::string& text) {
 
 PaddedJson::PaddedJson(std::string_view text) : copy_(text) {
   view_ = copy_;
+}
+
+PaddedJson::PaddedJson(const std::string& text, std::string& scratch) {
+  const std::string* padded = &text;
+  if (text.capacity() < text.size() + simdjson::SIMDJSON_PADDING) {
+    scratch.assign(text);
+    reserve_json_padding(scratch);
+    padded = &scratch;
+  }
+  view_ = simdjson::padded_string_view(padded->data(), padded->size(), padded->capacity());
 }
 
 std::string JsonWalk::duplicate_reason() const {
@@ -174,8 +180,8 @@ std::string JsonReader::trailing(od::document& doc) {
   return "not JSON: more after the value";
 }
 
-void JsonReader::release_if_large() {
-  if (parser_.capacity() > kKeptParserCapacity) parser_ = od::parser();
+void JsonReader::release_if_large(std::size_t keep) {
+  if (parser_.capacity() > keep) parser_ = od::parser();
 }
 
 std::optional<Document> JsonReader::document(const PaddedJson& text, JsonWalk& walk) {

@@ -17,6 +17,11 @@ namespace clusterdns::discovery {
 // downstream (which recurses per level) sees it.
 inline constexpr int kMaxJsonNesting = 100;
 
+// A reader's parser keeps its buffers (about 5 bytes per byte of text) for texts up to this size between
+// parses; after a bulk read (a full list or range) callers shrink it to kJsonParserKeptAfterBulk.
+inline constexpr std::size_t kJsonParserKept = 16u << 20;
+inline constexpr std::size_t kJsonParserKeptAfterBulk = 64u << 10;
+
 // Grows text's capacity (not its size) so that simdjson may read its padding past the end in place
 // (simdjson::padded_string_view). Call it on a buffer before filling it, or once before parsing it.
 void reserve_json_padding(std::string& text, std::size_t more = 0);
@@ -27,6 +32,9 @@ class PaddedJson {
  public:
   explicit PaddedJson(const std::string& text);
   explicit PaddedJson(std::string_view text);
+  // Copies into scratch (a buffer kept by the caller, reused from text to text) when text lacks the padding:
+  // no allocation per text once scratch has grown.
+  PaddedJson(const std::string& text, std::string& scratch);
   PaddedJson(const PaddedJson&) = delete;
   PaddedJson& operator=(const PaddedJson&) = delete;
   simdjson::padded_string_view view() const { return view_; }
@@ -74,8 +82,9 @@ class JsonReader {
   bool skip(simdjson::ondemand::value value, JsonWalk& walk);
   // After the root value was read: "" when nothing but whitespace follows it.
   static std::string trailing(simdjson::ondemand::document& doc);
-  // Memory kept between texts is bounded: a parser grown past this for one big text is released after it.
-  void release_if_large();
+  // Memory kept between texts is bounded: a parser grown past `keep` bytes of text for one big text is
+  // released (the next text allocates again).
+  void release_if_large(std::size_t keep = kJsonParserKept);
 
  private:
   template <class V>
