@@ -258,6 +258,8 @@ ApiStore::Page ApiStore::list(const ResourceType& type, const std::string& ns, c
     if (!ns.empty() && obj["metadata"].value("namespace", "") != ns) continue;
     if (!labels.matches(obj) || !fields.matches(obj)) continue;
     if (!page.next_key.empty()) {
+      // Counted for remainingItemCount, which is only sent for a list without selectors: with one, stop.
+      if (!labels.requirements.empty() || !fields.terms.empty()) break;
       ++page.remaining;
       continue;
     }
