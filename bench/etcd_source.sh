@@ -57,5 +57,7 @@ t0=$(date +%s%N)
 echo "etcd: $N services (+1) written with clusterdnsctl in $((($(date +%s%N) - t0) / 1000000)) ms"
 
 start_clusterdns "etcd source" "etcd:$ETCD"
+# CPU clusterdns spent until ready (reading the source and compiling the snapshot; user + system).
+echo "clusterdns CPU until ready: $(($(awk '{print $14 + $15}' "/proc/$PID/stat") * 1000 / $(getconf CLK_TCK))) ms"
 out=$(python3 "$HERE/freshness.py" etcd "$ETCD_PORT" "$PORT" "$CHANGES" bench) || { echo "$out" >&2; exit 1; }
 echo "freshness over $CHANGES changes (etcd put sent -> DNS answer changed): $out"

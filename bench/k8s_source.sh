@@ -43,5 +43,7 @@ current-context: c
 YAML
 
 start_clusterdns "k8s source" "kubeconfig:$TMP/kubeconfig"
+# CPU clusterdns spent until ready (reading the source and compiling the snapshot; user + system).
+echo "clusterdns CPU until ready: $(($(awk '{print $14 + $15}' "/proc/$PID/stat") * 1000 / $(getconf CLK_TCK))) ms"
 out=$(python3 "$HERE/freshness.py" k8s "$API" "$PORT" "$CHANGES" bench) || { echo "$out" >&2; exit 1; }
 echo "freshness over $CHANGES changes (API apply sent -> DNS answer changed): $out"

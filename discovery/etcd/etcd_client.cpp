@@ -14,6 +14,7 @@
 #include <httplib.h>
 
 #include "discovery/etcd/etcd_json.hpp"
+#include "discovery/objects/json_text.hpp"
 
 namespace clusterdns::discovery::etcd {
 
@@ -178,11 +179,23 @@ std::unique_ptr<httplib::ClientImpl> Client::make_http(const Endpoint& ep,
   return http;
 }
 
-json Client::call_one(const Endpoint& ep, const std::string& path, const std::string& body) {
+std::string Client::call_one(const Endpoint& ep, const std::string& path, const std::string& body) {
   SigpipeGuard no_sigpipe;  // outlives http: its destructor may still write a TLS close_notify
   std::unique_ptr<httplib::ClientImpl> http = make_http(ep, options_.request_timeout);
+  httplib::Request req;
+  req.method = "POST";
+  req.path = path;
+  req.body = body;
+  req.set_header("Content-Type", "application/json");
+  // The answer lands in a buffer with room for simdjson's padding: a range page is parsed where it is.
+  std::string answer;
+  req.content_receiver = [&answer](const char* data, size_t n, uint64_t, uint64_t) {
+    reserve_json_padding(answer, n);
+    answer.append(data, n);
+    return true;
+  };
   track(http.get());
-  httplib::Result res = http->Post(path, body, "application/json");
+  httplib::Result res = http->send(req);
   untrack(http.get());
   if (!res) {
     if (canceled_.load()) throw EtcdError(EtcdError::Kind::Canceled, ep.url, "canceled");
@@ -197,21 +210,17 @@ json Client::call_one(const Endpoint& ep, const std::string& path, const std::st
     }
     throw EtcdError(EtcdError::Kind::Unavailable, ep.url, what);
   }
-  json answer = json::parse(res->body, nullptr, false);
-  if (res->status != 200) detail::throw_gateway_error(answer, res->status, ep.url);
-  if (answer.is_discarded() || !answer.is_object()) {
-    throw EtcdError(EtcdError::Kind::Protocol, ep.url, "answer to " + path + " is not a JSON object");
-  }
+  if (res->status != 200)
+    detail::throw_gateway_error(json::parse(answer, nullptr, false), res->status, ep.url);
   return answer;
 }
 
-json Client::call(const std::string& path, const json& body) {
-  const std::string text = body.dump();
+std::string Client::call_text(const std::string& path, const std::string& body) {
   std::string failures;
   for (std::size_t i = 0; i < endpoints_.size(); ++i) {
     std::size_t at = (current_ + i) % endpoints_.size();
     try {
-      json answer = call_one(endpoints_[at], path, text);
+      std::string answer = call_one(endpoints_[at], path, body);
       current_ = at;
       return answer;
     } catch (const EtcdError& e) {
@@ -222,22 +231,24 @@ json Client::call(const std::string& path, const json& body) {
   throw EtcdError(EtcdError::Kind::Unavailable, "", "no etcd endpoint answered: " + failures);
 }
 
+json Client::call(const std::string& path, const json& body) {
+  json answer = json::parse(call_text(path, body.dump()), nullptr, false);
+  if (answer.is_discarded() || !answer.is_object()) {
+    throw EtcdError(EtcdError::Kind::Protocol, current_endpoint(),
+                    "answer to " + path + " is not a JSON object");
+  }
+  return answer;
+}
+
 RangePage Client::range(const std::string& key, const std::string& range_end, int64_t limit,
                         int64_t revision) {
   json body = {{"key", base64_encode(key)}};
   if (!range_end.empty()) body["range_end"] = base64_encode(range_end);
   if (limit > 0) body["limit"] = std::to_string(limit);
   if (revision > 0) body["revision"] = std::to_string(revision);
-  json answer = call("/v3/kv/range", body);
-  const std::string& ep = current_endpoint();
-  RangePage page;
-  page.more = detail::json_bool(answer, "more");
-  if (auto h = answer.find("header"); h != answer.end()) page.revision = detail::json_int(*h, "revision", ep);
-  if (auto kvs = answer.find("kvs"); kvs != answer.end() && kvs->is_array()) {
-    for (const json& kv : *kvs)
-      page.kvs.push_back(detail::decode_kv(kv, ep));
-  }
-  return page;
+  // The bulk of a start-up: read with simdjson, each value decoded with room for its own parse.
+  const std::string answer = call_text("/v3/kv/range", body.dump());
+  return detail::parse_range(answer, current_endpoint());
 }
 
 std::vector<KeyValue> Client::range_all(const std::string& key, const std::string& range_end,
@@ -257,7 +268,11 @@ std::vector<KeyValue> Client::range_all(const std::string& key, const std::strin
     if (more) from = page.kvs.back().key + std::string(1, '\0');  // the next key after the last one
     for (KeyValue& kv : page.kvs)
       out.push_back(std::move(kv));
-    if (!more) return out;
+    if (!more) {
+      thread_json_reader().release_if_large(
+          kJsonParserKeptAfterBulk);  // pages are over: watch lines are small
+      return out;
+    }
   }
 }
 

@@ -160,9 +160,11 @@ class Client {
   void cancel();
 
  private:
-  // One unary POST with failover; returns the parsed JSON body of a 200 answer.
+  // One unary POST with failover; returns the parsed JSON body of a 200 answer (an object).
   nlohmann::json call(const std::string& path, const nlohmann::json& body);
-  nlohmann::json call_one(const Endpoint& ep, const std::string& path, const std::string& body);
+  // The same, returning the body of the 200 answer as text.
+  std::string call_text(const std::string& path, const std::string& body);
+  std::string call_one(const Endpoint& ep, const std::string& path, const std::string& body);
   std::unique_ptr<httplib::ClientImpl> make_http(const Endpoint& ep, std::chrono::milliseconds read_timeout);
   // Registers a client so cancel() can stop it; throws Canceled when cancel() came first.
   void track(httplib::ClientImpl* http);

@@ -5,6 +5,8 @@
 
 #include <charconv>
 
+#include "discovery/objects/json_text.hpp"
+
 namespace clusterdns::discovery::etcd {
 
 namespace {
@@ -12,6 +14,56 @@ namespace {
 constexpr int kGrpcUnavailable = 14;
 constexpr int kGrpcOutOfRange = 11;
 constexpr int kGrpcDeadlineExceeded = 4;
+
+namespace od = simdjson::ondemand;
+
+EtcdError protocol(const std::string& endpoint, const std::string& what) {
+  return EtcdError(EtcdError::Kind::Protocol, endpoint, what);
+}
+
+// json_int's rules on a simdjson value: absent or null 0, a number or a decimal string.
+int64_t value_int(od::value v, const char* field, const std::string& endpoint) {
+  od::json_type type;
+  if (!v.type().get(type)) {
+    int64_t n = 0;
+    std::string_view s;
+    if (type == od::json_type::null) return 0;
+    if (type == od::json_type::number && !v.get_int64().get(n)) return n;
+    if (type == od::json_type::string && !v.get_string().get(s)) {
+      auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+      if (ec == std::errc() && ptr == s.data() + s.size()) return n;
+    }
+  }
+  throw protocol(endpoint, std::string("field ") + field + " is not an integer");
+}
+
+bool value_bool(od::value v) {
+  bool b = false;
+  return !v.get_bool().get(b) && b;
+}
+
+// A mvccpb.KeyValue: base64 key and value (the value decoded with room for simdjson's padding).
+KeyValue value_kv(od::value v, const std::string& endpoint) {
+  od::object kv;
+  if (v.get_object().get(kv)) throw protocol(endpoint, "a kv is not an object");
+  KeyValue out;
+  for (auto field : kv) {
+    std::string_view key;
+    od::value value;
+    if (field.unescaped_key().get(key) || field.value().get(value))
+      throw protocol(endpoint, "a kv is not JSON");
+    if (key == "key" || key == "value") {
+      std::string_view text;
+      std::optional<std::string> d;
+      if (!value.get_string().get(text)) d = base64_decode(text);
+      if (!d) throw protocol(endpoint, "kv." + std::string(key) + " is not base64");
+      (key == "key" ? out.key : out.value) = std::move(*d);
+    } else if (key == "mod_revision") {
+      out.mod_revision = value_int(value, "mod_revision", endpoint);
+    }
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -128,6 +180,48 @@ KeyValue decode_kv(const nlohmann::json& kv, const std::string& endpoint) {
   return out;
 }
 
+RangePage parse_range(const std::string& body, const std::string& endpoint) {
+  JsonReader& reader = thread_json_reader();
+  PaddedJson text(body);
+  od::document doc;
+  od::object root;
+  if (!reader.iterate(text, doc).empty() || doc.get_object().get(root)) {
+    throw protocol(endpoint, "answer to /v3/kv/range is not a JSON object");
+  }
+  RangePage page;
+  JsonWalk walk;
+  for (auto field : root) {
+    std::string_view key;
+    od::value value;
+    if (field.unescaped_key().get(key) || field.value().get(value)) break;
+    od::object header;
+    od::array kvs;
+    if (key == "more") {
+      page.more = value_bool(value);
+    } else if (key == "header" && !value.get_object().get(header)) {
+      for (auto h : header) {
+        std::string_view k;
+        od::value v;
+        if (h.unescaped_key().get(k) || h.value().get(v)) break;
+        if (k == "revision") page.revision = value_int(v, "revision", endpoint);
+      }
+    } else if (key == "kvs" && !value.get_array().get(kvs)) {
+      for (auto item : kvs) {
+        od::value kv;
+        if (item.get(kv)) throw protocol(endpoint, "answer to /v3/kv/range is not JSON");
+        page.kvs.push_back(value_kv(kv, endpoint));
+      }
+    } else if (!reader.skip(value, walk)) {
+      break;
+    }
+  }
+  std::string error = walk.error;
+  if (error.empty()) error = JsonReader::trailing(doc);
+  reader.release_if_large();
+  if (!error.empty()) throw protocol(endpoint, "answer to /v3/kv/range: " + error);
+  return page;
+}
+
 void throw_gateway_error(const nlohmann::json& body, int http_status, const std::string& endpoint) {
   // Unary: {"error":"…","message":"…","code":11}. Stream: {"error":{"grpc_code":14,"message":"…",…}}.
   const nlohmann::json* err = &body;
@@ -153,34 +247,87 @@ void throw_gateway_error(const nlohmann::json& body, int http_status, const std:
 }  // namespace detail
 
 WatchResponse parse_watch_line(std::string_view line, const std::string& endpoint) {
-  nlohmann::json msg = nlohmann::json::parse(line.begin(), line.end(), nullptr, false);
-  if (msg.is_discarded() || !msg.is_object()) {
-    throw EtcdError(EtcdError::Kind::Protocol, endpoint, "watch stream sent a line that is not JSON");
+  JsonReader& reader = thread_json_reader();
+  PaddedJson text(line);
+  od::document doc;
+  od::object root;
+  if (!reader.iterate(text, doc).empty() || doc.get_object().get(root)) {
+    throw protocol(endpoint, "watch stream sent a line that is not JSON");
   }
-  auto result = msg.find("result");
-  if (result == msg.end() || !result->is_object()) detail::throw_gateway_error(msg, 200, endpoint);
-  const nlohmann::json& r = *result;
   WatchResponse out;
-  out.watch_id = detail::json_int(r, "watch_id", endpoint);
-  if (auto h = r.find("header"); h != r.end() && h->is_object()) {
-    out.revision = detail::json_int(*h, "revision", endpoint);
-  }
-  out.created = detail::json_bool(r, "created");
-  out.canceled = detail::json_bool(r, "canceled");
-  out.compact_revision = detail::json_int(r, "compact_revision", endpoint);
-  if (auto c = r.find("cancel_reason"); c != r.end() && c->is_string())
-    out.cancel_reason = c->get<std::string>();
-  if (auto events = r.find("events"); events != r.end() && events->is_array()) {
-    for (const nlohmann::json& e : *events) {
-      WatchEvent ev;
-      auto type = e.find("type");
-      ev.is_delete = type != e.end() && type->is_string() && type->get<std::string>() == "DELETE";
-      auto kv = e.find("kv");
-      if (kv == e.end()) throw EtcdError(EtcdError::Kind::Protocol, endpoint, "watch event without kv");
-      ev.kv = detail::decode_kv(*kv, endpoint);
-      out.events.push_back(std::move(ev));
+  bool has_result = false;
+  JsonWalk walk;
+  for (auto field : root) {
+    std::string_view key;
+    od::value value;
+    if (field.unescaped_key().get(key) || field.value().get(value)) {
+      walk.error = "not JSON";
+      break;
+    }
+    od::object r;
+    if (key != "result" || value.get_object().get(r)) {
+      if (!reader.skip(value, walk)) break;
+      continue;
+    }
+    has_result = true;
+    for (auto f : r) {
+      std::string_view k;
+      od::value v;
+      if (f.unescaped_key().get(k) || f.value().get(v)) {
+        walk.error = "not JSON";
+        break;
+      }
+      od::object header;
+      od::array events;
+      std::string_view reason;
+      if (k == "watch_id") {
+        out.watch_id = value_int(v, "watch_id", endpoint);
+      } else if (k == "header" && !v.get_object().get(header)) {
+        for (auto h : header) {
+          std::string_view hk;
+          od::value hv;
+          if (h.unescaped_key().get(hk) || h.value().get(hv)) break;
+          if (hk == "revision") out.revision = value_int(hv, "revision", endpoint);
+        }
+      } else if (k == "created") {
+        out.created = value_bool(v);
+      } else if (k == "canceled") {
+        out.canceled = value_bool(v);
+      } else if (k == "compact_revision") {
+        out.compact_revision = value_int(v, "compact_revision", endpoint);
+      } else if (k == "cancel_reason" && !v.get_string().get(reason)) {
+        out.cancel_reason = std::string(reason);
+      } else if (k == "events" && !v.get_array().get(events)) {
+        for (auto item : events) {
+          od::object e;
+          WatchEvent ev;
+          bool has_kv = false;
+          if (!item.get_object().get(e)) {
+            for (auto ef : e) {
+              std::string_view ek;
+              od::value evalue;
+              std::string_view type;
+              if (ef.unescaped_key().get(ek) || ef.value().get(evalue)) break;
+              if (ek == "type") {
+                ev.is_delete = !evalue.get_string().get(type) && type == "DELETE";
+              } else if (ek == "kv") {
+                ev.kv = value_kv(evalue, endpoint);
+                has_kv = true;
+              }
+            }
+          }
+          if (!has_kv) throw protocol(endpoint, "watch event without kv");
+          out.events.push_back(std::move(ev));
+        }
+      }
     }
   }
+  if (walk.ok()) walk.error = JsonReader::trailing(doc);
+  if (!walk.ok()) throw protocol(endpoint, "watch stream sent a line that is not JSON");
+  // {"error":{…}}: the small case, read with nlohmann to share throw_gateway_error.
+  if (!has_result)
+    detail::throw_gateway_error(nlohmann::json::parse(line.begin(), line.end(), nullptr, false), 200,
+                                endpoint);
   return out;
 }
 

@@ -3,10 +3,8 @@
 
 #include <set>
 
-#include <nlohmann/json.hpp>
-
-#include "discovery/k8s/strict_json.hpp"
 #include "discovery/objects/json_document.hpp"
+#include "discovery/objects/json_text.hpp"
 #include "discovery/objects/parse.hpp"
 #include "discovery/objects/service_import.hpp"
 #include "discovery/selector_endpoints.hpp"
@@ -14,8 +12,6 @@
 namespace clusterdns::discovery::etcd {
 
 namespace {
-
-using nlohmann::json;
 
 // etcd's own request limit is 1.5 MiB by default (--max-request-bytes); a value far beyond is not an object.
 constexpr std::size_t kMaxValueBytes = 16u << 20;
@@ -40,23 +36,80 @@ bool namespaced(Resource r) {
   return r != Resource::Namespace;
 }
 
-// Checks (or fills in) one identifying field; false and a reason when the value names another object.
-bool match_field(json& obj, const char* field, const std::string& expected, const std::string& path,
-                 std::string& error) {
-  auto it = obj.find(field);
-  if (it == obj.end() || it->is_null()) {
-    obj[field] = expected;
+// Checks one identifying field; false and a reason when the value names another object. missing: absent or
+// null, to be filled in from the key.
+bool match_field(DocNode parent, const char* field, const std::string& expected, const std::string& path,
+                 bool& missing, std::string& error) {
+  DocNode v = parent.get(field);
+  if (!v.present()) {
+    missing = true;
     return true;
   }
-  if (!it->is_string()) {
+  if (!v.is_scalar() || v.plain()) {
     error = path + " is not a string";
     return false;
   }
-  if (it->get_ref<const std::string&>() != expected) {
-    error = path + " '" + it->get<std::string>() + "' does not match the key ('" + expected + "')";
+  if (v.scalar() != expected) {
+    error = path + " '" + v.str() + "' does not match the key ('" + expected + "')";
     return false;
   }
   return true;
+}
+
+// A value as JSON would show it in a message.
+std::string shown(DocNode v) {
+  if (v.is_scalar()) return v.plain() ? v.str() : "\"" + v.str() + "\"";
+  if (v.is_map()) return "{…}";
+  return v.is_list() ? "[…]" : "null";
+}
+
+// The object again with the identifying fields it lacks (absent or null) taken from the key.
+Document with_identity(DocNode root, const ObjectKey& key) {
+  const std::string kind = resource_kind(key.resource);
+  DocumentBuilder b;
+  auto put_meta_fields = [&](DocNode meta) {
+    for (std::size_t i = 0; i < meta.size(); ++i) {
+      const std::string_view k = meta.key_at(i).scalar();
+      DocNode v = meta.value_at(i);
+      copy_document_node(meta.key_at(i), b);
+      if (k == "name" && !v.present()) {
+        b.scalar(key.name, false, 1);
+      } else if (k == "namespace" && namespaced(key.resource) && !v.present()) {
+        b.scalar(key.ns, false, 1);
+      } else {
+        copy_document_node(v, b);
+      }
+    }
+    if (!meta.get("name").defined()) b.scalar("name", false, 1), b.scalar(key.name, false, 1);
+    if (namespaced(key.resource) && !meta.get("namespace").defined())
+      b.scalar("namespace", false, 1), b.scalar(key.ns, false, 1);
+  };
+  b.begin_map(1);
+  for (std::size_t i = 0; i < root.size(); ++i) {
+    const std::string_view k = root.key_at(i).scalar();
+    DocNode v = root.value_at(i);
+    copy_document_node(root.key_at(i), b);
+    if (k == "kind" && !v.present()) {
+      b.scalar(kind, false, 1);
+    } else if (k == "metadata") {
+      b.begin_map(v.line());
+      put_meta_fields(v);
+      b.end();
+    } else {
+      copy_document_node(v, b);
+    }
+  }
+  if (!root.get("kind").defined()) b.scalar("kind", false, 1), b.scalar(kind, false, 1);
+  if (!root.get("apiVersion").defined())
+    b.scalar("apiVersion", false, 1), b.scalar(resource_api_version(key.resource), false, 1);
+  if (!root.get("metadata").defined()) {
+    b.scalar("metadata", false, 1);
+    b.begin_map(1);
+    put_meta_fields(DocNode());
+    b.end();
+  }
+  b.end();
+  return b.finish();
 }
 
 // The manifest parser prefixes its reasons with "label:line: "; the key already says where.
@@ -135,42 +188,52 @@ DecodeResult decode_object(const ObjectKey& key, const std::string& value) {
         "--storage-media-type=application/json)";
     return out;
   }
-  json obj;
-  if (!k8s::parse_strict_json(value, kMaxValueBytes, obj, out.error)) return out;
-  if (!obj.is_object()) {
+  if (value.size() > kMaxValueBytes) {
+    out.error = "larger than " + std::to_string(kMaxValueBytes) + " bytes";
+    return out;
+  }
+  // Each value is copied into one reused padded buffer: held padded, 100,000 values would keep 6 MiB more
+  // while a range is applied.
+  thread_local std::string scratch;
+  std::optional<Document> doc = parse_json_text(PaddedJson(value, scratch), out.error);
+  if (scratch.capacity() > kJsonParserKept) std::string().swap(scratch);
+  if (!doc) return out;
+  DocNode obj = doc->root();
+  if (!obj.is_map()) {
     out.error = "not a JSON object";
     return out;
   }
   const std::string kind = resource_kind(key.resource);
-  if (!match_field(obj, "kind", kind, "kind", out.error)) return out;
-  if (!obj.contains("apiVersion")) {
-    obj["apiVersion"] = resource_api_version(key.resource);
-  } else if (key.resource == Resource::ServiceImport &&
-             obj["apiVersion"] != resource_api_version(key.resource)) {
+  bool missing = false;
+  if (!match_field(obj, "kind", kind, "kind", missing, out.error)) return out;
+  DocNode api = obj.get("apiVersion");
+  missing = missing || !api.defined();
+  if (api.defined() && key.resource == Resource::ServiceImport &&
+      !(api.is_scalar() && !api.plain() && api.scalar() == resource_api_version(key.resource))) {
     // A custom resource is stored in its definition's storage version; another version's fields are not
     // read as if they were v1alpha1's.
-    out.error = "apiVersion " + obj["apiVersion"].dump() + ": clusterdns reads " +
-                resource_api_version(key.resource) +
+    out.error = "apiVersion " + shown(api) + ": clusterdns reads " + resource_api_version(key.resource) +
                 " (make it the CustomResourceDefinition's storage version)";
     return out;
   }
-  if (!obj.contains("metadata")) obj["metadata"] = json::object();
-  json& meta = obj["metadata"];
-  if (!meta.is_object()) {
+  DocNode meta = obj.get("metadata");
+  if (meta.defined() && !meta.is_map()) {
     out.error = "metadata is not an object";
     return out;
   }
-  if (!match_field(meta, "name", key.name, "metadata.name", out.error)) return out;
-  if (namespaced(key.resource) && !match_field(meta, "namespace", key.ns, "metadata.namespace", out.error)) {
+  missing = missing || !meta.defined();
+  if (!match_field(meta, "name", key.name, "metadata.name", missing, out.error)) return out;
+  if (namespaced(key.resource) &&
+      !match_field(meta, "namespace", key.ns, "metadata.namespace", missing, out.error)) {
     return out;
   }
+  // What the API server writes names itself; an object written by hand may leave it to the key.
+  if (missing) doc = with_identity(obj, key);
 
   ParseResult parsed;
   try {
-    // The tree checked above: the manifest reader sees exactly the fields that were checked.
-    std::optional<Document> tree = document_from_json(obj, out.error);
-    if (!tree) return out;
-    parsed = parse_manifest_document(*tree, "");
+    // The document checked above: the manifest reader sees exactly the fields that were checked.
+    parsed = parse_manifest_document(*doc, "");
   } catch (const std::exception& e) {
     out.error = std::string("cannot parse: ") + e.what();
     return out;

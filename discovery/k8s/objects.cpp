@@ -1,7 +1,8 @@
 // Slimming API objects: copy the fields DNS needs into a small document and read it with the manifest rules.
 #include "discovery/k8s/objects.hpp"
 
-#include <initializer_list>
+#include <span>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -15,108 +16,161 @@ namespace {
 
 using nlohmann::json;
 
-// The member `key` of `from` when `from` is an object holding it; else null.
-json* member(json& from, const char* key) {
-  if (!from.is_object()) return nullptr;
-  auto it = from.find(key);
-  return it == from.end() ? nullptr : &*it;
-}
+// How a picked field is copied. Map: the listed members of an object (an empty object when the value is
+// none: the rule then reads "not set"). Each: a list whose object items keep the listed members (other
+// items stay, so that the reader reports them). Ready: a list of the conditions of type "Ready" only.
+enum class Take { Copy, Map, Each, Ready };
 
-// A new object holding the listed members of `from`, moved out of it.
-json pick(json* from, std::initializer_list<const char*> keys) {
-  json out = json::object();
-  if (from == nullptr || !from->is_object()) return out;
-  for (const char* key : keys) {
-    if (json* v = member(*from, key)) out[key] = std::move(*v);
-  }
-  return out;
-}
+struct Pick {
+  std::string_view key;
+  Take take = Take::Copy;
+  std::span<const Pick> sub = {};
+  bool always = false;  // written (as an empty object) even when the object lacks it
+};
 
-// Applies pick() to every element of the array at from[key], keeping non-objects as they are so that
-// the reader reports them ("expected a mapping").
-void pick_each(json& parent, const char* key, std::initializer_list<const char*> keys) {
-  json* list = member(parent, key);
-  if (list == nullptr || !list->is_array()) return;
-  for (json& item : *list) {
-    if (item.is_object()) item = pick(&item, keys);
-  }
-}
+void put_picked(DocumentBuilder& b, DocNode from, std::span<const Pick> picks);
 
-json slim_metadata(json& object, std::initializer_list<const char*> keys) {
-  return pick(member(object, "metadata"), keys);
-}
-
-json slim_service(json& object) {
-  json meta = slim_metadata(object, {"name", "namespace", "annotations"});
-  if (json* ann = member(meta, "annotations")) {
-    *ann = pick(ann, {"service.alpha.kubernetes.io/tolerate-unready-endpoints"});
-  }
-  json spec = pick(member(object, "spec"), {"type", "clusterIP", "clusterIPs", "externalName", "ports",
-                                            "publishNotReadyAddresses", "selector", "externalIPs"});
-  pick_each(spec, "ports", {"name", "port", "protocol", "targetPort"});
-  json out{{"metadata", std::move(meta)}, {"spec", std::move(spec)}};
-  // The external zone's addresses: status.loadBalancer.ingress[].ip/hostname (ports and ipMode dropped).
-  json* status = member(object, "status");
-  json lb = pick(status ? member(*status, "loadBalancer") : nullptr, {"ingress"});
-  pick_each(lb, "ingress", {"ip", "hostname"});
-  if (!lb.empty()) out["status"] = json{{"loadBalancer", std::move(lb)}};
-  return out;
-}
-
-json slim_slice(json& object) {
-  json meta = slim_metadata(object, {"name", "namespace", "labels", "annotations"});
-  if (json* labels = member(meta, "labels"))
-    *labels = pick(labels, {"kubernetes.io/service-name", "multicluster.kubernetes.io/service-name",
-                            "multicluster.kubernetes.io/source-cluster"});
-  if (json* ann = member(meta, "annotations")) {
-    *ann = pick(ann, {"endpoints.kubernetes.io/last-change-trigger-time"});
-  }
-  json out{{"metadata", std::move(meta)}};
-  if (json* v = member(object, "addressType")) out["addressType"] = std::move(*v);
-  if (json* v = member(object, "endpoints")) out["endpoints"] = std::move(*v);
-  if (json* v = member(object, "ports")) out["ports"] = std::move(*v);
-  pick_each(out, "endpoints", {"addresses", "conditions", "hostname", "targetRef"});
-  if (json* eps = member(out, "endpoints"); eps != nullptr && eps->is_array()) {
-    for (json& ep : *eps) {
-      if (json* c = member(ep, "conditions")) *c = pick(c, {"ready"});
-      if (json* r = member(ep, "targetRef")) *r = pick(r, {"kind", "name"});
-    }
-  }
-  pick_each(out, "ports", {"name", "port", "protocol"});
-  return out;
-}
-
-json slim_pod(json& object) {
-  json meta = slim_metadata(object, {"name", "namespace", "labels", "deletionTimestamp"});
-  json spec = pick(member(object, "spec"), {"hostname", "subdomain", "enableServiceLinks", "containers"});
-  pick_each(spec, "containers", {"ports"});
-  if (json* cs = member(spec, "containers"); cs != nullptr && cs->is_array()) {
-    for (json& c : *cs)
-      pick_each(c, "ports", {"name", "containerPort", "protocol"});
-  }
-  json out{{"metadata", std::move(meta)}, {"spec", std::move(spec)}};
-  if (json* status = member(object, "status")) {
-    json st = pick(status, {"podIP", "podIPs", "phase", "conditions"});
-    if (json* conds = member(st, "conditions"); conds != nullptr && conds->is_array()) {
-      json ready = json::array();
-      for (json& c : *conds) {
-        json* type = member(c, "type");
-        if (type != nullptr && *type == "Ready") ready.push_back(pick(&c, {"type", "status"}));
+void put_value(DocumentBuilder& b, DocNode v, const Pick& p) {
+  switch (p.take) {
+    case Take::Copy:
+      copy_document_node(v, b);
+      return;
+    case Take::Map:
+      put_picked(b, v, p.sub);
+      return;
+    case Take::Each:
+    case Take::Ready:
+      if (!v.is_list()) break;
+      b.begin_list(v.line());
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        DocNode item = v[i];
+        if (p.take == Take::Ready) {
+          DocNode type = item.get("type");
+          if (type.is_scalar() && !type.plain() && type.scalar() == "Ready") put_picked(b, item, p.sub);
+        } else if (item.is_map()) {
+          put_picked(b, item, p.sub);
+        } else {
+          copy_document_node(item, b);
+        }
       }
-      *conds = std::move(ready);
-    }
-    out["status"] = std::move(st);
+      b.end();
+      return;
   }
-  return out;
+  copy_document_node(v, b);
 }
+
+// A new object holding the listed members of `from` (none when it is not an object).
+void put_picked(DocumentBuilder& b, DocNode from, std::span<const Pick> picks) {
+  b.begin_map(1);
+  for (const Pick& p : picks) {
+    DocNode v = from.is_map() ? from.get(p.key) : DocNode();
+    if (!v.defined() && !p.always) continue;
+    b.scalar(p.key, false, 1);
+    put_value(b, v, p);
+  }
+  b.end();
+}
+
+constexpr Pick kTolerate[] = {{"service.alpha.kubernetes.io/tolerate-unready-endpoints"}};
+constexpr Pick kServicePorts[] = {{"name"}, {"port"}, {"protocol"}, {"targetPort"}};
+constexpr Pick kServiceMeta[] = {{"name"}, {"namespace"}, {"annotations", Take::Map, kTolerate}};
+constexpr Pick kServiceSpec[] = {{"type"},
+                                 {"clusterIP"},
+                                 {"clusterIPs"},
+                                 {"externalName"},
+                                 {"ports", Take::Each, kServicePorts},
+                                 {"publishNotReadyAddresses"},
+                                 {"selector"},
+                                 {"externalIPs"}};
+constexpr Pick kService[] = {{"metadata", Take::Map, kServiceMeta, true},
+                             {"spec", Take::Map, kServiceSpec, true}};
+// The external zone's addresses: status.loadBalancer.ingress[].ip/hostname (ports and ipMode dropped).
+constexpr Pick kIngress[] = {{"ip"}, {"hostname"}};
+constexpr Pick kLoadBalancer[] = {{"ingress", Take::Each, kIngress}};
+
+constexpr Pick kSliceLabels[] = {{"kubernetes.io/service-name"},
+                                 {"multicluster.kubernetes.io/service-name"},
+                                 {"multicluster.kubernetes.io/source-cluster"}};
+constexpr Pick kSliceAnnotations[] = {{"endpoints.kubernetes.io/last-change-trigger-time"}};
+constexpr Pick kSliceMeta[] = {{"name"},
+                               {"namespace"},
+                               {"labels", Take::Map, kSliceLabels},
+                               {"annotations", Take::Map, kSliceAnnotations}};
+constexpr Pick kReady[] = {{"ready"}};
+constexpr Pick kTargetRef[] = {{"kind"}, {"name"}};
+constexpr Pick kSliceEndpoint[] = {
+    {"addresses"}, {"conditions", Take::Map, kReady}, {"hostname"}, {"targetRef", Take::Map, kTargetRef}};
+constexpr Pick kSlicePorts[] = {{"name"}, {"port"}, {"protocol"}};
+constexpr Pick kSlice[] = {{"metadata", Take::Map, kSliceMeta, true},
+                           {"addressType"},
+                           {"endpoints", Take::Each, kSliceEndpoint},
+                           {"ports", Take::Each, kSlicePorts}};
+
+constexpr Pick kPodMeta[] = {{"name"}, {"namespace"}, {"labels"}, {"deletionTimestamp"}};
+constexpr Pick kContainerPorts[] = {{"name"}, {"containerPort"}, {"protocol"}};
+constexpr Pick kContainer[] = {{"ports", Take::Each, kContainerPorts}};
+constexpr Pick kPodSpec[] = {
+    {"hostname"}, {"subdomain"}, {"enableServiceLinks"}, {"containers", Take::Each, kContainer}};
+constexpr Pick kCondition[] = {{"type"}, {"status"}};
+constexpr Pick kPodStatus[] = {{"podIP"}, {"podIPs"}, {"phase"}, {"conditions", Take::Ready, kCondition}};
+constexpr Pick kPod[] = {{"metadata", Take::Map, kPodMeta, true},
+                         {"spec", Take::Map, kPodSpec, true},
+                         {"status", Take::Map, kPodStatus}};
+
+constexpr Pick kNamespaceMeta[] = {{"name"}};
+constexpr Pick kNamespace[] = {{"metadata", Take::Map, kNamespaceMeta, true}};
 
 // spec.type, spec.ips and spec.ports[].name/port/protocol: what the MCS API DNS specification answers from
 // (sessionAffinity, appProtocol and status.clusters are no DNS rule's business).
-json slim_service_import(json& object) {
-  json meta = slim_metadata(object, {"name", "namespace"});
-  json spec = pick(member(object, "spec"), {"type", "ips", "ports"});
-  pick_each(spec, "ports", {"name", "port", "protocol"});
-  return json{{"metadata", std::move(meta)}, {"spec", std::move(spec)}};
+constexpr Pick kImportMeta[] = {{"name"}, {"namespace"}};
+constexpr Pick kImportPorts[] = {{"name"}, {"port"}, {"protocol"}};
+constexpr Pick kImportSpec[] = {{"type"}, {"ips"}, {"ports", Take::Each, kImportPorts}};
+constexpr Pick kServiceImport[] = {{"metadata", Take::Map, kImportMeta, true},
+                                   {"spec", Take::Map, kImportSpec, true}};
+
+std::span<const Pick> picks_of(Kind kind) {
+  switch (kind) {
+    case Kind::Namespace:
+      return kNamespace;
+    case Kind::Service:
+      return kService;
+    case Kind::EndpointSlice:
+      return kSlice;
+    case Kind::Pod:
+      return kPod;
+    case Kind::ServiceImport:
+      return kServiceImport;
+  }
+  return {};
+}
+
+// The slim document: the picked members, status.loadBalancer of a Service when it has ingress, then the
+// kind and apiVersion of the collection it was read from.
+Document slim_document(Kind kind, DocNode object) {
+  DocumentBuilder b;
+  b.begin_map(1);
+  for (const Pick& p : picks_of(kind)) {
+    DocNode v = object.is_map() ? object.get(p.key) : DocNode();
+    if (!v.defined() && !p.always) continue;
+    b.scalar(p.key, false, 1);
+    put_value(b, v, p);
+  }
+  if (kind == Kind::Service) {
+    DocNode lb = object.get("status").get("loadBalancer");
+    if (lb.get("ingress").defined()) {
+      b.scalar("status", false, 1);
+      b.begin_map(1);
+      b.scalar("loadBalancer", false, 1);
+      put_picked(b, lb, kLoadBalancer);
+      b.end();
+    }
+  }
+  b.scalar("apiVersion", false, 1);
+  b.scalar(api_version(kind), false, 1);
+  b.scalar("kind", false, 1);
+  b.scalar(kind_name(kind), false, 1);
+  b.end();
+  return b.finish();
 }
 
 // The reasons without the reader's "Kind ns/name: " prefix (the caller logs the key itself).
@@ -158,6 +212,21 @@ const char* api_version(Kind kind) {
   }
 }
 
+std::string object_key(Kind kind, DocNode object) {
+  auto text = [](DocNode v) { return v.is_scalar() && !v.plain() ? v.scalar() : std::string_view(); };
+  DocNode meta = object.get("metadata");
+  const std::string_view name = text(meta.get("name"));
+  if (!meta.is_map() || name.empty()) return "";
+  if (kind == Kind::Namespace) return std::string(name);
+  std::string_view ns = text(meta.get("namespace"));
+  return std::string(ns.empty() ? "default" : ns) + "/" + std::string(name);
+}
+
+std::string resource_version(DocNode object) {
+  DocNode rv = object.get("metadata").get("resourceVersion");
+  return rv.is_scalar() && !rv.plain() ? rv.str() : "";
+}
+
 std::string object_key(Kind kind, const nlohmann::json& object) {
   if (!object.is_object()) return "";
   auto meta = object.find("metadata");
@@ -172,46 +241,29 @@ std::string object_key(Kind kind, const nlohmann::json& object) {
   return ns + "/" + name->get<std::string>();
 }
 
-std::string resource_version(const nlohmann::json& object) {
-  if (!object.is_object()) return "";
-  auto meta = object.find("metadata");
-  if (meta == object.end() || !meta->is_object()) return "";
-  auto rv = meta->find("resourceVersion");
-  return rv != meta->end() && rv->is_string() ? rv->get<std::string>() : "";
+SlimResult slim_object(Kind kind, const nlohmann::json& object) {
+  std::string error;
+  std::optional<Document> doc = document_from_json(object, error);
+  if (!doc) {
+    SlimResult result;
+    result.key = object_key(kind, object);
+    result.error = error;
+    return result;
+  }
+  return slim_object(kind, doc->root());
 }
 
-SlimResult slim_object(Kind kind, nlohmann::json& object) {
+SlimResult slim_object(Kind kind, DocNode object) {
   SlimResult result;
   result.key = object_key(kind, object);
   if (result.key.empty()) {
     result.error = "metadata.name is missing";
     return result;
   }
-  json doc;
-  switch (kind) {
-    case Kind::Namespace:
-      doc = json{{"metadata", slim_metadata(object, {"name"})}};
-      break;
-    case Kind::Service:
-      doc = slim_service(object);
-      break;
-    case Kind::EndpointSlice:
-      doc = slim_slice(object);
-      break;
-    case Kind::Pod:
-      doc = slim_pod(object);
-      break;
-    case Kind::ServiceImport:
-      doc = slim_service_import(object);
-      break;
-  }
-  doc["apiVersion"] = api_version(kind);
-  doc["kind"] = kind_name(kind);
-  // The slim tree read by the manifest rules; one object, so every position is line 1.
+  Document tree = slim_document(kind, object);
+  // The slim document read by the manifest rules; one object, so every position is line 1.
   const std::string label = std::string(kind_name(kind)) + " " + result.key;
-  std::optional<Document> tree = document_from_json(doc, result.error);
-  if (!tree) return result;
-  ParseResult parsed = parse_manifest_document(*tree, label);
+  ParseResult parsed = parse_manifest_document(tree, label);
   if (!parsed.errors.empty()) {
     result.error = join_reasons(parsed.errors, label + ": ");
     return result;

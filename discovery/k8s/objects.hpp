@@ -8,6 +8,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "discovery/model.hpp"
+#include "discovery/objects/document.hpp"
 
 namespace clusterdns::discovery::k8s {
 
@@ -32,15 +33,19 @@ struct SlimResult {
 
 // The store key of an object: "ns/name" (namespace "default" when absent) or "name" for a Namespace.
 // "" when metadata.name is missing or not a string.
-std::string object_key(Kind kind, const nlohmann::json& object);
+std::string object_key(Kind kind, DocNode object);
 
 // metadata.resourceVersion, or "" when absent.
-std::string resource_version(const nlohmann::json& object);
+std::string resource_version(DocNode object);
 
-// Slims one object. List items come without kind/apiVersion; both are taken from `kind`. The object is
-// consumed (its kept fields are moved out). The field rules are the manifest reader's: only the fields a
-// DNS or environment-variable rule reads are copied, then parse_manifest_document validates and converts
-// them, so a file registry and the API agree on every object.
-SlimResult slim_object(Kind kind, nlohmann::json& object);
+// Slims one object (as JsonReader read it). List items come without kind/apiVersion; both are taken from
+// `kind`. The field rules are the manifest reader's: only the fields a DNS or environment-variable rule reads
+// are copied into a small document, then parse_manifest_document validates and converts them, so a file
+// registry and the API agree on every object.
+SlimResult slim_object(Kind kind, DocNode object);
+
+// The same for an object already held as nlohmann JSON (tests, tools).
+std::string object_key(Kind kind, const nlohmann::json& object);
+SlimResult slim_object(Kind kind, const nlohmann::json& object);
 
 }  // namespace clusterdns::discovery::k8s

@@ -2,18 +2,15 @@
 #include "discovery/k8s/reflector.hpp"
 
 #include <algorithm>
-
-#include <nlohmann/json.hpp>
+#include <charconv>
 
 #include "base/log.hpp"
-#include "discovery/k8s/strict_json.hpp"
 #include "discovery/k8s/watch_stream.hpp"
+#include "discovery/objects/json_text.hpp"
 
 namespace clusterdns::discovery::k8s {
 
 namespace {
-
-using nlohmann::json;
 
 constexpr std::size_t kMaxEventBytes = 64u << 20;  // one watch event line
 constexpr int kMaxUndecodableRewatches = 3;        // then the collection is listed again
@@ -222,17 +219,14 @@ Reflector::Next Reflector::watch() {
 }
 
 bool Reflector::handle_line(std::string& line, Next& next, bool& changed, uint64_t& events) {
-  DuplicateKeys keys;
-  json ev;
-  if (!json_too_deep(line)) {
-    json::parser_callback_t cb = [&keys](int depth, json::parse_event_t e, json& parsed) {
-      keys.on_event(depth, e, parsed);
-      return true;
-    };
-    ev = json::parse(line, cb, false);
-  }
-  if (!ev.is_object() || !ev.contains("type") || !ev["type"].is_string() || !ev.contains("object") ||
-      !ev["object"].is_object() || keys.duplicate_depth() == 1) {
+  // The line's own buffer when it has room for simdjson's padding; a copy otherwise (one event).
+  JsonWalk walk;
+  std::optional<Document> ev = thread_json_reader().document(PaddedJson(line), walk);
+  DocNode root = ev ? ev->root() : DocNode();
+  DocNode type_node = root.get("type");
+  DocNode object = root.get("object");
+  if (!ev || !root.is_map() || !type_node.is_scalar() || type_node.plain() || !object.is_map() ||
+      walk.duplicate_depth == 1) {
     // Skipping it would lose this change until the next re-list (hours): stop here and watch again from
     // the last applied resourceVersion, so the server sends it again (a 410 then means re-list). A line
     // that stays undecodable re-lists after a few attempts.
@@ -249,13 +243,17 @@ bool Reflector::handle_line(std::string& line, Next& next, bool& changed, uint64
     next = relist ? Next::BackoffRelist : Next::Backoff;
     return false;
   }
-  const std::string type = ev["type"].get<std::string>();
-  json& object = ev["object"];
+  const std::string type = type_node.str();
   if (type == "ERROR") {
-    int code = object.contains("code") && object["code"].is_number_integer() ? object["code"].get<int>() : 0;
-    std::string message = object.contains("message") && object["message"].is_string()
-                              ? object["message"].get<std::string>()
-                              : std::string();
+    DocNode code_node = object.get("code");
+    int code = 0;
+    if (code_node.is_scalar() && code_node.plain()) {
+      const std::string_view c = code_node.scalar();
+      if (std::from_chars(c.data(), c.data() + c.size(), code).ptr != c.data() + c.size()) code = 0;
+    }
+    DocNode message_node = object.get("message");
+    std::string message =
+        message_node.is_scalar() && !message_node.plain() ? message_node.str() : std::string();
     if (code == 410) {
       base::logger("discovery")
           ->info("{} {}: watch expired ({}); re-listing", api_.origin(), spec_.description, message);
@@ -278,16 +276,14 @@ bool Reflector::handle_line(std::string& line, Next& next, bool& changed, uint64
         ->warn("{} {}: skipped a watch event of unknown type {}", api_.origin(), spec_.description, type);
     return true;
   }
-  apply_object(
-      type, object, changed,
-      keys.duplicate().empty() ? std::string() : "repeated key '" + keys.duplicate() + "' in one object");
+  apply_object(type, object, changed, walk.duplicate_reason());
   if (!rv.empty()) rv_ = std::move(rv);
   undecodable_streak_ = 0;
   ++events;
   return true;
 }
 
-void Reflector::apply_object(const std::string& type, json& object, bool& changed,
+void Reflector::apply_object(const std::string& type, DocNode object, bool& changed,
                              const std::string& refused) {
   {
     auto stats = stats_.lock();

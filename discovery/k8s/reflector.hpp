@@ -14,8 +14,6 @@
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
-
 #include "base/guarded.hpp"
 #include "discovery/k8s/api_client.hpp"
 #include "discovery/k8s/objects.hpp"
@@ -118,8 +116,7 @@ class Reflector {
   Next watch();
   bool handle_line(std::string& line, Next& next, bool& changed, uint64_t& events);
   // refused: a reason the object is rejected before slimming ("" = none).
-  void apply_object(const std::string& type, nlohmann::json& object, bool& changed,
-                    const std::string& refused);
+  void apply_object(const std::string& type, DocNode object, bool& changed, const std::string& refused);
   Next classify(const HttpResult& r, const std::string& what);
   void wait_backoff();
   void report(const std::string& problem);

@@ -1,15 +1,12 @@
 // Reflector's list: every page slimmed item by item as it parses, then the store replaced whole.
-#include <nlohmann/json.hpp>
-
 #include "discovery/k8s/reflector.hpp"
 #include "base/log.hpp"
-#include "discovery/k8s/strict_json.hpp"
+#include "discovery/k8s/list_page.hpp"
+#include "discovery/objects/json_text.hpp"
 
 namespace clusterdns::discovery::k8s {
 
 namespace {
-
-using nlohmann::json;
 
 constexpr std::size_t kMaxPageBytes = 512u << 20;  // one list page; a bigger one is a broken server
 constexpr int kMaxPages = 100000;                  // 50 million objects at 500 a page
@@ -50,6 +47,7 @@ Reflector::Next Reflector::list() {
     report("list response has no metadata.resourceVersion");
     return Next::Backoff;
   }
+  thread_json_reader().release_if_large(kJsonParserKeptAfterBulk);  // the watch reads small lines
   std::size_t count = fresh.size();
   {
     // The consumer applies changes, not stores: a re-list reports what it removed and what it holds.
@@ -145,6 +143,7 @@ Reflector::Next Reflector::list_page(const std::string& cont_in, Store& fresh, s
       [&](const char* d, std::size_t n) {
         heard();
         if (body.size() + n > kMaxPageBytes) return !(too_big = true);
+        reserve_json_padding(body, n);  // parsed in place: room for simdjson's padding, grown geometrically
         body.append(d, n);
         return true;
       },
@@ -164,31 +163,8 @@ Reflector::Next Reflector::list_page(const std::string& cont_in, Store& fresh, s
   }
   if (r.status != 200 || !r.transport_ok) return classify(r, "list");
 
-  if (json_too_deep(body)) {
-    report("list page nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-    return Next::Backoff;
-  }
-  bool in_items = false;
   uint64_t malformed = 0;
-  DuplicateKeys keys;
-  std::string envelope_duplicate;
-  json::parser_callback_t cb = [&](int depth, json::parse_event_t ev, json& parsed) {
-    keys.on_event(depth, ev, parsed);
-    if (depth == 1 && ev == json::parse_event_t::key) in_items = parsed == "items";
-    if (depth == 2 && in_items && ev == json::parse_event_t::object_start) {
-      if (envelope_duplicate.empty()) envelope_duplicate = keys.duplicate();
-      keys.clear_duplicate();
-    }
-    if (depth != 2 || !in_items || ev != json::parse_event_t::object_end) return true;
-    // One item complete: slim it now and drop the full object, so a page never exists as a tree.
-    SlimResult s;
-    if (!keys.duplicate().empty()) {
-      s.key = object_key(spec_.kind, parsed);
-      s.error = "repeated key '" + keys.duplicate() + "' in one object";
-      keys.clear_duplicate();
-    } else {
-      s = slim_object(spec_.kind, parsed);
-    }
+  ListPageResult page = read_list_page(body, spec_.kind, [&](SlimResult& s) {
     if (s.object) {
       fresh.insert_or_assign(s.key, std::make_shared<const Slim>(std::move(*s.object)));
       bad_.erase(s.key);
@@ -202,31 +178,20 @@ Reflector::Next Reflector::list_page(const std::string& cont_in, Store& fresh, s
                    s.key.empty() ? "(no name)" : s.key, s.error);
       }
     }
-    return false;
-  };
-  json doc = json::parse(body, cb, false);
+  });
   body.clear();
   body.shrink_to_fit();
   if (malformed > 0) {
     auto stats = stats_.lock();
     stats->malformed += malformed;
   }
-  if (!doc.is_object() || !doc.contains("metadata") || !doc["metadata"].is_object()) {
-    report("list response is not a JSON list object");
+  if (!page.problem.empty()) {
+    report(page.problem);
     return Next::Backoff;
   }
-  if (envelope_duplicate.empty()) envelope_duplicate = keys.duplicate();
-  if (!envelope_duplicate.empty()) {
-    report("list response repeats the key '" + envelope_duplicate + "'");
-    return Next::Backoff;
-  }
-  const json& meta = doc["metadata"];
-  if (meta.contains("resourceVersion") && meta["resourceVersion"].is_string()) {
-    // Every page carries the first page's resourceVersion: the snapshot the continue token reads.
-    if (rv.empty()) rv = meta["resourceVersion"].get<std::string>();
-  }
-  if (meta.contains("continue") && meta["continue"].is_string())
-    cont_out = meta["continue"].get<std::string>();
+  // Every page carries the first page's resourceVersion: the snapshot the continue token reads.
+  if (rv.empty()) rv = page.resource_version;
+  cont_out = page.continue_token;
   return Next::Watch;
 }
 

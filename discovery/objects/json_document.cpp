@@ -1,4 +1,4 @@
-// document_from_json: a walk of an nlohmann::json tree into a DocumentBuilder.
+// document_from_json: a walk of an nlohmann::json tree into a DocumentBuilder; copy_document_node.
 #include "discovery/objects/json_document.hpp"
 
 #include <nlohmann/json.hpp>
@@ -42,6 +42,33 @@ std::optional<Document> document_from_json(const nlohmann::json& value, std::str
     return std::nullopt;
   }
   return builder.finish();
+}
+
+void copy_document_node(DocNode node, DocumentBuilder& builder) {
+  switch (node.kind()) {
+    case NodeKind::Absent:
+      return;
+    case NodeKind::Null:
+      builder.null(node.line());
+      return;
+    case NodeKind::Scalar:
+      builder.scalar(node.scalar(), node.plain(), node.line());
+      return;
+    case NodeKind::Map:
+      builder.begin_map(node.line());
+      for (std::size_t i = 0; i < node.size(); ++i) {
+        copy_document_node(node.key_at(i), builder);
+        copy_document_node(node.value_at(i), builder);
+      }
+      builder.end();
+      return;
+    case NodeKind::List:
+      builder.begin_list(node.line());
+      for (std::size_t i = 0; i < node.size(); ++i)
+        copy_document_node(node[i], builder);
+      builder.end();
+      return;
+  }
 }
 
 }  // namespace clusterdns::discovery

@@ -15,4 +15,9 @@ namespace clusterdns::discovery {
 std::optional<Document> document_from_json(const nlohmann::json& value, std::string& error,
                                            int max_depth = 100);
 
+// Adds node (and everything it holds) to builder as the next value; an absent node adds nothing. Aliases
+// shared in the source are copied once per use. Recurses once per level: for documents whose depth was
+// bounded when they were read (JsonReader, document_from_json).
+void copy_document_node(DocNode node, DocumentBuilder& builder);
+
 }  // namespace clusterdns::discovery

@@ -258,11 +258,25 @@ ApiStore::Page ApiStore::list(const ResourceType& type, const std::string& ns, c
     if (!ns.empty() && obj["metadata"].value("namespace", "") != ns) continue;
     if (!labels.matches(obj) || !fields.matches(obj)) continue;
     if (!page.next_key.empty()) {
+      // Counted for remainingItemCount, which is only sent for a list without selectors: with one, stop.
+      if (!labels.requirements.empty() || !fields.terms.empty()) break;
       ++page.remaining;
       continue;
     }
     if (limit > 0 && page.items.size() == limit) {
       page.next_key = it->first;
+      if (ns.empty() && labels.requirements.empty() && fields.terms.empty()) {
+        if (sorted_rv_ != rv_) sorted_keys_.clear(), sorted_rv_ = rv_;
+        std::vector<std::string>& keys = sorted_keys_[type.plural];
+        if (keys.empty()) {
+          keys.reserve(b->second.size());
+          for (const auto& entry : b->second)
+            keys.push_back(entry.first);
+        }
+        page.remaining =
+            static_cast<std::size_t>(keys.end() - std::lower_bound(keys.begin(), keys.end(), it->first));
+        break;
+      }
       ++page.remaining;
       continue;
     }

@@ -125,6 +125,11 @@ class ApiStore {
   uint64_t uid_counter_ = 0;
   uint32_t next_ip_ = 10;
   std::map<std::string, std::map<std::string, std::shared_ptr<const json>>> objects_;  // plural -> key -> obj
+  // Each collection's keys in order as of sorted_rv_ (rebuilt after a write), so that a page counts the
+  // objects after it (remainingItemCount) by a binary search instead of walking them: O(n) per page made a
+  // paged list of n objects O(n²).
+  mutable std::map<std::string, std::vector<std::string>> sorted_keys_;
+  mutable int64_t sorted_rv_ = -1;
   std::deque<Event> log_;
 };
 

@@ -88,6 +88,7 @@ std::optional<LabelSelector> LabelSelector::parse(const std::string& text) {
 }
 
 bool LabelSelector::matches(const json& object) const {
+  if (requirements.empty()) return true;  // the usual list: no lookups per object
   const json* labels = labels_of(object);
   for (const Requirement& r : requirements) {
     bool has = labels != nullptr && labels->contains(r.key) && (*labels)[r.key].is_string();
