@@ -3,7 +3,6 @@
 
 #include <gtest/gtest.h>
 
-#include "discovery/k8s/strict_json.hpp"
 #include "tests/k8s_api/source_fixture.hpp"
 
 namespace clusterdns::k8s_api::testing {
@@ -85,22 +84,6 @@ TEST_F(K8sHardening, HealthCountsRejectedObjectsAndReportsASilentWatch) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_FALSE(source->health().silent);
   EXPECT_FALSE(source->health().stale);
-}
-
-TEST(StrictJson, RefusesRepeatedKeysDepthAndSize) {
-  nlohmann::json out;
-  std::string error;
-  EXPECT_TRUE(discovery::k8s::parse_strict_json(R"({"a":{"b":1},"c":[{"b":2},{"b":3}]})", 1000, out, error));
-  EXPECT_FALSE(
-      discovery::k8s::parse_strict_json(R"({"metadata":{"name":"a","name":"b"}})", 1000, out, error));
-  EXPECT_EQ(error, "repeated key 'name' in one object");
-  EXPECT_FALSE(
-      discovery::k8s::parse_strict_json(std::string(200, '[') + std::string(200, ']'), 1000, out, error));
-  EXPECT_NE(error.find("deeper"), std::string::npos);
-  EXPECT_TRUE(
-      discovery::k8s::parse_strict_json(R"({"s":"[[[[{{{{\"[["})", 1000, out, error));  // strings skipped
-  EXPECT_FALSE(discovery::k8s::parse_strict_json(R"({"a":1})", 3, out, error));
-  EXPECT_FALSE(discovery::k8s::parse_strict_json(R"({"a":)", 100, out, error));
 }
 
 }  // namespace
