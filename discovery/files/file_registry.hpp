@@ -67,6 +67,18 @@ class FileRegistry {
   };
   using OwnerKey = std::tuple<int, std::string, std::string>;  // (table, ns, name)
   using OwnerKeyView = std::tuple<int, std::string_view, std::string_view>;
+  // Orders OwnerKey and OwnerKeyView alike, so a lookup needs no copy of the names.
+  struct OwnerLess {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return view(a) < view(b);
+    }
+    template <typename K>
+    static OwnerKeyView view(const K& k) {
+      return {std::get<0>(k), std::get<1>(k), std::get<2>(k)};
+    }
+  };
 
   template <typename T>
   bool apply_table(int tag, ObjectTable<T> RegistryState::*table, const std::string& path, const File& old,
@@ -78,7 +90,7 @@ class FileRegistry {
   std::map<std::string, std::size_t> namespace_refs_;
   // Objects two or more files define: those files, in the order they defined it; the first one wins. An
   // object only one file defines is that file's, with no entry here (most objects: no entry per object).
-  std::map<OwnerKey, std::vector<std::string>, std::less<>> owners_;
+  std::map<OwnerKey, std::vector<std::string>, OwnerLess> owners_;
 };
 
 }  // namespace clusterdns::discovery::files
