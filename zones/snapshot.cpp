@@ -133,6 +133,7 @@ std::shared_ptr<const PodIndex> PodIndex::update(const PodIndex* before,
   if (before) {
     index->shards = before->shards;
     index->entries = before->entries;
+    index->shard_bytes = before->shard_bytes;
   } else {
     index->shards.assign(size_t{1} << kShardBits, kEmpty);
   }
@@ -169,6 +170,8 @@ std::shared_ptr<const PodIndex> PodIndex::update(const PodIndex* before,
       claims.push_back(delta[i].second);
     auto shard = rebuild_shard(claims);  // reads `old`: replaced only after
     index->entries = index->entries - old.entries.size() + shard->entries.size();  // by difference
+    index->shard_bytes = index->shard_bytes - (old.entries.empty() ? 0 : shard_memory(old)) +
+                         (shard->entries.empty() ? 0 : shard_memory(*shard));
     index->shards[at] = shard->entries.empty() ? kEmpty : std::move(shard);
   }
   return index;
@@ -185,17 +188,13 @@ std::string_view PodIndex::find(const uint8_t (&addr)[16]) const {
   return {shard.labels.data() + it->ns, size_t{static_cast<uint8_t>(shard.labels[it->ns])} + 1};
 }
 
+size_t PodIndex::shard_memory(const Shard& s) {
+  return sizeof(Shard) + s.entries.capacity() * sizeof(Entry) + s.labels.capacity();
+}
+
 size_t PodIndex::memory_bytes() const {
-  size_t n = sizeof(PodIndex) + shards.capacity() * sizeof(shards[0]);
-  const Shard* empty = nullptr;
-  for (const auto& s : shards) {
-    if (s->entries.empty()) {
-      if (empty) continue;
-      empty = s.get();
-    }
-    n += sizeof(Shard) + s->entries.capacity() * sizeof(Entry) + s->labels.capacity();
-  }
-  return n;
+  // The shared empty shard once, and the others as kept by update().
+  return sizeof(PodIndex) + shards.capacity() * sizeof(shards[0]) + sizeof(Shard) + shard_bytes;
 }
 
 std::shared_ptr<const Snapshot> Snapshot::build(const ZoneDraft& draft, bool synced, uint32_t ttl,
@@ -264,7 +263,7 @@ Lookup Snapshot::find(std::string_view qname, uint16_t qtype) const {
 
 size_t Snapshot::memory_bytes() const {
   // Shards shared with other snapshots are counted in each: this is what one snapshot holds alive.
-  return shard_bytes_ + kPages * sizeof(ShardPage) + (pods_ ? pods_bytes_ : 0);
+  return shard_bytes_ + kPages * sizeof(ShardPage) + (pods_ ? pods_->memory_bytes() : 0);
 }
 
 }  // namespace clusterdns::zones

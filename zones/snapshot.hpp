@@ -126,6 +126,7 @@ struct PodIndex {
   static constexpr unsigned kShardBits = 10;
   std::vector<std::shared_ptr<const Shard>> shards;  // 1 << kShardBits, by the top bits of the address hash
   size_t entries = 0;
+  size_t shard_bytes = 0;  // the non-empty shards' (kept by difference, as `entries`)
 
   // `changes` (claims and releases) applied to `before` (null: an empty index): the shards they touch are
   // copied, the others shared. Invalid addresses and namespaces are skipped, a release without its claim
@@ -141,6 +142,7 @@ struct PodIndex {
   // pods of several namespaces do. Hot path: no allocation, no lock.
   std::string_view find(const uint8_t (&addr)[16]) const;
   size_t memory_bytes() const;
+  static size_t shard_memory(const Shard& s);
 };
 
 class Snapshot {
@@ -190,9 +192,9 @@ class Snapshot {
   uint32_t ttl_ = 30;
   bool synced_ = false;
   size_t node_count_ = 0, compiled_ = 0;
-  // Kept by difference as shards are replaced, and the pod index's when it changes: memory_bytes() is read
-  // after every build, and walking 16,384 shards for it cost more than a one-Service change.
-  size_t shard_bytes_ = 0, pods_bytes_ = 0;
+  // Kept by difference as shards are replaced: memory_bytes() is read after every build, and walking 16,384
+  // shards for it cost more than a one-Service change.
+  size_t shard_bytes_ = 0;
   std::shared_ptr<const ZoneDraft> draft_;
   std::shared_ptr<const PodIndex> pods_;
 };

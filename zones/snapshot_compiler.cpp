@@ -450,10 +450,8 @@ std::shared_ptr<Snapshot> SnapshotCompiler::start(const ZoneDraft& draft, bool s
   if (pods) {
     // Claims and releases since the last snapshot (build_all: every pod, last_ reset).
     s->pods_ = PodIndex::update(last_ ? last_->pods_.get() : nullptr, *pods);
-    s->pods_bytes_ = s->pods_->memory_bytes();
   } else if (last_) {
     s->pods_ = last_->pods_;
-    s->pods_bytes_ = last_->pods_bytes_;
   }
   return s;
 }

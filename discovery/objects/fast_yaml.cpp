@@ -40,7 +40,7 @@ bool is_null_text(std::string_view v) {
   return v.empty() || v == "~" || v == "null" || v == "Null" || v == "NULL";
 }
 
-// Thrown nowhere: every failure returns false up the recursion, and the caller falls back to libyaml.
+// Every failure returns false up the recursion, and the caller falls back to libyaml.
 class FastYaml {
  public:
   FastYaml(std::string_view text, int first_line, int max_depth)

@@ -7,7 +7,7 @@
 namespace clusterdns::discovery::objects {
 
 ParseAhead::ParseAhead(const std::vector<Chunk>& chunks, std::size_t budget, unsigned helpers)
-    : chunks_(chunks), budget_(budget), batches_(batch_count()), ready_(batch_count(), 0) {
+    : chunks_(chunks), budget_(budget), batches_(batch_count()) {
   helpers = static_cast<unsigned>(std::min<std::size_t>(helpers, batch_count() > 1 ? batch_count() - 1 : 0));
   for (unsigned t = 0; t < helpers; ++t)
     helpers_.emplace_back([this] { help(); });
@@ -66,7 +66,6 @@ void ParseAhead::store(std::size_t batch, std::unique_lock<std::mutex>& lock) {
   std::vector<Parsed> parsed = parse_batch(batch);
   lock.lock();
   batches_[batch] = std::move(parsed);
-  ready_[batch] = 1;
   changed_.notify_all();
 }
 
@@ -79,7 +78,7 @@ ParseAhead::Parsed ParseAhead::take(std::size_t i) {
     reading_ = batch;
     changed_.notify_all();  // the window moved on
   }
-  while (!ready_[batch]) {
+  while (batches_[batch].empty()) {            // a parsed batch holds at least one chunk
     if (auto mine = claim_locked(reading_)) {  // parse rather than wait
       store(*mine, lock);
       continue;

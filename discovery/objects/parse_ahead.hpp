@@ -59,10 +59,9 @@ class ParseAhead {
   const std::size_t budget_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::vector<std::vector<Parsed>> batches_;
-  std::vector<char> ready_;
-  std::size_t next_batch_ = 0;  // the first batch nobody has claimed
-  std::size_t reading_ = 0;     // the batch the reader is in
+  std::vector<std::vector<Parsed>> batches_;  // empty: not parsed yet (or read and freed)
+  std::size_t next_batch_ = 0;                // the first batch nobody has claimed
+  std::size_t reading_ = 0;                   // the batch the reader is in
   bool stop_ = false;
   std::vector<std::jthread> helpers_;
 };

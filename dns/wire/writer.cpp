@@ -52,14 +52,17 @@ size_t CompressingWriter::suffixes(std::string_view wire, Suffixes& out) {
   return n;
 }
 
+bool CompressingWriter::is(const Target& t, std::string_view suffix, uint32_t hash) const {
+  return t.hash == hash && t.len == suffix.size() &&
+         std::memcmp(pool_.data() + t.pool_at, suffix.data(), t.len) == 0;
+}
+
 int CompressingWriter::find_target(std::string_view suffix, uint32_t hash) const {
   if (table_.empty()) return -1;
   const size_t mask = table_.size() - 1;
   for (size_t slot = hash & mask; table_[slot] != 0; slot = (slot + 1) & mask) {
     const Target& t = targets_[table_[slot] - 1];
-    if (t.hash == hash && t.len == suffix.size() &&
-        std::memcmp(pool_.data() + t.pool_at, suffix.data(), t.len) == 0)
-      return t.offset;
+    if (is(t, suffix, hash)) return t.offset;
   }
   return -1;
 }
@@ -82,10 +85,7 @@ void CompressingWriter::add_target(std::string_view suffix, uint32_t hash, size_
   const size_t mask = table_.size() - 1;
   size_t slot = hash & mask;
   for (; table_[slot] != 0; slot = (slot + 1) & mask) {
-    const Target& t = targets_[table_[slot] - 1];
-    if (t.hash == hash && t.len == suffix.size() &&
-        std::memcmp(pool_.data() + t.pool_at, suffix.data(), t.len) == 0)
-      return;  // known: the first occurrence stays the one pointed to
+    if (is(targets_[table_[slot] - 1], suffix, hash)) return;  // known: the first occurrence stays
   }
   targets_.push_back(Target{static_cast<uint32_t>(pool_.size()), hash, static_cast<uint32_t>(slot),
                             static_cast<uint16_t>(suffix.size()), static_cast<uint16_t>(offset)});

@@ -63,6 +63,8 @@ class CompressingWriter {
   void remember(std::string_view wire, size_t at);
   // Records `suffix` at `offset` unless it is already known (the first occurrence is the one pointed to).
   void add_target(std::string_view suffix, uint32_t hash, size_t offset);
+  // Whether target `t` is `suffix` (whose hash is `hash`).
+  bool is(const Target& t, std::string_view suffix, uint32_t hash) const;
   // The offset of `suffix`, or -1.
   int find_target(std::string_view suffix, uint32_t hash) const;
   void grow_table();

@@ -132,6 +132,8 @@ TEST(PodIndex, IncrementalEqualsBuiltFromNothing) {
     const auto fresh = PodIndex::build(all);
     ASSERT_EQ(content(*index), content(*fresh)) << "round " << round;
     ASSERT_EQ(index->entries, fresh->entries);
+    ASSERT_EQ(index->memory_bytes(), fresh->memory_bytes());  // kept by difference, the same bytes
+    ASSERT_GE(index->memory_bytes(), index->entries * sizeof(PodIndex::Entry));
     for (int x = 0; x < 4; ++x) {
       for (int y = 0; y < 200; ++y) {
         const std::string addr = "10.2." + std::to_string(x) + "." + std::to_string(y);
