@@ -16,6 +16,37 @@ namespace clusterdns::zones {
 
 namespace wire = dns::wire;
 
+namespace {
+// Sorts and dedupes keys that arrive as a few sorted runs (each table's diff and each namespace's objects
+// come in key order) by merging the runs: a build from nothing lists 100,000 Services twice and sorting
+// them was a tenth of the build's own time.
+template <typename Key>
+void sort_unique_runs(std::vector<Key>& keys) {
+  std::vector<size_t> bounds{0};
+  for (size_t i = 1; i < keys.size(); ++i) {
+    if (keys[i] < keys[i - 1]) bounds.push_back(i);
+  }
+  bounds.push_back(keys.size());
+  if (bounds.size() > 34) {  // many short runs (a burst of scattered changes): a plain sort
+    std::sort(keys.begin(), keys.end());
+  } else {
+    while (bounds.size() > 2) {
+      std::vector<size_t> merged{0};
+      size_t b = 0;
+      for (; b + 2 < bounds.size(); b += 2) {
+        std::inplace_merge(keys.begin() + static_cast<std::ptrdiff_t>(bounds[b]),
+                           keys.begin() + static_cast<std::ptrdiff_t>(bounds[b + 1]),
+                           keys.begin() + static_cast<std::ptrdiff_t>(bounds[b + 2]));
+        merged.push_back(bounds[b + 2]);
+      }
+      if (merged.back() != bounds.back()) merged.push_back(bounds.back());  // an odd run out, carried
+      bounds.swap(merged);
+    }
+  }
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+}
+}  // namespace
+
 ZoneBuilder::ZoneBuilder(BuildConfig config)
     : config_(std::move(config)),
       records_(config_.cluster),
@@ -108,6 +139,7 @@ void ZoneBuilder::pod_addresses(const discovery::Pod* pod, bool released, std::v
 
 std::shared_ptr<const Snapshot> ZoneBuilder::update(std::shared_ptr<const discovery::RegistryState> state,
                                                     uint32_t serial) {
+  const auto records_start = std::chrono::steady_clock::now();
   static const discovery::RegistryState kEmpty;
   const discovery::RegistryState& before = last_ ? *last_ : kEmpty;
   const discovery::RegistryState& after = state ? *state : kEmpty;
@@ -163,10 +195,8 @@ std::shared_ptr<const Snapshot> ZoneBuilder::update(std::shared_ptr<const discov
                                                  pods.push_back(key_of(was, now));
                                                  pods_moved = true;
                                                });
-  for (auto* keys : {&services, &pods, &imports}) {
-    std::sort(keys->begin(), keys->end());
-    keys->erase(std::unique(keys->begin(), keys->end()), keys->end());
-  }
+  for (auto* keys : {&services, &pods, &imports})
+    sort_unique_runs(*keys);
 
   draft_.track_touched(!first_);
   // Out with the old records (as the last state wrote them), then in with the new.
@@ -225,6 +255,8 @@ std::shared_ptr<const Snapshot> ZoneBuilder::update(std::shared_ptr<const discov
   }
   last_ = state;
 
+  const auto compile_start = std::chrono::steady_clock::now();
+  records_seconds_ = std::chrono::duration<double>(compile_start - records_start).count();
   const bool synced = state != nullptr;
   const std::vector<PodAddress>* pod_index = pods_moved || first_ ? &addresses : nullptr;
   std::shared_ptr<const Snapshot> snap;
@@ -315,9 +347,10 @@ void Rebuilder::build_now() {
     stats_.last_bytes = bytes;
   }
   base::logger("zones")->info(
-      "snapshot {}: {} names ({} compiled), {} KiB, built in {:.1f} ms ({:.1f} ms after publishing){}",
-      serial_, nodes, compiled, bytes / 1024, publish_secs * 1000, (secs - publish_secs) * 1000,
-      synced ? "" : " (registry not synced: cluster names answer SERVFAIL)");
+      "snapshot {}: {} names ({} compiled), {} KiB, built in {:.1f} ms (records {:.1f} ms), {:.1f} ms after "
+      "publishing{}",
+      serial_, nodes, compiled, bytes / 1024, publish_secs * 1000, builder_.records_seconds() * 1000,
+      (secs - publish_secs) * 1000, synced ? "" : " (registry not synced: cluster names answer SERVFAIL)");
 }
 
 void Rebuilder::run() {

@@ -36,6 +36,8 @@ class ZoneBuilder {
   // Null `state`: the registry has not synced; cluster names answer SERVFAIL, static zones serve.
   std::shared_ptr<const Snapshot> update(std::shared_ptr<const discovery::RegistryState> state,
                                          uint32_t serial);
+  // How long the last update spent diffing the states and rewriting the records (the rest: compiling).
+  double records_seconds() const { return records_seconds_; }
 
  private:
   using Sets = std::vector<std::shared_ptr<const discovery::EndpointSet>>;
@@ -60,6 +62,7 @@ class ZoneBuilder {
   std::unordered_map<std::string, Sets> import_sets_;     // "ns/import" -> the multicluster slices naming it
   std::string set_key_;
   bool first_ = true;
+  double records_seconds_ = 0;
 };
 
 // A snapshot built from nothing (tests, tools): ZoneBuilder(config).update(state, serial).
