@@ -2,9 +2,11 @@
 #include "zones/cluster_records.hpp"
 
 #include <algorithm>
-#include <map>
-#include <set>
-#include <tuple>
+#include <deque>
+#include <optional>
+#include <utility>
+
+#include "base/ip_address.hpp"
 
 #include "dns/wire/name.hpp"
 #include "dns/wire/types.hpp"
@@ -51,34 +53,53 @@ void ClusterRecords::name_space(const std::string& ns, RecordSink& out) const {
 }
 
 void RecordSink::address(std::string_view owner, uint32_t ttl, const std::string& ip) {
-  uint16_t type = 0;
-  Rdata rd;
-  if (rdata_ip(ip, type, rd)) record(owner, type, ttl, std::move(rd));
+  const std::optional<base::IpAddress> address = base::IpAddress::parse(ip);
+  if (!address) return;
+  const auto bytes = address->bytes();
+  record(owner, address->is_v6() ? wire::rrtype::AAAA : wire::rrtype::A, ttl,
+         RdataView({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, Rdata::kNoName));
 }
 
 void RecordSink::ptr(const std::string& ip, uint32_t ttl, std::string_view target) {
-  const std::string rev = reverse_name(ip);
-  if (!rev.empty()) record(rev, wire::rrtype::PTR, ttl, rdata_name(target));
+  if (reverse_name_into(ip, owner_)) record(owner_, wire::rrtype::PTR, ttl, RdataView(target, 0));
+}
+
+void RecordSink::srv(std::string_view labels, std::string_view name, uint32_t ttl, uint16_t weight,
+                     uint16_t port, std::string_view target) {
+  owner_.assign(labels).append(name);
+  rdata_.clear();
+  for (const uint16_t v : {uint16_t{0}, weight, port}) {
+    rdata_.push_back(static_cast<char>(v >> 8));
+    rdata_.push_back(static_cast<char>(v & 0xFF));
+  }
+  rdata_.append(target);  // RFC 2782: the target is never compressed
+  record(owner_, wire::rrtype::SRV, ttl, RdataView(rdata_, Rdata::kNoName));
 }
 
 // §2.3.2 / §2.4.2: one SRV per target under _port._proto, all of them under the service name too
 // (CoreDNS extension); weight = 100 / number of targets.
-void ClusterRecords::add_srv(RecordSink& out, const std::string& service_name,
-                             const std::map<std::string, std::set<SrvTarget>>& by_port) const {
-  std::set<SrvTarget> all;
-  for (const auto& [key, targets] : by_port) {
-    const auto weight = static_cast<uint16_t>(100 / targets.size());
-    for (const auto& t : targets) {
-      out.record(key + service_name, wire::rrtype::SRV, opts_.ttl, rdata_srv(0, weight, t.port, t.target));
-      all.insert(t);
+void ClusterRecords::add_srv(RecordSink& out, const std::string& service_name, std::vector<Srv>& srvs) const {
+  std::sort(srvs.begin(), srvs.end());
+  srvs.erase(std::unique(srvs.begin(), srvs.end()), srvs.end());
+  if (srvs.empty()) return;
+  std::vector<std::pair<uint16_t, std::string_view>> all;
+  all.reserve(srvs.size());
+  for (size_t i = 0; i < srvs.size();) {
+    size_t j = i;
+    while (j < srvs.size() && srvs[j].labels == srvs[i].labels)
+      ++j;
+    const auto weight = static_cast<uint16_t>(100 / (j - i));
+    for (; i < j; ++i) {
+      out.srv(srvs[i].labels, service_name, opts_.ttl, weight, srvs[i].port, srvs[i].target);
+      all.emplace_back(srvs[i].port, srvs[i].target);
     }
   }
-  if (all.empty()) return;
   // Under the bare name, 53/udp and 53/tcp to one target are one record: weigh what is left.
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
   const auto weight = static_cast<uint16_t>(100 / all.size());
-  for (const auto& t : all) {
-    out.record(service_name, wire::rrtype::SRV, opts_.ttl, rdata_srv(0, weight, t.port, t.target));
-  }
+  for (const auto& [port, target] : all)
+    out.srv({}, service_name, opts_.ttl, weight, port, target);
 }
 
 void ClusterRecords::service(const Service& svc, const std::vector<const EndpointSet*>& sets,
@@ -98,23 +119,33 @@ void ClusterRecords::service(const Service& svc, const std::vector<const Endpoin
   }
   const bool headless = svc.kind == ServiceKind::Headless;
   // Ready endpoints, merged across slices; not-ready ones are invisible (§2.4.1).
-  std::map<std::string, std::set<SrvTarget>> srv;
+  std::vector<Srv> srv;
+  std::deque<std::string> kept;  // what `srv` views: SRV labels and the endpoint names they point to
+  std::vector<std::pair<std::string_view, uint16_t>> set_ports;
+  std::string host;
   bool any_ready = false;
   for (const EndpointSet* set : sets) {
+    set_ports.clear();
+    if (headless) {
+      for (const auto& port : set->ports) {
+        if (port.name.empty() || port.port <= 0 || port.port > 65535) continue;
+        set_ports.emplace_back(kept.emplace_back(srv_labels(port.name, port.protocol)),
+                               static_cast<uint16_t>(port.port));
+      }
+    }
     for (const Endpoint& ep : set->endpoints) {
       if (!ep.ready && !svc.publish_not_ready) continue;
       for (const auto& ip : ep.addresses) {
-        const std::string host = wire_label(endpoint_label(ep, ip)) + name;
+        host.assign(wire_label(endpoint_label(ep, ip))).append(name);
         any_ready = true;
         out.address(host, opts_.ttl, ip);
         out.ptr(ip, opts_.ttl, host);
         if (headless) {
           out.address(name, opts_.ttl, ip);
-          for (const auto& port : set->ports) {
-            if (port.name.empty() || port.port <= 0 || port.port > 65535) continue;
-            srv[srv_labels(port.name, port.protocol)].insert(
-                SrvTarget{static_cast<uint16_t>(port.port), host});
-          }
+          if (set_ports.empty()) continue;
+          const std::string_view target = kept.emplace_back(host);
+          for (const auto& [labels, port] : set_ports)
+            srv.push_back(Srv{labels, port, target});
         }
       }
     }
@@ -130,7 +161,8 @@ void ClusterRecords::service(const Service& svc, const std::vector<const Endpoin
   }
   for (const auto& port : svc.ports) {
     if (port.name.empty()) continue;  // unnamed ports have no SRV (§2.3.2)
-    srv[srv_labels(port.name, port.protocol)].insert(SrvTarget{static_cast<uint16_t>(port.port), name});
+    srv.push_back(
+        Srv{kept.emplace_back(srv_labels(port.name, port.protocol)), static_cast<uint16_t>(port.port), name});
   }
   add_srv(out, name, srv);
   out.exists(name);  // a ClusterIP service exists even without endpoints or IPs

@@ -55,15 +55,27 @@ class RecordSink {
   RecordSink& operator=(const RecordSink&) = delete;
   void record(std::string_view owner, uint16_t type, uint32_t ttl, Rdata rdata) {
     if (adding_) {
-      draft_.add(owner, type, ttl, std::move(rdata));
+      draft_.add(owner, type, ttl, rdata);
     } else {
       removed_.push_back({std::string(owner), type, ttl, std::move(rdata)});
+    }
+  }
+  // The same from views (copied only when kept for removal): a build from nothing writes a million
+  // records, and a string per owner and RDATA was a malloc and a free each.
+  void record(std::string_view owner, uint16_t type, uint32_t ttl, RdataView rdata) {
+    if (adding_) {
+      draft_.add(owner, type, ttl, rdata);
+    } else {
+      removed_.push_back({std::string(owner), type, ttl, Rdata{std::pmr::string(rdata.raw), rdata.name_at}});
     }
   }
   // An A or AAAA record of `ip` (canonical text) at owner; nothing when it is not an address.
   void address(std::string_view owner, uint32_t ttl, const std::string& ip);
   // The PTR record of `ip` to target; nothing when it is not an address.
   void ptr(const std::string& ip, uint32_t ttl, std::string_view target);
+  // SRV (RFC 2782) at `labels` + `name` (labels may be empty): priority 0, the target never compressed.
+  void srv(std::string_view labels, std::string_view name, uint32_t ttl, uint16_t weight, uint16_t port,
+           std::string_view target);
   void exists(std::string_view owner) {
     adding_ ? void(draft_.add_empty(owner)) : draft_.remove_empty(owner);
   }
@@ -79,6 +91,7 @@ class RecordSink {
   ZoneDraft& draft_;
   bool adding_;
   std::vector<Removed> removed_;
+  std::string owner_, rdata_;  // scratch, reused by every record written through it
 };
 
 // One SRV target: (priority/weight computed later) port, target name.
@@ -105,8 +118,15 @@ class ClusterRecords {
   static bool namespace_named(const std::string& ns);
 
  private:
-  void add_srv(RecordSink& out, const std::string& service_name,
-               const std::map<std::string, std::set<SrvTarget>>& by_port) const;
+  // One SRV of a service before weighing: under `labels` (_port._proto) to `port` on `target`.
+  struct Srv {
+    std::string_view labels;
+    uint16_t port;
+    std::string_view target;
+    auto operator<=>(const Srv&) const = default;
+  };
+  // Sorts `srvs` and writes them, under their labels and all under the service's name too.
+  void add_srv(RecordSink& out, const std::string& service_name, std::vector<Srv>& srvs) const;
 
   ClusterOptions opts_;
   std::string zone_, svc_, pod_, ns_name_;

@@ -208,7 +208,7 @@ void join_ttl(SetHeader& h, uint32_t ttl) {
 }
 }  // namespace
 
-bool ZoneDraft::add(std::string_view owner, uint16_t type, uint32_t ttl, Rdata rdata) {
+bool ZoneDraft::add(std::string_view owner, uint16_t type, uint32_t ttl, RdataView rdata) {
   note(owner);
   DraftNode* node = ensure(owner);
   if (!node) return false;

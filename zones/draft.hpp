@@ -46,7 +46,10 @@ class ZoneDraft {
   void add_zone(DraftZone zone);
   // Adds one contribution of a record; ancestors up to the zone apex become empty non-terminals. Equal
   // RDATA is one record (an RRset is a set) counted twice. Returns false when the owner is in no zone.
-  bool add(std::string_view owner, uint16_t type, uint32_t ttl, Rdata rdata);
+  bool add(std::string_view owner, uint16_t type, uint32_t ttl, RdataView rdata);
+  bool add(std::string_view owner, uint16_t type, uint32_t ttl, const Rdata& rdata) {
+    return add(owner, type, ttl, RdataView(rdata));
+  }
   // Undoes one add() of the same record.
   void remove(std::string_view owner, uint16_t type, uint32_t ttl, const Rdata& rdata);
   // Makes a name exist without records (e.g. "svc.<zone>", an existing namespace); remove_empty undoes it.

@@ -12,25 +12,52 @@
 namespace clusterdns::zones {
 
 std::string reverse_name(const std::string& ip) {
+  std::string out;
+  reverse_name_into(ip, out);
+  return out;
+}
+
+bool reverse_name_into(std::string_view ip, std::string& out) {
+  out.clear();
   const std::optional<base::IpAddress> address = base::IpAddress::parse(ip);
-  if (!address) return "";
+  if (!address) return false;
   const auto b = address->bytes();
-  std::string text;
+  // Wire form straight away (RFC 1035 §3.1): each label its length, then its text.
   if (!address->is_v6()) {
-    for (int i = 3; i >= 0; --i)
-      text += std::to_string(b[static_cast<size_t>(i)]) + ".";
-    text += "in-addr.arpa.";
+    for (int i = 3; i >= 0; --i) {
+      char digits[3];
+      size_t n = 0;
+      for (unsigned v = b[static_cast<size_t>(i)];; v /= 10) {
+        digits[n++] = static_cast<char>('0' + v % 10);
+        if (v < 10) break;
+      }
+      out.push_back(static_cast<char>(n));
+      while (n > 0)
+        out.push_back(digits[--n]);
+    }
+    out.append(
+        "\x07"
+        "in-addr"
+        "\x04"
+        "arpa",
+        13);
   } else {
     static const char* hex = "0123456789abcdef";
     for (int i = 15; i >= 0; --i) {
-      text.push_back(hex[b[static_cast<size_t>(i)] & 0xF]);
-      text.push_back('.');
-      text.push_back(hex[b[static_cast<size_t>(i)] >> 4]);
-      text.push_back('.');
+      out.push_back(1);
+      out.push_back(hex[b[static_cast<size_t>(i)] & 0xF]);
+      out.push_back(1);
+      out.push_back(hex[b[static_cast<size_t>(i)] >> 4]);
     }
-    text += "ip6.arpa.";
+    out.append(
+        "\x03"
+        "ip6"
+        "\x04"
+        "arpa",
+        9);
   }
-  return dns::wire::name_from_text(text).value_or("");
+  out.push_back(0);
+  return true;
 }
 
 std::optional<std::string> parse_reverse_name(std::string_view wire) {

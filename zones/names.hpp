@@ -12,6 +12,8 @@ namespace clusterdns::zones {
 
 // "10.0.0.1" → wire "1.0.0.10.in-addr.arpa."; IPv6 → the full 32-nibble ip6.arpa name. "" if not an IP.
 std::string reverse_name(const std::string& ip);
+// The same written into `out` (replacing what it held) without a temporary; false (out empty) if not an IP.
+bool reverse_name_into(std::string_view ip, std::string& out);
 // Wire reverse name → canonical IP text; nullopt unless it is exactly 4 octets / 32 nibbles (any case).
 std::optional<std::string> parse_reverse_name(std::string_view wire);
 // CoreDNS's deterministic endpoint label: "10-244-1-5", IPv6 ':' → '-', leading/trailing '-' padded by 0.
