@@ -262,6 +262,7 @@ std::shared_ptr<const Snapshot> ZoneBuilder::update(std::shared_ptr<const discov
   std::shared_ptr<const Snapshot> snap;
   if (first_) {
     draft_.take_touched();
+    draft_.shrink_records();
     snap = compiler_.build_all(draft_, synced, config_.cluster.ttl, serial, config_.keep_transfer_data,
                                pod_index);
     first_ = false;

@@ -341,6 +341,21 @@ ZoneDraft::Touched ZoneDraft::take_touched() {
   return touched;
 }
 
+void ZoneDraft::shrink_records() {
+  // Above the pool's own block sizes: these come from and go back to the heap (and the kernel) directly.
+  constexpr uint32_t kShrinkFrom = 64 * 1024;
+  nodes_.for_each_node([this](DraftNode& n) {
+    RRsetMap& m = n.rrsets;
+    // Small sets are allocated to size already; a pool block given back would only wait for reuse.
+    if (m.size_ == 0 || m.cap_ < kShrinkFrom || m.cap_ - m.size_ < m.cap_ / 8) return;
+    auto* p = static_cast<uint8_t*>(memory_->allocate(m.size_, 1));
+    std::memcpy(p, m.data_, m.size_);
+    memory_->deallocate(m.data_, m.cap_, 1);
+    m.data_ = p;
+    m.cap_ = m.size_;
+  });
+}
+
 DraftNode* ZoneDraft::find(std::string_view owner) {
   return nodes_.find(owner);
 }

@@ -76,6 +76,9 @@ class ZoneDraft {
     std::vector<std::string> changed, unchanged;
   };
   Touched take_touched();
+  // Gives back what RRsets that grew record by record hold beyond their size (up to a third of a headless
+  // Service's): after a build from nothing, which is followed by few changes to any one set.
+  void shrink_records();
   void track_touched(bool on) { tracking_ = on; }
 
   // Hashed, not ordered: a build from nothing looks up every name and its parents, and an ordered tree of

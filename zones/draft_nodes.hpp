@@ -53,6 +53,13 @@ class DraftNodes {
   // Erases the node of `name` (the caller has freed its records); false when there was none.
   bool erase(std::string_view name);
   size_t memory_bytes() const { return slots_.capacity() * sizeof(uintptr_t); }
+  // Calls f(DraftNode&) for every node, in no order (the draft's own bookkeeping).
+  template <typename F>
+  void for_each_node(F&& f) {
+    for (const uintptr_t slot : slots_) {
+      if (slot != 0) f(mutable_entry_of(slot)->node);
+    }
+  }
 
   class const_iterator {
    public:
