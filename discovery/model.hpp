@@ -76,7 +76,6 @@ struct Endpoint {
   std::vector<std::string> addresses;  // canonical text
   bool ready = true;                   // EndpointSlice: absent ready = ready
   std::string hostname;                // "" unless the pod's subdomain names the service
-  std::string target_pod;              // targetRef name, if any
   bool operator==(const Endpoint&) const = default;
 };
 

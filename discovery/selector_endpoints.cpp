@@ -66,7 +66,6 @@ void add_service_endpoints(const Service& svc, const std::vector<const Pod*>& po
     if (ep.addresses.empty()) continue;
     ep.ready = svc.publish_not_ready || (pod.ready && !pod.terminating);
     if (!pod.hostname.empty() && pod.subdomain == svc.name) ep.hostname = pod.hostname;
-    ep.target_pod = pod.name;
 
     std::vector<EndpointPort> ports;
     for (const ServicePort& sp : svc.ports) {

@@ -12,7 +12,7 @@ namespace clusterdns::discovery {
 //  - pods in the service's namespace whose labels contain every selector pair and that have an IP;
 //    phase Succeeded/Failed pods are skipped; a ClusterIP service keeps only its own IP families;
 //  - ready = publish_not_ready || (pod ready && !terminating);
-//  - hostname = pod hostname only when the pod's subdomain is the service name; target_pod = pod name;
+//  - hostname = pod hostname only when the pod's subdomain is the service name;
 //  - ports = service ports with targetPort resolved per pod: "" → the service port, a number → itself, a
 //    name → that pod's container port of that name and protocol; a port a pod cannot resolve is left out
 //    for that pod, and a pod resolving none of the service's ports is left out.

@@ -87,11 +87,13 @@ std::string label_field(DocNode parent, Fields& f, const std::string& key, const
   return value;
 }
 
-// targetRef.name when the reference is a Pod (kind absent means Pod, as kubectl-written slices do).
-std::string target_pod(DocNode parent, Fields& f, const std::string& path) {
+// targetRef is checked for its shape (a map of strings) and not kept: no record depends on it, and a
+// million endpoints would each hold a pod name nothing reads.
+void check_target_ref(DocNode parent, Fields& f, const std::string& path) {
   DocNode ref = f.map(parent, "targetRef", path);
-  if (!ref.defined() || f.str(ref, "kind", path + ".kind").value_or("Pod") != "Pod") return "";
-  return f.str(ref, "name", path + ".name").value_or("");
+  if (!ref.defined()) return;
+  f.str(ref, "kind", path + ".kind");
+  f.str(ref, "name", path + ".name");
 }
 
 // EndpointSlice / Endpoints ports: name, port, protocol. A slice port without a number means "all
@@ -397,7 +399,7 @@ void ManifestReader::read_endpoint_slice(DocNode doc, Fields& f, const ObjectMet
     DocNode cond = f.map(e, "conditions", at + ".conditions");
     ep.ready = f.boolean(cond, "ready", at + ".conditions.ready").value_or(true);  // absent = ready
     ep.hostname = label_field(e, f, "hostname", at + ".hostname");
-    ep.target_pod = target_pod(e, f, at + ".targetRef");
+    check_target_ref(e, f, at + ".targetRef");
     set.endpoints.push_back(std::move(ep));
   }
   read_endpoint_ports(f.seq(doc, "ports", "ports"), f, "ports", false, set.ports);
@@ -440,7 +442,7 @@ void ManifestReader::read_endpoints(DocNode doc, Fields& f, const ObjectMeta& m)
         if (std::optional<std::string> ip = f.ip(child(a, "ip"), addr_at + ".ip"))
           ep.addresses.push_back(*ip);
         ep.hostname = label_field(a, f, "hostname", addr_at + ".hostname");
-        ep.target_pod = target_pod(a, f, addr_at + ".targetRef");
+        check_target_ref(a, f, addr_at + ".targetRef");
         set.endpoints.push_back(std::move(ep));
       }
     }

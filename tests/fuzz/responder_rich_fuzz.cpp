@@ -109,10 +109,10 @@ struct Fixture {
     eps.name = "db-abc";
     eps.service_name = "db";
     eps.ports = {{"http", 8080, discovery::Protocol::Tcp}, {"dns", 5353, discovery::Protocol::Udp}};
-    eps.endpoints.push_back({{"10.1.0.5"}, true, "db-0", "db-0"});
-    eps.endpoints.push_back({{"10.1.0.6", "fd00:1::6"}, true, "db-1", "db-1"});
-    eps.endpoints.push_back({{"10.1.0.7"}, false, "", "db-2"});
-    eps.endpoints.push_back({{"10.1.0.8"}, true, "", ""});
+    eps.endpoints.push_back({{"10.1.0.5"}, true, "db-0"});
+    eps.endpoints.push_back({{"10.1.0.6", "fd00:1::6"}, true, "db-1"});
+    eps.endpoints.push_back({{"10.1.0.7"}, false, ""});
+    eps.endpoints.push_back({{"10.1.0.8"}, true, ""});
     s.endpoint_sets.push_back(eps);
     s.pods.push_back(pod("default", "db-0", "10.1.0.5"));
     s.pods.push_back(pod("default", "db-1", "10.1.0.6"));

@@ -99,7 +99,6 @@ TEST(K8sObjects, EndpointSliceV1) {
   EXPECT_EQ(set.service_name, "web");
   ASSERT_EQ(set.endpoints.size(), 3u);
   EXPECT_EQ(set.endpoints[0].hostname, "web-0");
-  EXPECT_EQ(set.endpoints[0].target_pod, "web-0");
   EXPECT_FALSE(set.endpoints[1].ready);
   EXPECT_TRUE(set.endpoints[2].ready);  // absent ready = ready
   ASSERT_EQ(set.ports.size(), 1u);

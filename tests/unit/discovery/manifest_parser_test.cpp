@@ -207,11 +207,9 @@ ports:
   EXPECT_THAT(set.endpoints[0].addresses, ElementsAre("10.244.1.10"));
   EXPECT_TRUE(set.endpoints[0].ready);  // conditions absent = ready
   EXPECT_EQ(set.endpoints[0].hostname, "web-0");
-  EXPECT_EQ(set.endpoints[0].target_pod, "web-0");
   EXPECT_FALSE(set.endpoints[1].ready);
-  EXPECT_TRUE(set.endpoints[2].ready);         // ready: null = absent
-  EXPECT_EQ(set.endpoints[3].target_pod, "");  // not a Pod reference
-  ASSERT_EQ(set.ports.size(), 2u);  // a port without number ("all ports") cannot be expressed in DNS
+  EXPECT_TRUE(set.endpoints[2].ready);  // ready: null = absent
+  ASSERT_EQ(set.ports.size(), 2u);      // a port without number ("all ports") cannot be expressed in DNS
   EXPECT_EQ(set.ports[0].name, "http");
   EXPECT_EQ(set.ports[0].port, 8080);
   EXPECT_EQ(set.ports[1].name, "");
@@ -280,7 +278,6 @@ subsets:
   ASSERT_EQ(a.endpoints.size(), 2u);
   EXPECT_TRUE(a.endpoints[0].ready);
   EXPECT_EQ(a.endpoints[0].hostname, "db-0");
-  EXPECT_EQ(a.endpoints[0].target_pod, "db-0");
   EXPECT_FALSE(a.endpoints[1].ready);
   ASSERT_EQ(a.ports.size(), 1u);
   EXPECT_EQ(a.ports[0].port, 5432);

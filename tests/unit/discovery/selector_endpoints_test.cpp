@@ -81,7 +81,6 @@ TEST(SelectorEndpoints, SelectsMatchingPodsInTheServiceNamespace) {
   EXPECT_EQ(set.name, "api/selector/0");  // no API object can have that name
   EXPECT_EQ(set.service_name, "api");
   EXPECT_THAT(addresses(set), ElementsAre("10.244.0.1", "10.244.0.5"));
-  EXPECT_EQ(set.endpoints[0].target_pod, "a");
   ASSERT_EQ(set.ports.size(), 1u);
   EXPECT_EQ(set.ports[0].name, "http");
   EXPECT_EQ(set.ports[0].port, 80);  // empty targetPort = the service port
@@ -115,7 +114,7 @@ TEST(SelectorEndpoints, Readiness) {
   tolerant.compute();
   ASSERT_EQ(tolerant.endpoint_sets.size(), 1u);
   for (const Endpoint& e : tolerant.endpoint_sets[0].endpoints)
-    EXPECT_TRUE(e.ready) << e.target_pod;
+    EXPECT_TRUE(e.ready) << e.addresses[0];
 }
 
 TEST(SelectorEndpoints, HostnameOnlyWhenSubdomainNamesTheService) {
@@ -191,7 +190,7 @@ TEST(SelectorEndpoints, LeavesAloneServicesWithEndpointsOrWithoutSelector) {
                  service("elsewhere", {{"app", "x"}})};
   st.services[2].kind = ServiceKind::ExternalName;
   st.services[2].cluster_ips.clear();
-  st.endpoint_sets = {EndpointSet{"default", "sliced-abc", "sliced", {{{"10.9.9.9"}, true, "", ""}}, {}},
+  st.endpoint_sets = {EndpointSet{"default", "sliced-abc", "sliced", {{{"10.9.9.9"}, true, ""}}, {}},
                       EndpointSet{"other", "elsewhere", "elsewhere", {}, {}}};  // another namespace
   st.pods = {pod("p", "10.244.0.1", {{"app", "x"}})};
   st.compute();
@@ -240,10 +239,10 @@ TEST(SelectorEndpoints, AgreesWithTheExampleSlices) {
     ASSERT_EQ(computed->endpoints.size(), written->endpoints.size()) << name;
     std::vector<std::string> a, b;
     for (const Endpoint& e : written->endpoints) {
-      a.push_back(e.addresses[0] + " " + e.hostname + " " + e.target_pod + (e.ready ? " ready" : " unready"));
+      a.push_back(e.addresses[0] + " " + e.hostname + (e.ready ? " ready" : " unready"));
     }
     for (const Endpoint& e : computed->endpoints) {
-      b.push_back(e.addresses[0] + " " + e.hostname + " " + e.target_pod + (e.ready ? " ready" : " unready"));
+      b.push_back(e.addresses[0] + " " + e.hostname + (e.ready ? " ready" : " unready"));
     }
     std::sort(a.begin(), a.end());
     std::sort(b.begin(), b.end());
@@ -291,7 +290,7 @@ TEST(SelectorEndpoints, UpdateAfterAChangeMatchesAComputationFromNothing) {
 
   // A real slice for `api` appears: its derived set goes.
   RegistryState sliced = after;
-  sliced.endpoint_sets.upsert(EndpointSet{"default", "api-x", "api", {{{"10.9.9.9"}, true, "", ""}}, {}});
+  sliced.endpoint_sets.upsert(EndpointSet{"default", "api-x", "api", {{{"10.9.9.9"}, true, ""}}, {}});
   update_selector_endpoints(after, sliced);
   EXPECT_EQ(sliced.endpoint_sets.find({"default", "api/selector/0"}), nullptr);
 }
