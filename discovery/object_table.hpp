@@ -130,10 +130,18 @@ class ObjectTable {
   // that order would), sorted once into full chunks: a reader of 100,000 objects that upserted each would
   // pay a binary search over scattered chunks per object.
   static ObjectTable from(std::vector<T> objects) {
+    std::vector<Ptr> shared;
+    shared.reserve(objects.size());
+    for (T& o : objects)
+      shared.push_back(std::make_shared<const T>(std::move(o)));
+    return from(std::move(shared));
+  }
+  // The same for objects already shared (a source that keeps each object beside the table); none null.
+  static ObjectTable from(std::vector<Ptr> objects) {
     std::vector<std::pair<Ptr, size_t>> sorted;
     sorted.reserve(objects.size());
-    for (T& o : objects)
-      sorted.emplace_back(std::make_shared<const T>(std::move(o)), sorted.size());
+    for (Ptr& o : objects)
+      sorted.emplace_back(std::move(o), sorted.size());
     std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
       const int c = compare(object_key(*a.first), object_key(*b.first));
       return c != 0 ? c < 0 : a.second < b.second;

@@ -9,7 +9,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
 #include <exception>
+#include <iterator>
+#include <thread>
 
 #include <httplib.h>
 
@@ -254,26 +258,87 @@ RangePage Client::range(const std::string& key, const std::string& range_end, in
 std::vector<KeyValue> Client::range_all(const std::string& key, const std::string& range_end,
                                         int64_t page_size, int64_t* revision) {
   std::vector<KeyValue> out;
-  std::string from = key;
-  // etcd 3.4 walks every key left in the range to count it, for each page: pages of a fixed size make a
-  // range of n keys cost O(n²) in etcd (100,000 Services in pages of 500: 200 walks, ~20 s of etcd CPU).
-  // Doubling the page each time keeps the walks to O(log n) and a page's response bounded.
-  constexpr int64_t kLargestPage = 10000;
-  int64_t limit = page_size;
-  while (true) {
-    RangePage page = range(from, range_end, limit, *revision);
-    if (limit > 0) limit = std::max(limit, std::min(limit * 2, kLargestPage));
-    if (*revision == 0) *revision = page.revision;
-    bool more = page.more && !page.kvs.empty();
-    if (more) from = page.kvs.back().key + std::string(1, '\0');  // the next key after the last one
-    for (KeyValue& kv : page.kvs)
-      out.push_back(std::move(kv));
-    if (!more) {
-      thread_json_reader().release_if_large(
-          kJsonParserKeptAfterBulk);  // pages are over: watch lines are small
-      return out;
+  range_pages({{key, range_end}}, page_size, revision, [&out](std::size_t, std::vector<KeyValue>& kvs) {
+    if (out.empty()) {
+      out = std::move(kvs);
+      return;
     }
+    out.insert(out.end(), std::make_move_iterator(kvs.begin()), std::make_move_iterator(kvs.end()));
+  });
+  return out;
+}
+
+void Client::range_pages(const std::vector<std::pair<std::string, std::string>>& ranges, int64_t page_size,
+                         int64_t* revision, const PageHandler& on_page) {
+  // What the reading thread hands over. It reads at most one page beyond the one waiting in `pages`.
+  struct Handover {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::deque<std::pair<std::size_t, std::vector<KeyValue>>> pages;
+    bool done = false;     // the reader has finished (failure set if it failed)
+    bool abandon = false;  // the caller stopped taking pages
+    std::exception_ptr failure;
+    int64_t revision = 0;
+  } h;
+  h.revision = *revision;
+  std::thread reader([this, &ranges, page_size, &h] {
+    int64_t rev = h.revision;
+    try {
+      for (std::size_t i = 0; i < ranges.size(); ++i) {
+        std::string from = ranges[i].first;
+        // etcd 3.4 walks every key left in the range to count it, for each page: pages of a fixed size
+        // make a range of n keys cost O(n²) in etcd (100,000 Services in pages of 500: 200 walks, ~20 s of
+        // etcd CPU). Doubling the page each time keeps the walks to O(log n) and a page's response bounded.
+        constexpr int64_t kLargestPage = 10000;
+        int64_t limit = page_size;
+        bool more = true;
+        while (more) {
+          RangePage page = range(from, ranges[i].second, limit, rev);
+          if (limit > 0) limit = std::max(limit, std::min(limit * 2, kLargestPage));
+          if (rev == 0) rev = page.revision;
+          more = page.more && !page.kvs.empty();
+          if (more) from = page.kvs.back().key + std::string(1, '\0');  // the next key after the last one
+          std::unique_lock lock(h.mutex);
+          h.changed.wait(lock, [&h] { return h.pages.empty() || h.abandon; });
+          if (h.abandon) return;
+          h.pages.emplace_back(i, std::move(page.kvs));
+          h.changed.notify_all();
+        }
+      }
+    } catch (...) {
+      std::lock_guard lock(h.mutex);
+      h.failure = std::current_exception();
+    }
+    std::lock_guard lock(h.mutex);
+    h.revision = rev;
+    h.done = true;
+    h.changed.notify_all();
+  });
+  try {
+    while (true) {
+      std::pair<std::size_t, std::vector<KeyValue>> page;
+      {
+        std::unique_lock lock(h.mutex);
+        h.changed.wait(lock, [&h] { return !h.pages.empty() || h.done; });
+        if (h.pages.empty()) break;
+        page = std::move(h.pages.front());
+        h.pages.pop_front();
+        h.changed.notify_all();
+      }
+      on_page(page.first, page.second);
+    }
+  } catch (...) {
+    {
+      std::lock_guard lock(h.mutex);
+      h.abandon = true;
+      h.changed.notify_all();
+    }
+    reader.join();
+    throw;
   }
+  reader.join();
+  if (h.failure) std::rethrow_exception(h.failure);
+  *revision = h.revision;
 }
 
 int64_t Client::put(const std::string& key, const std::string& value) {

@@ -133,6 +133,15 @@ class Client {
   // not 0 (Compacted if it is gone), else the first page's, which is stored back into *revision.
   std::vector<KeyValue> range_all(const std::string& key, const std::string& range_end, int64_t page_size,
                                   int64_t* revision);
+  // Every key of each [key, range_end) of `ranges` in turn, paged as range_all pages, all at one revision
+  // (as range_all: *revision when not 0, else the first page's, stored back into *revision on return).
+  // Each page goes to on_page(index in ranges, its key-values) on the calling thread while the next page is
+  // read on a thread of its own: the etcd member serialises one page while the caller decodes the last
+  // (at 100,000 objects each side costs seconds). on_page must not call this client; an exception from
+  // it, or a failed read, ends the reading (the reader is joined first) and propagates.
+  using PageHandler = std::function<void(std::size_t, std::vector<KeyValue>&)>;
+  void range_pages(const std::vector<std::pair<std::string, std::string>>& ranges, int64_t page_size,
+                   int64_t* revision, const PageHandler& on_page);
   int64_t put(const std::string& key, const std::string& value);
   // Writes every pair in one transaction (all or nothing). prev receives the value each key held before
   // (nullopt: it did not exist). Returns the revision of the transaction.

@@ -161,37 +161,38 @@ void EtcdSource::full_range() {
   int64_t revision = 0;
   std::map<std::string, std::shared_ptr<const etcd::SlimObject>> next;
   std::map<std::string, int64_t> still_rejected;
+  std::vector<std::pair<std::string, std::string>> ranges;
   for (etcd::Resource r : etcd::kResources) {
     const std::string p = layout_.resource_prefix(r);
-    for (const etcd::KeyValue& kv :
-         client_->range_all(p, etcd::prefix_end(p), options_.page_size, &revision)) {
-      std::optional<etcd::ObjectKey> key = layout_.parse_key(kv.key);
-      if (!key) continue;
-      auto old = objects_.find(kv.key);
-      if (old != objects_.end() && old->second->mod_revision == kv.mod_revision) {
-        next.emplace(kv.key, old->second);  // unchanged since it was applied: not decoded again
-        continue;
-      }
-      auto slim = std::make_shared<etcd::SlimObject>();
-      if (decode(*key, kv, *slim)) {
-        next.emplace(kv.key, std::move(slim));
-        continue;
-      }
-      still_rejected[kv.key] = kv.mod_revision;
-      if (old != objects_.end()) next.emplace(kv.key, old->second);  // keeps its last good version
-    }
+    ranges.emplace_back(p, etcd::prefix_end(p));
   }
-  // Applied as changes: what the range no longer holds goes, what differs is replaced.
-  std::vector<std::string> gone;
-  for (const auto& [key, object] : objects_) {
-    if (!next.count(key)) gone.push_back(key);
-  }
-  for (const std::string& key : gone)
-    set_object(key, nullptr);
-  for (auto& [key, object] : next) {
-    auto old = objects_.find(key);
-    if (old == objects_.end() || old->second != object) set_object(key, std::move(object));
-  }
+  // Each page is decoded while etcd serialises the next one.
+  client_->range_pages(ranges, options_.page_size, &revision,
+                       [&](std::size_t, std::vector<etcd::KeyValue>& kvs) {
+                         for (const etcd::KeyValue& kv : kvs) {
+                           std::optional<etcd::ObjectKey> key = layout_.parse_key(kv.key);
+                           if (!key) continue;
+                           auto old = objects_.find(kv.key);
+                           if (old != objects_.end() && old->second->mod_revision == kv.mod_revision) {
+                             // Unchanged since it was applied: not decoded again, and the same object
+                             // (the zone builder recompiles only what it sees replaced).
+                             next.emplace_hint(next.end(), kv.key, old->second);
+                             continue;
+                           }
+                           auto slim = std::make_shared<etcd::SlimObject>();
+                           if (decode(*key, kv, *slim)) {
+                             next.emplace_hint(next.end(), kv.key, std::move(slim));
+                             continue;
+                           }
+                           still_rejected[kv.key] = kv.mod_revision;
+                           // It keeps its last good version.
+                           if (old != objects_.end()) next.emplace_hint(next.end(), kv.key, old->second);
+                         }
+                       });
+  objects_ = std::move(next);
+  rebuild_state();
+  // The derived selector endpoints are computed afresh from the new tables by publish().
+  last_published_.reset();
   rejected_ = std::move(still_rejected);
   progress_.assign(etcd::kResources.size(), revision);
   need_range_ = false;
@@ -208,6 +209,43 @@ void EtcdSource::full_range() {
           "service imports",
           name(), objects_.size(), revision, st->namespaces.size(), st->services.size(),
           st->endpoint_sets.size(), st->pods.size(), st->service_imports.size());
+}
+
+void EtcdSource::rebuild_state() {
+  std::vector<ObjectTable<Service>::Ptr> services;
+  std::vector<ObjectTable<EndpointSet>::Ptr> endpoint_sets;
+  std::vector<ObjectTable<Pod>::Ptr> pods;
+  std::vector<ObjectTable<ServiceImport>::Ptr> service_imports;
+  namespace_refs_.clear();
+  auto ns_hint = namespace_refs_.end();
+  for (const auto& [key, object] : objects_) {
+    const etcd::ObjectKey& id = object->key;
+    const std::string& ns = id.resource == etcd::Resource::Namespace ? id.name : id.ns;
+    // Objects of one namespace come together: the last namespace counted is usually the one.
+    if (ns_hint == namespace_refs_.end() || ns_hint->first != ns)
+      ns_hint = namespace_refs_.try_emplace(ns, 0).first;
+    ++ns_hint->second;
+    // Each table shares the object: nothing copied.
+    if (const auto* s = std::get_if<Service>(&object->value)) {
+      services.emplace_back(object, s);
+    } else if (const auto* e = std::get_if<EndpointSet>(&object->value)) {
+      endpoint_sets.emplace_back(object, e);
+    } else if (const auto* p = std::get_if<Pod>(&object->value)) {
+      pods.emplace_back(object, p);
+    } else if (const auto* i = std::get_if<ServiceImport>(&object->value)) {
+      service_imports.emplace_back(object, i);
+    }
+  }
+  std::vector<std::string> namespaces;
+  namespaces.reserve(namespace_refs_.size());
+  for (const auto& [ns, refs] : namespace_refs_)
+    namespaces.push_back(ns);
+  state_ = RegistryState{};
+  state_.namespaces = ObjectTable<std::string>::from(std::move(namespaces));
+  state_.services = ObjectTable<Service>::from(std::move(services));
+  state_.endpoint_sets = ObjectTable<EndpointSet>::from(std::move(endpoint_sets));
+  state_.pods = ObjectTable<Pod>::from(std::move(pods));
+  state_.service_imports = ObjectTable<ServiceImport>::from(std::move(service_imports));
 }
 
 namespace {

@@ -87,6 +87,9 @@ class EtcdSource final : public RegistrySource {
   // One watch stream; returns when it ended because a revision was compacted (re-range), throws otherwise.
   void watch_once();
   bool on_messages(const std::vector<etcd::WatchResponse>& batch);
+  // Builds state_'s tables and namespace_refs_ afresh from objects_ (each table sorted once into full
+  // chunks), without selector endpoints.
+  void rebuild_state();
   // Applies one event; true when the registry changed.
   bool apply(const etcd::KeyValue& kv, bool is_delete);
   // Decodes kv into slim; false (and a log line, once per key revision) when the value is malformed.

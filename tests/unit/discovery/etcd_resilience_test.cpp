@@ -12,6 +12,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using namespace testing;  // the etcd test support
+using ::testing::ElementsAre;
 using ::testing::SizeIs;
 using Clock = std::chrono::steady_clock;
 
@@ -113,6 +114,50 @@ TEST_F(EtcdResilienceTest, CompactionPastTheWatchRevisionWhileCutOffRecovers) {
   EXPECT_EQ(stats.full_ranges, 2u);
   put_service("d", "10.96.0.4");  // and the new watch works
   EXPECT_TRUE(wait_for_state(src, [](const RegistryState& s) { return has(s, "d"); }));
+}
+
+TEST_F(EtcdResilienceTest, AReadAfterCompactionKeepsUnchangedObjectsAndSelectorEndpoints) {
+  TcpProxy proxy(etcd_->port());
+  for (int i = 0; i < 300; ++i)  // more than one chunk of each table
+    put_service("s" + std::to_string(i), "10.96.1." + std::to_string(i % 250 + 1));
+  client_->put(layout_.key(Resource::Service, "default", "api"),
+               service_json("default", "api", "None", {{"app", "api"}}));
+  client_->put(layout_.key(Resource::Pod, "default", "api-1"),
+               pod_json("default", "api-1", "10.3.0.1", {{"app", "api"}}, true));
+  // And in a namespace nothing changes in while the source is cut off.
+  client_->put(layout_.key(Resource::Service, "team", "db"),
+               service_json("team", "db", "None", {{"app", "db"}}));
+  client_->put(layout_.key(Resource::Pod, "team", "db-1"),
+               pod_json("team", "db-1", "10.4.0.1", {{"app", "db"}}, true));
+  EtcdSource src(options({proxy.url()}));
+  src.start([] {});
+  ASSERT_TRUE(
+      wait_for_state(src, [](const RegistryState& s) { return has(s, "api") && s.services.size() == 302; }));
+  ASSERT_TRUE(wait_stats(src, [](const EtcdSource::Stats& s) { return s.connected; }));
+  const auto before = src.state();
+  EXPECT_THAT(endpoints_of(*before, "default", "api"), ElementsAre("10.3.0.1"));
+
+  proxy.set_mode(TcpProxy::Mode::Refuse);
+  ASSERT_TRUE(wait_stats(src, [](const EtcdSource::Stats& s) { return !s.connected; }));
+  put_service("s7", "10.96.2.7");
+  client_->delete_range(layout_.key(Resource::Service, "default", "s8"), "");
+  client_->put(layout_.key(Resource::Pod, "default", "api-2"),
+               pod_json("default", "api-2", "10.3.0.2", {{"app", "api"}}, true));
+  client_->compact(client_->range(layout_.prefix(), "", 1, 0).revision);
+  proxy.set_mode(TcpProxy::Mode::Forward);
+
+  ASSERT_TRUE(wait_for_state(src, [](const RegistryState& s) { return !has(s, "s8"); }));
+  ASSERT_EQ(src.stats().full_ranges, 2u);
+  const auto after = src.state();
+  EXPECT_THAT(after->services, SizeIs(301));
+  EXPECT_EQ(find_service(*after, "default", "s7")->cluster_ips[0], "10.96.2.7");
+  // What did not change is the very object the last state held: the zone builder sees only the changes.
+  EXPECT_EQ(after->services.find_ptr({"default", "s9"}), before->services.find_ptr({"default", "s9"}));
+  EXPECT_NE(after->services.find_ptr({"default", "s7"}), before->services.find_ptr({"default", "s7"}));
+  // Selector endpoints are computed for the state read afresh.
+  EXPECT_THAT(endpoints_of(*after, "default", "api"), ElementsAre("10.3.0.1", "10.3.0.2"));
+  EXPECT_THAT(endpoints_of(*after, "team", "db"), ElementsAre("10.4.0.1"));
+  EXPECT_THAT(after->namespaces, ElementsAre("default", "team"));
 }
 
 TEST_F(EtcdResilienceTest, ASilentPeerIsDetectedByTheReadTimeout) {

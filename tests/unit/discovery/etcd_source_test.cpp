@@ -107,6 +107,61 @@ TEST_F(EtcdSourceTest, RangesEveryPageAtOneRevisionThenWatches) {
   EXPECT_TRUE(src.stats().connected);
 }
 
+TEST_F(EtcdSourceTest, RangePagesHandsOverEveryPageOfEveryRangeAtOneRevision) {
+  const std::string a = layout_.prefix() + "a/", b = layout_.prefix() + "b/";
+  for (int i = 0; i < 23; ++i)
+    client_->put(a + std::to_string(100 + i), "a" + std::to_string(i));
+  for (int i = 0; i < 3; ++i)
+    client_->put(b + std::to_string(100 + i), "b" + std::to_string(i));
+  const int64_t at = client_->range(a, "", 1, 0).revision;
+  ClientOptions o;
+  o.endpoints = {etcd_->url()};
+  Client reader(o);
+  int64_t revision = 0;
+  std::vector<std::size_t> sizes;
+  std::vector<std::string> keys;
+  reader.range_pages({{a, prefix_end(a)}, {b, prefix_end(b)}}, 5, &revision,
+                     [&](std::size_t range, std::vector<KeyValue>& kvs) {
+                       sizes.push_back(kvs.size());
+                       for (const KeyValue& kv : kvs)
+                         keys.push_back(std::to_string(range) + ":" + kv.value);
+                       // Written after the first page was read: not in the later pages.
+                       if (sizes.size() == 1) client_->put(a + "122x", "late");
+                     });
+  EXPECT_EQ(revision, at);
+  // Pages of 5, 10 then the rest of a; then b.
+  EXPECT_THAT(sizes, ElementsAre(5, 10, 8, 3));
+  ASSERT_THAT(keys, SizeIs(26));
+  EXPECT_EQ(keys[0], "0:a0");
+  EXPECT_EQ(keys[22], "0:a22");
+  EXPECT_EQ(keys[25], "1:b2");
+}
+
+TEST_F(EtcdSourceTest, RangePagesStopsAtAFailureOfEitherSide) {
+  const std::string a = layout_.prefix() + "a/";
+  for (int i = 0; i < 30; ++i)
+    client_->put(a + std::to_string(100 + i), "v");
+  ClientOptions o;
+  o.endpoints = {etcd_->url()};
+  Client reader(o);
+  int64_t revision = 0;
+  int pages = 0;
+  // The handler throws: no page after it, and the reader thread is joined.
+  EXPECT_THROW(reader.range_pages({{a, prefix_end(a)}}, 2, &revision,
+                                  [&](std::size_t, std::vector<KeyValue>&) {
+                                    if (++pages == 2) throw std::runtime_error("stop");
+                                  }),
+               std::runtime_error);
+  EXPECT_EQ(pages, 2);
+  // A read etcd refuses (a revision it has not reached) ends with its error.
+  revision = client_->range(a, "", 1, 0).revision + 1000;
+  pages = 0;
+  EXPECT_THROW(reader.range_pages({{a, prefix_end(a)}}, 2, &revision,
+                                  [&](std::size_t, std::vector<KeyValue>&) { ++pages; }),
+               EtcdError);
+  EXPECT_EQ(pages, 0);
+}
+
 TEST_F(EtcdSourceTest, PutUpdateDeleteOfServicesSlicesAndPodsArePublished) {
   EtcdSource src(options());
   std::atomic<int> notified{0};
