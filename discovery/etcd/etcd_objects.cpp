@@ -230,10 +230,10 @@ DecodeResult decode_object(const ObjectKey& key, const std::string& value) {
   // What the API server writes names itself; an object written by hand may leave it to the key.
   if (missing) doc = with_identity(obj, key);
 
-  ParseResult parsed;
+  ParsedObjects parsed;
   try {
     // The document checked above: the manifest reader sees exactly the fields that were checked.
-    parsed = parse_manifest_document(*doc, "");
+    parsed = parse_object_document(*doc, "");
   } catch (const std::exception& e) {
     out.error = std::string("cannot parse: ") + e.what();
     return out;
@@ -245,7 +245,7 @@ DecodeResult decode_object(const ObjectKey& key, const std::string& value) {
   for (const ManifestError& w : parsed.warnings)
     out.warnings.push_back(w.reason);
   SlimObject slim{key, 0, std::monostate{}};
-  RegistryState& st = parsed.state;
+  ParsedObjects& st = parsed;
   if (key.resource == Resource::Service && st.services.size() == 1) slim.value = std::move(st.services[0]);
   if (key.resource == Resource::Pod && st.pods.size() == 1) slim.value = std::move(st.pods[0]);
   if (key.resource == Resource::EndpointSlice && st.endpoint_sets.size() == 1) {

@@ -263,13 +263,13 @@ SlimResult slim_object(Kind kind, DocNode object) {
   Document tree = slim_document(kind, object);
   // The slim document read by the manifest rules; one object, so every position is line 1.
   const std::string label = std::string(kind_name(kind)) + " " + result.key;
-  ParseResult parsed = parse_manifest_document(tree, label);
+  ParsedObjects parsed = parse_object_document(tree, label);
   if (!parsed.errors.empty()) {
     result.error = join_reasons(parsed.errors, label + ": ");
     return result;
   }
   result.note = join_reasons(parsed.warnings, label + ": ");
-  RegistryState& st = parsed.state;
+  ParsedObjects& st = parsed;
   switch (kind) {
     case Kind::Namespace:
       if (!st.namespaces.empty()) result.object = Slim(std::move(st.namespaces.front()));

@@ -226,6 +226,41 @@ bool ManifestReader::claim(Fields& f, DocNode at, const std::string& key) {
   return inserted;
 }
 
+// EndpointSlices are the source of truth (CoreDNS reads only them): legacy Endpoints of a service count
+// only where no slice of it exists.
+template <typename Slices, typename Add>
+static void add_unshadowed(std::vector<EndpointSet>& legacy, const Slices& slices, Add add) {
+  if (legacy.empty()) return;
+  std::set<std::string> sliced;
+  for (const EndpointSet& set : slices)
+    sliced.insert(set.ns + "/" + set.service_name);
+  for (EndpointSet& set : legacy) {
+    if (!sliced.count(set.ns + "/" + set.service_name)) add(std::move(set));
+  }
+  legacy.clear();
+}
+
+ParsedObjects ManifestReader::take_objects() {
+  ParsedObjects out;
+  out.namespaces.assign(namespaces_.begin(), namespaces_.end());
+  out.services = std::move(services_);
+  out.endpoint_sets = std::move(endpoint_sets_);
+  out.pods = std::move(pods_);
+  std::vector<EndpointSet> legacy;
+  add_unshadowed(legacy_sets_, out.endpoint_sets,
+                 [&legacy](EndpointSet&& set) { legacy.push_back(std::move(set)); });
+  for (EndpointSet& set : legacy)
+    out.endpoint_sets.push_back(std::move(set));
+  for (const ServiceImport& import : result_.state.service_imports)  // rare: copied
+    out.service_imports.push_back(import);
+  out.errors = std::move(result_.errors);
+  out.warnings = std::move(result_.warnings);
+  services_.clear();
+  endpoint_sets_.clear();
+  pods_.clear();
+  return out;
+}
+
 ParseResult ManifestReader::finish() {
   RegistryState& st = result_.state;
   st.namespaces.assign(namespaces_.begin(), namespaces_.end());
@@ -235,15 +270,9 @@ ParseResult ManifestReader::finish() {
   services_.clear();
   endpoint_sets_.clear();
   pods_.clear();
-  // A cluster dump holds both the EndpointSlices and the legacy Endpoints mirror of each service; the
-  // slices are the source of truth (CoreDNS reads only them), so Endpoints count only where no slice exists.
-  std::set<std::string> sliced;
-  for (const EndpointSet& set : st.endpoint_sets)
-    sliced.insert(set.ns + "/" + set.service_name);
-  for (EndpointSet& set : legacy_sets_) {
-    if (!sliced.count(set.ns + "/" + set.service_name)) st.endpoint_sets.push_back(std::move(set));
-  }
-  legacy_sets_.clear();
+  // A cluster dump holds both the EndpointSlices and the legacy Endpoints mirror of each service.
+  add_unshadowed(legacy_sets_, st.endpoint_sets,
+                 [&st](EndpointSet&& set) { st.endpoint_sets.push_back(std::move(set)); });
   return std::move(result_);
 }
 

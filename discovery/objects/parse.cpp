@@ -22,4 +22,10 @@ ParseResult parse_manifest_document(const Document& doc, const std::string& file
   return reader.finish();
 }
 
+ParsedObjects parse_object_document(const Document& doc, const std::string& file_label) {
+  objects::ManifestReader reader;
+  reader.read_parsed(doc, file_label);
+  return reader.take_objects();
+}
+
 }  // namespace clusterdns::discovery

@@ -35,4 +35,17 @@ ParseResult parse_manifest_text(const std::string& text, const std::string& file
 // it in errors.
 ParseResult parse_manifest_document(const Document& doc, const std::string& file_label);
 
+// The objects of one document as read, in document order, with no tables built: what a source that reads
+// objects one at a time (the API, etcd: 100,000 of them at start-up) takes out of parse_manifest_document's
+// state, without a table, a sort and a copy per object. The same rules and the same errors.
+struct ParsedObjects {
+  std::vector<std::string> namespaces;  // sorted, each once
+  std::vector<Service> services;
+  std::vector<EndpointSet> endpoint_sets;  // slices, then legacy Endpoints that no slice here shadows
+  std::vector<Pod> pods;
+  std::vector<ServiceImport> service_imports;
+  std::vector<ManifestError> errors, warnings;
+};
+ParsedObjects parse_object_document(const Document& doc, const std::string& file_label);
+
 }  // namespace clusterdns::discovery
