@@ -19,8 +19,8 @@ namespace wire = dns::wire;
 
 namespace {
 // Sorts and dedupes keys that arrive as a few sorted runs (each table's diff and each namespace's objects
-// come in key order) by merging the runs: a build from nothing lists 100,000 Services twice and sorting
-// them was a tenth of the build's own time.
+// come in key order) by merging the runs: a build from nothing lists 100,000 Services twice, and perf put
+// ~4% of a build's samples in sorting them (each comparison reads strings scattered over the heap).
 template <typename Key>
 void sort_unique_runs(std::vector<Key>& keys) {
   std::vector<size_t> bounds{0};

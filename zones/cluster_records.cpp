@@ -68,11 +68,7 @@ void RecordSink::srv(std::string_view labels, std::string_view name, uint32_t tt
                      uint16_t port, std::string_view target) {
   owner_.assign(labels).append(name);
   rdata_.clear();
-  for (const uint16_t v : {uint16_t{0}, weight, port}) {
-    rdata_.push_back(static_cast<char>(v >> 8));
-    rdata_.push_back(static_cast<char>(v & 0xFF));
-  }
-  rdata_.append(target);  // RFC 2782: the target is never compressed
+  append_srv_rdata(rdata_, 0, weight, port, target);
   record(owner_, wire::rrtype::SRV, ttl, RdataView(rdata_, Rdata::kNoName));
 }
 

@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <cstring>
 
-#include "base/ip_address.hpp"
 #include "dns/wire/name.hpp"
 #include "dns/wire/types.hpp"
 #include "dns/wire/writer.hpp"
@@ -388,10 +387,7 @@ static void append_u32(std::pmr::string& s, uint32_t v) {
 
 Rdata rdata_srv(uint16_t priority, uint16_t weight, uint16_t port, std::string_view target_wire) {
   Rdata r;
-  append_u16(r.raw, priority);
-  append_u16(r.raw, weight);
-  append_u16(r.raw, port);
-  r.raw += target_wire;  // RFC 2782: the target is never compressed
+  append_srv_rdata(r.raw, priority, weight, port, target_wire);
   return r;
 }
 
@@ -411,15 +407,6 @@ Rdata rdata_soa(const DraftZone& zone) {
   append_u32(r.raw, zone.expire);
   append_u32(r.raw, zone.minimum);
   return r;
-}
-
-bool rdata_ip(std::string_view text, uint16_t& type, Rdata& out) {
-  const std::optional<base::IpAddress> address = base::IpAddress::parse(text);
-  if (!address) return false;
-  type = address->is_v6() ? wire::rrtype::AAAA : wire::rrtype::A;
-  const auto bytes = address->bytes();
-  out = Rdata{std::pmr::string(reinterpret_cast<const char*>(bytes.data()), bytes.size())};
-  return true;
 }
 
 }  // namespace clusterdns::zones

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <iterator>
 #include <memory>
 #include <memory_resource>
@@ -138,9 +139,18 @@ Rdata rdata_a(const uint8_t (&ip)[4]);
 Rdata rdata_aaaa(const uint8_t (&ip)[16]);
 Rdata rdata_name(std::string_view wire);  // CNAME, PTR, NS
 Rdata rdata_srv(uint16_t priority, uint16_t weight, uint16_t port, std::string_view target_wire);
+// SRV RDATA appended to `out` (rdata_srv's, or a reused buffer's): priority, weight, port, then the target,
+// which RFC 2782 never compresses.
+template <typename String>
+void append_srv_rdata(String& out, uint16_t priority, uint16_t weight, uint16_t port,
+                      std::string_view target_wire) {
+  for (const uint16_t v : {priority, weight, port}) {
+    out.push_back(static_cast<char>(v >> 8));
+    out.push_back(static_cast<char>(v & 0xFF));
+  }
+  out.append(target_wire);
+}
 Rdata rdata_txt(std::string_view text);  // one character-string
 Rdata rdata_soa(const DraftZone& zone);
-// Parses an IP text into A/AAAA RDATA; false when it is not an address.
-bool rdata_ip(std::string_view text, uint16_t& type, Rdata& out);
 
 }  // namespace clusterdns::zones

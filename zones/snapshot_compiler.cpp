@@ -597,8 +597,8 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::compile(const ZoneDraft& draft
   std::vector<PerThread> results(threads);
   const auto compile_groups = [&](size_t first_group, PerThread& out) {
     // Each shard is built in this thread's scratch shard, whose vectors keep their capacity from one shard
-    // to the next, then copied once at its exact size: grown by doubling and shrunk to fit, each shard's
-    // vectors were reallocated and copied about ten times (a fifth of a build from nothing).
+    // to the next, then copied once at its exact size (before, each shard's four vectors grew by doubling,
+    // reallocating and copying as they went, and were copied again to shrink them to fit).
     Shard scratch;
     Writer writer(draft, scratch, yielding_ptr_zone_);
     for (size_t g = first_group; g + 1 < group_starts.size(); g += threads) {

@@ -40,7 +40,7 @@ std::string resource_version(DocNode object);
 
 // Slims one object (as JsonReader read it). List items come without kind/apiVersion; both are taken from
 // `kind`. The field rules are the manifest reader's: only the fields a DNS or environment-variable rule reads
-// are copied into a small document, then parse_manifest_document validates and converts them, so a file
+// are copied into a small document, then parse_object_document validates and converts them, so a file
 // registry and the API agree on every object.
 SlimResult slim_object(Kind kind, DocNode object);
 

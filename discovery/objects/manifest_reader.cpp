@@ -227,7 +227,7 @@ bool ManifestReader::claim(Fields& f, DocNode at, const std::string& key) {
 }
 
 // EndpointSlices are the source of truth (CoreDNS reads only them): legacy Endpoints of a service count
-// only where no slice of it exists.
+// only where no slice of it exists. `add` may append to `slices`: they are all read before it is called.
 template <typename Slices, typename Add>
 static void add_unshadowed(std::vector<EndpointSet>& legacy, const Slices& slices, Add add) {
   if (legacy.empty()) return;
@@ -246,11 +246,8 @@ ParsedObjects ManifestReader::take_objects() {
   out.services = std::move(services_);
   out.endpoint_sets = std::move(endpoint_sets_);
   out.pods = std::move(pods_);
-  std::vector<EndpointSet> legacy;
   add_unshadowed(legacy_sets_, out.endpoint_sets,
-                 [&legacy](EndpointSet&& set) { legacy.push_back(std::move(set)); });
-  for (EndpointSet& set : legacy)
-    out.endpoint_sets.push_back(std::move(set));
+                 [&out](EndpointSet&& set) { out.endpoint_sets.push_back(std::move(set)); });
   for (const ServiceImport& import : result_.state.service_imports)  // rare: copied
     out.service_imports.push_back(import);
   out.errors = std::move(result_.errors);
