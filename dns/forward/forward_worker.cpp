@@ -175,8 +175,8 @@ void ForwardWorker::release(Pending* p) {
 
 void ForwardWorker::arm_health_timer(std::chrono::milliseconds delay) {
   health_timer_.expires_after(delay);
-  health_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec || stopping_) return;
+  health_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+    if (ec || !*alive || stopping_) return;
     health_check();
     arm_health_timer(
         std::min<std::chrono::milliseconds>(f_.options_.health_interval, std::chrono::seconds(1)));
@@ -244,6 +244,7 @@ void ForwardWorker::handle_probe(Pending* p, int status) {
 void ForwardWorker::stop() {
   if (stopping_) return;
   stopping_ = true;
+  *alive_ = false;
   health_timer_.cancel();
   // ares_destroy runs every pending callback with ARES_EDESTRUCTION: clients get SERVFAIL, the rest is
   // released. Move the map out first: callbacks must not find half-destroyed channels.

@@ -100,6 +100,8 @@ class ForwardWorker {
   boost::asio::steady_timer health_timer_;
   uint64_t probe_seq_ = 0;
   bool stopping_ = false;
+  // The health timer's handler checks it: one already queued may run after the worker is destroyed.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   base::RateLimitedLog warnings_{1, std::chrono::seconds(5)};  // per-query warnings: one per 5 s
 };
 
