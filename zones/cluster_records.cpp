@@ -72,9 +72,8 @@ void RecordSink::srv(std::string_view labels, std::string_view name, uint32_t tt
   record(owner_, wire::rrtype::SRV, ttl, RdataView(rdata_, Rdata::kNoName));
 }
 
-// §2.3.2 / §2.4.2: one SRV per target under _port._proto, all of them under the service name too
-// (CoreDNS extension); weight = 100 / number of targets.
-void ClusterRecords::add_srv(RecordSink& out, const std::string& service_name, std::vector<Srv>& srvs) const {
+void write_srv(RecordSink& out, std::string_view name, uint32_t ttl, std::vector<SrvRecord>& srvs,
+               bool also_bare) {
   std::sort(srvs.begin(), srvs.end());
   srvs.erase(std::unique(srvs.begin(), srvs.end()), srvs.end());
   if (srvs.empty()) return;
@@ -86,16 +85,17 @@ void ClusterRecords::add_srv(RecordSink& out, const std::string& service_name, s
       ++j;
     const auto weight = static_cast<uint16_t>(100 / (j - i));
     for (; i < j; ++i) {
-      out.srv(srvs[i].labels, service_name, opts_.ttl, weight, srvs[i].port, srvs[i].target);
-      all.emplace_back(srvs[i].port, srvs[i].target);
+      out.srv(srvs[i].labels, name, ttl, weight, srvs[i].port, srvs[i].target);
+      if (also_bare) all.emplace_back(srvs[i].port, srvs[i].target);
     }
   }
+  if (!also_bare) return;
   // Under the bare name, 53/udp and 53/tcp to one target are one record: weigh what is left.
   std::sort(all.begin(), all.end());
   all.erase(std::unique(all.begin(), all.end()), all.end());
   const auto weight = static_cast<uint16_t>(100 / all.size());
   for (const auto& [port, target] : all)
-    out.srv({}, service_name, opts_.ttl, weight, port, target);
+    out.srv({}, name, ttl, weight, port, target);
 }
 
 void ClusterRecords::service(const Service& svc, const std::vector<const EndpointSet*>& sets,
@@ -115,7 +115,7 @@ void ClusterRecords::service(const Service& svc, const std::vector<const Endpoin
   }
   const bool headless = svc.kind == ServiceKind::Headless;
   // Ready endpoints, merged across slices; not-ready ones are invisible (§2.4.1).
-  std::vector<Srv> srv;
+  std::vector<SrvRecord> srv;
   std::deque<std::string> kept;  // what `srv` views: SRV labels and the endpoint names they point to
   std::vector<std::pair<std::string_view, uint16_t>> set_ports;
   std::string host;
@@ -141,14 +141,14 @@ void ClusterRecords::service(const Service& svc, const std::vector<const Endpoin
           if (set_ports.empty()) continue;
           const std::string_view target = kept.emplace_back(host);
           for (const auto& [labels, port] : set_ports)
-            srv.push_back(Srv{labels, port, target});
+            srv.push_back(SrvRecord{labels, port, target});
         }
       }
     }
   }
   if (headless) {
     // Headless with no ready endpoint does not exist (spec §2.4.1): no records at all.
-    if (any_ready) add_srv(out, name, srv);
+    if (any_ready) write_srv(out, name, opts_.ttl, srv);
     return;
   }
   for (const auto& ip : svc.cluster_ips) {
@@ -157,10 +157,10 @@ void ClusterRecords::service(const Service& svc, const std::vector<const Endpoin
   }
   for (const auto& port : svc.ports) {
     if (port.name.empty()) continue;  // unnamed ports have no SRV (§2.3.2)
-    srv.push_back(
-        Srv{kept.emplace_back(srv_labels(port.name, port.protocol)), static_cast<uint16_t>(port.port), name});
+    srv.push_back(SrvRecord{kept.emplace_back(srv_labels(port.name, port.protocol)),
+                            static_cast<uint16_t>(port.port), name});
   }
-  add_srv(out, name, srv);
+  write_srv(out, name, opts_.ttl, srv);
   out.exists(name);  // a ClusterIP service exists even without endpoints or IPs
 }
 

@@ -2,11 +2,8 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
-#include <set>
 #include <string>
 #include <string_view>
-#include <tuple>
 #include <vector>
 
 #include "discovery/model.hpp"
@@ -94,12 +91,21 @@ class RecordSink {
   std::string owner_, rdata_;  // scratch, reused by every record written through it
 };
 
-// One SRV target: (priority/weight computed later) port, target name.
-struct SrvTarget {
+// One SRV before weighing: `port` on `target`, under `labels` (_port._proto). Views: the caller keeps the
+// strings they view until write_srv returns.
+struct SrvRecord {
+  std::string_view labels;
   uint16_t port;
-  std::string target;
-  bool operator<(const SrvTarget& o) const { return std::tie(port, target) < std::tie(o.port, o.target); }
+  std::string_view target;
+  auto operator<=>(const SrvRecord&) const = default;
 };
+
+// Kubernetes DNS specification §2.3.2 / §2.4.2: one SRV per target under <labels><name>, weight 100 / the
+// targets under those labels; with `also_bare`, all of them under `name` itself too (CoreDNS's answer to SRV
+// at a service name), where 53/udp and 53/tcp to one target are one record. Sorts and dedupes `srvs`. The
+// cluster, external and clusterset zones all weigh their SRVs here.
+void write_srv(RecordSink& out, std::string_view name, uint32_t ttl, std::vector<SrvRecord>& srvs,
+               bool also_bare = true);
 
 // The records each registry object implies (Kubernetes DNS specification 1.1.0), one object at a time.
 // A service's or pod's records are written only while its namespace exists: the caller asks for them when
@@ -118,16 +124,6 @@ class ClusterRecords {
   static bool namespace_named(const std::string& ns);
 
  private:
-  // One SRV of a service before weighing: under `labels` (_port._proto) to `port` on `target`.
-  struct Srv {
-    std::string_view labels;
-    uint16_t port;
-    std::string_view target;
-    auto operator<=>(const Srv&) const = default;
-  };
-  // Sorts `srvs` and writes them, under their labels and all under the service's name too.
-  void add_srv(RecordSink& out, const std::string& service_name, std::vector<Srv>& srvs) const;
-
   ClusterOptions opts_;
   std::string zone_, svc_, pod_, ns_name_;
 };

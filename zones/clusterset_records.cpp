@@ -3,8 +3,7 @@
 #include "zones/clusterset_records.hpp"
 
 #include <algorithm>
-#include <map>
-#include <set>
+#include <deque>
 
 #include "dns/wire/name.hpp"
 #include "dns/wire/types.hpp"
@@ -17,28 +16,6 @@ using discovery::Endpoint;
 using discovery::EndpointSet;
 using discovery::ImportType;
 using discovery::ServiceImport;
-
-namespace {
-
-// One SRV per target under each _port._proto name (§2.3.2, §2.4.2), all of them under the service name too
-// (as the cluster zone, CoreDNS's extension); weight 100 / number of targets.
-void add_srv(RecordSink& out, uint32_t ttl, const std::string& name,
-             const std::map<std::string, std::set<SrvTarget>>& by_port) {
-  std::set<SrvTarget> all;
-  for (const auto& [key, targets] : by_port) {
-    const auto weight = static_cast<uint16_t>(100 / targets.size());
-    for (const auto& t : targets) {
-      out.record(key + name, wire::rrtype::SRV, ttl, rdata_srv(0, weight, t.port, t.target));
-      all.insert(t);
-    }
-  }
-  if (all.empty()) return;
-  const auto weight = static_cast<uint16_t>(100 / all.size());
-  for (const auto& t : all)
-    out.record(name, wire::rrtype::SRV, ttl, rdata_srv(0, weight, t.port, t.target));
-}
-
-}  // namespace
 
 ClustersetRecords::ClustersetRecords(const ClusterOptions& opts) : ttl_(opts.ttl) {
   if (opts.clusterset_zone.empty()) return;
@@ -73,7 +50,8 @@ void ClustersetRecords::service_import(const ServiceImport& import,
                                        const std::vector<const EndpointSet*>& sets, RecordSink& out) const {
   if (apex_.empty() || !is_dns_label(import.ns) || !is_dns_label(import.name)) return;
   const std::string name = wire_label(import.name) + wire_label(import.ns) + svc_;
-  std::map<std::string, std::set<SrvTarget>> srv;
+  std::vector<SrvRecord> srv;
+  std::deque<std::string> kept;  // what `srv` views
   if (import.type == ImportType::ClusterSetIp) {
     // §2.3.1-§2.3.3: the clusterset IPs and their PTRs (where the cluster zone has one for the address, the
     // snapshot compiler leaves ours out: SnapshotCompiler's yielding_ptr_zone), SRV per named port to the
@@ -84,9 +62,10 @@ void ClustersetRecords::service_import(const ServiceImport& import,
     }
     for (const auto& port : import.ports) {
       if (port.name.empty() || port.port <= 0 || port.port > 65535) continue;
-      srv[srv_labels(port.name, port.protocol)].insert(SrvTarget{static_cast<uint16_t>(port.port), name});
+      srv.push_back(SrvRecord{kept.emplace_back(srv_labels(port.name, port.protocol)),
+                              static_cast<uint16_t>(port.port), name});
     }
-    add_srv(out, ttl_, name, srv);
+    write_srv(out, name, ttl_, srv);
     out.exists(name);  // an import without IPs yet is NODATA, as a ClusterIP service without one
     return;
   }
@@ -102,17 +81,19 @@ void ClustersetRecords::service_import(const ServiceImport& import,
         if (!named) continue;
         const std::string host_label =
             !ep.hostname.empty() && is_dns_label(wire::lowercase(ep.hostname)) ? ep.hostname : dashed_ip(ip);
-        const std::string host = wire_label(host_label) + wire_label(set->source_cluster) + name;
+        const std::string& host =
+            kept.emplace_back(wire_label(host_label) + wire_label(set->source_cluster) + name);
         out.address(host, ttl_, ip);
         out.ptr(ip, ttl_, host);
         for (const auto& port : set->ports) {
           if (port.name.empty() || port.port <= 0 || port.port > 65535) continue;
-          srv[srv_labels(port.name, port.protocol)].insert(SrvTarget{static_cast<uint16_t>(port.port), host});
+          srv.push_back(SrvRecord{kept.emplace_back(srv_labels(port.name, port.protocol)),
+                                  static_cast<uint16_t>(port.port), host});
         }
       }
     }
   }
-  add_srv(out, ttl_, name, srv);  // no ready endpoint: no records at all, NXDOMAIN (§2.4.1)
+  write_srv(out, name, ttl_, srv);  // no ready endpoint: no records at all, NXDOMAIN (§2.4.1)
 }
 
 }  // namespace clusterdns::zones

@@ -3,6 +3,7 @@
 #include "zones/external_records.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <set>
 
@@ -32,24 +33,6 @@ std::vector<std::string> external_ips(const Service& svc) {
   for (const auto& ip : svc.external_ips)
     add(ip);
   return ips;
-}
-
-// One SRV per target under each _port._proto name, and all of them under `name` itself (the kubernetes
-// plugin's answer to SRV at a service name); weight 100 / number of targets.
-void add_srv(RecordSink& out, uint32_t ttl, const std::string& name,
-             const std::map<std::string, std::set<SrvTarget>>& by_port, bool bare) {
-  std::set<SrvTarget> all;
-  for (const auto& [key, targets] : by_port) {
-    const auto weight = static_cast<uint16_t>(100 / targets.size());
-    for (const auto& t : targets) {
-      out.record(key + name, wire::rrtype::SRV, ttl, rdata_srv(0, weight, t.port, t.target));
-      all.insert(t);
-    }
-  }
-  if (!bare || all.empty()) return;
-  const auto weight = static_cast<uint16_t>(100 / all.size());
-  for (const auto& t : all)
-    out.record(name, wire::rrtype::SRV, ttl, rdata_srv(0, weight, t.port, t.target));
 }
 
 }  // namespace
@@ -111,7 +94,8 @@ void ExternalRecords::service(const Service& svc, const std::vector<const Endpoi
       headless(svc, sets, name, out);
       continue;
     }
-    std::map<std::string, std::set<SrvTarget>> srv;
+    std::vector<SrvRecord> srv;
+    std::deque<std::string> kept;  // what `srv` views
     const std::vector<std::string> ips = external_ips(svc);
     std::string target = name;
     if (!ips.empty()) {
@@ -132,35 +116,37 @@ void ExternalRecords::service(const Service& svc, const std::vector<const Endpoi
     }
     for (const auto& port : svc.ports) {
       if (port.name.empty() || port.port <= 0 || port.port > 65535) continue;
-      srv[srv_labels(port.name, port.protocol)].insert(SrvTarget{static_cast<uint16_t>(port.port), target});
+      srv.push_back(SrvRecord{kept.emplace_back(srv_labels(port.name, port.protocol)),
+                              static_cast<uint16_t>(port.port), target});
     }
     // A CNAME owner has no other data (RFC 1034 §3.6.2): SRV at the bare name only beside addresses.
-    add_srv(out, opts_.ttl, name, srv, target == name);
+    write_srv(out, name, opts_.ttl, srv, target == name);
   }
 }
 
 void ExternalRecords::headless(const Service& svc, const std::vector<const EndpointSet*>& sets,
                                const std::string& name, RecordSink& out) const {
-  std::map<std::string, std::set<SrvTarget>> srv;
+  std::vector<SrvRecord> srv;
+  std::deque<std::string> kept;                   // what `srv` views
   std::map<std::string, std::set<uint16_t>> own;  // endpoint name -> its ports (SRV at the endpoint name)
   for (const EndpointSet* set : sets) {
     for (const Endpoint& ep : set->endpoints) {
       if (!ep.ready && !svc.publish_not_ready) continue;  // ready endpoints only, as the cluster zone
       for (const std::string& ip : ep.addresses) {
-        const std::string host = wire_label(endpoint_label(ep, ip)) + name;
+        const std::string& host = kept.emplace_back(wire_label(endpoint_label(ep, ip)) + name);
         out.address(host, opts_.ttl, ip);
         out.address(name, opts_.ttl, ip);
         auto& ports = own[host];
         for (const auto& port : set->ports) {
           if (port.name.empty() || port.port <= 0 || port.port > 65535) continue;
           const auto p = static_cast<uint16_t>(port.port);
-          srv[srv_labels(port.name, port.protocol)].insert(SrvTarget{p, host});
+          srv.push_back(SrvRecord{kept.emplace_back(srv_labels(port.name, port.protocol)), p, host});
           ports.insert(p);
         }
       }
     }
   }
-  add_srv(out, opts_.ttl, name, srv, true);
+  write_srv(out, name, opts_.ttl, srv);
   // SRV at an endpoint's own name: one per port, targeting itself (external_test.go, endpoint-svc-0).
   for (const auto& [host, ports] : own) {
     if (ports.empty()) continue;
