@@ -103,14 +103,63 @@ void ZoneBuilder::write_service(const discovery::RegistryState& state, discovery
                                 bool adding) {
   const discovery::Service* svc = state.services.find(key);
   if (!svc || !state.namespaces.find({{}, key.first})) return;
-  std::vector<const discovery::EndpointSet*> sets;
-  if (auto it = sets_.find(set_key(key.first, key.second)); it != sets_.end()) {
+  write_service(*svc, adding);
+}
+
+void ZoneBuilder::write_service(const discovery::Service& svc, bool adding) {
+  std::vector<const discovery::EndpointSet*>& sets = sets_scratch_;
+  sets.clear();
+  if (auto it = sets_.find(set_key(svc.ns, svc.name)); it != sets_.end()) {
     for (const auto& set : it->second)
       sets.push_back(set.get());
   }
   RecordSink sink(draft_, adding);
-  records_.service(*svc, sets, sink);
-  external_.service(*svc, sets, sink);
+  records_.service(svc, sets, sink);
+  external_.service(svc, sets, sink);
+}
+
+void ZoneBuilder::index_set(const discovery::RegistryState& state, const discovery::EndpointSet& set) {
+  if (!set.multicluster_service.empty()) {
+    import_sets_[set_key(set.ns, set.multicluster_service)].push_back(
+        state.endpoint_sets.find_ptr({set.ns, set.name}));
+  }
+  sets_[set_key(set.ns, set.service_name)].push_back(state.endpoint_sets.find_ptr({set.ns, set.name}));
+}
+
+void ZoneBuilder::write_all(const discovery::RegistryState& state, std::vector<PodAddress>& addresses) {
+  // A low estimate of the names to come (a Service with a named port writes four: its name, the SRV name,
+  // its _proto parent, a PTR; an endpoint two), so that the name table does not rehash at every doubling.
+  size_t names = 3 * state.services.size() + state.pods.size();
+  for (const discovery::EndpointSet& set : state.endpoint_sets) {
+    index_set(state, set);
+    for (const discovery::Endpoint& ep : set.endpoints)
+      names += 2 * ep.addresses.size();
+  }
+  draft_.reserve_names(draft_.nodes().size() + names);
+  for (const std::string& ns : state.namespaces)
+    write_namespace(state, ns, true);
+  // Objects come sorted by namespace: its existence is looked up once per namespace.
+  std::string_view ns;
+  bool ns_exists = false;
+  const auto in_namespace = [&](const std::string& object_ns) {
+    if (object_ns != ns) {
+      ns = object_ns;
+      ns_exists = state.namespaces.find({{}, object_ns}) != nullptr;
+    }
+    return ns_exists;
+  };
+  for (const discovery::Service& svc : state.services) {
+    if (in_namespace(svc.ns)) write_service(svc, true);
+  }
+  for (const discovery::Pod& pod : state.pods) {
+    if (!in_namespace(pod.ns)) continue;
+    RecordSink sink(draft_, true);
+    records_.pod(pod, sink);
+  }
+  for (const discovery::ServiceImport& import : state.service_imports)
+    write_import(state, {import.ns, import.name}, true);
+  for (const auto& pod : state.pods)
+    pod_addresses(&pod, false, addresses);
 }
 
 void ZoneBuilder::write_namespace(const discovery::RegistryState& state, const std::string& ns, bool adding) {
@@ -150,6 +199,19 @@ void ZoneBuilder::pod_addresses(const discovery::Pod* pod, bool released, std::v
 std::shared_ptr<const Snapshot> ZoneBuilder::update(std::shared_ptr<const discovery::RegistryState> state,
                                                     uint32_t serial) {
   const auto records_start = std::chrono::steady_clock::now();
+  std::vector<PodAddress> addresses;
+  if (first_ && !last_ && state) {
+    draft_.track_touched(false);
+    write_all(*state, addresses);
+    last_ = state;
+    records_seconds_ =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - records_start).count();
+    draft_.take_touched();
+    draft_.shrink_records();
+    first_ = false;
+    return compiler_.build_all(draft_, true, config_.cluster.ttl, serial, config_.keep_transfer_data,
+                               &addresses);
+  }
   static const discovery::RegistryState kEmpty;
   const discovery::RegistryState& before = last_ ? *last_ : kEmpty;
   const discovery::RegistryState& after = state ? *state : kEmpty;
@@ -226,10 +288,6 @@ std::shared_ptr<const Snapshot> ZoneBuilder::update(std::shared_ptr<const discov
         if (it->second.empty()) import_sets_.erase(it);
       }
     }
-    if (now && !now->multicluster_service.empty()) {
-      import_sets_[set_key(now->ns, now->multicluster_service)].push_back(
-          after.endpoint_sets.find_ptr({now->ns, now->name}));
-    }
     if (was) {
       auto it = sets_.find(set_key(was->ns, was->service_name));
       if (it != sets_.end()) {
@@ -238,10 +296,7 @@ std::shared_ptr<const Snapshot> ZoneBuilder::update(std::shared_ptr<const discov
         if (it->second.empty()) sets_.erase(it);
       }
     }
-    if (now) {
-      sets_[set_key(now->ns, now->service_name)].push_back(
-          after.endpoint_sets.find_ptr({now->ns, now->name}));
-    }
+    if (now) index_set(after, *now);
   }
   for (const std::string& ns : namespaces)
     write_namespace(after, ns, true);
@@ -253,7 +308,6 @@ std::shared_ptr<const Snapshot> ZoneBuilder::update(std::shared_ptr<const discov
     write_import(after, {k.first, k.second}, true);
   // The pod index changes by the addresses of the pods that moved (every pod at first): O(pods moved).
   // Read here, while `before` is still held.
-  std::vector<PodAddress> addresses;
   if (first_) {
     for (const auto& pod : after.pods)
       pod_addresses(&pod, false, addresses);

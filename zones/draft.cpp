@@ -99,22 +99,25 @@ void put_rr(wire::CompressingWriter& w, std::string_view owner, uint16_t type, u
 }
 
 DraftNode* ZoneDraft::ensure(std::string_view owner) {
-  if (DraftNode* node = nodes_.find(owner)) return node;
+  // One probe per name: where a missing name goes is kept from its lookup.
+  DraftNodes::Place place = nodes_.find_place(owner);
+  if (place.node) return place.node;
   const int z = zone_of(owner);
   if (z < 0) return nullptr;
   note(owner);
-  DraftNode* node = nodes_.try_emplace(owner).first;
+  DraftNode* node = nodes_.emplace(owner, place);
   // Ancestors up to the apex exist as empty non-terminals; each counts its children.
   const std::string& apex = zones_[static_cast<size_t>(z)].apex;
   std::string_view parent = owner;
   while (parent.size() > apex.size()) {
     parent = wire::strip_labels(parent, 1);
-    if (DraftNode* existing = nodes_.find(parent)) {
-      ++existing->children;
+    place = nodes_.find_place(parent);
+    if (place.node) {
+      ++place.node->children;
       break;
     }
     note(parent);
-    nodes_.try_emplace(parent).first->children = 1;
+    nodes_.emplace(parent, place)->children = 1;
   }
   return node;
 }

@@ -81,6 +81,8 @@ class ZoneDraft {
   // Service's): after a build from nothing, which is followed by few changes to any one set.
   void shrink_records();
   void track_touched(bool on) { tracking_ = on; }
+  // Room for about `names` names without rehashing as they come.
+  void reserve_names(size_t names) { nodes_.reserve(names); }
 
   // Hashed, not ordered: a build from nothing looks up every name and its parents, and an ordered tree of
   // 400,000 names spends most of that time in cache misses. Whoever needs an order (AXFR) sorts.

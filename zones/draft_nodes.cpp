@@ -64,10 +64,26 @@ const DraftNodes::Entry* DraftNodes::find_entry(std::string_view name) const {
 }
 
 std::pair<DraftNode*, bool> DraftNodes::try_emplace(std::string_view name) {
+  const Place place = find_place(name);
+  if (place.node) return {place.node, false};
+  return {emplace(name, place), true};
+}
+
+DraftNodes::Place DraftNodes::find_place(std::string_view name) {
   if ((size_ + 1) * 4 > slots_.size() * 3) grow();
   const uint64_t hash = draft_name_hash(name);
   const size_t i = probe(name, hash);
-  if (slots_[i] != 0) return {&mutable_entry_of(slots_[i])->node, false};
+  return {slots_[i] != 0 ? &mutable_entry_of(slots_[i])->node : nullptr, i, hash};
+}
+
+void DraftNodes::reserve(size_t names) {
+  while (names * 4 > slots_.size() * 3)
+    grow();
+}
+
+DraftNode* DraftNodes::emplace(std::string_view name, const Place& place) {
+  const uint64_t hash = place.hash;
+  const size_t i = place.slot;
   if (name.size() > UINT8_MAX) throw std::length_error("draft name over 255 bytes");
   void* block = memory_->allocate(sizeof(Entry) + name.size(), alignof(Entry));
   auto address = reinterpret_cast<uintptr_t>(block);
@@ -79,7 +95,7 @@ std::pair<DraftNode*, bool> DraftNodes::try_emplace(std::string_view name) {
   std::memcpy(const_cast<char*>(e->name_data()), name.data(), name.size());
   slots_[i] = address | (uintptr_t{tag_of(hash)} << kTagShift);
   ++size_;
-  return {&e->node, true};
+  return &e->node;
 }
 
 bool DraftNodes::erase(std::string_view name) {

@@ -50,6 +50,18 @@ class DraftNodes {
   const Entry* find_entry(std::string_view name) const;
   // The node of `name`, and whether it was created now (value-initialized). Names are at most 255 bytes.
   std::pair<DraftNode*, bool> try_emplace(std::string_view name);
+  // A lookup that may be followed by emplace(): `node` if `name` has one, else where it would go. The table
+  // grows first if one more name would overfill it, so the place stays valid until the table changes.
+  struct Place {
+    DraftNode* node;
+    size_t slot;
+    uint64_t hash;
+  };
+  Place find_place(std::string_view name);
+  // Creates the node of `name` at `place` (from find_place(name), with no change to the table since).
+  DraftNode* emplace(std::string_view name, const Place& place);
+  // Room for `names` nodes without growing (a build from nothing knows roughly how many it writes).
+  void reserve(size_t names);
   // Erases the node of `name` (the caller has freed its records); false when there was none.
   bool erase(std::string_view name);
   size_t memory_bytes() const { return slots_.capacity() * sizeof(uintptr_t); }

@@ -276,14 +276,26 @@ TEST_F(SnapshotReuse, RandomChangesAnswerAsBuildsFromNothing) {
   config_.cluster.external.ptr = true;
   config_.cluster.external.headless = true;
   config_.cluster.clusterset_zone = "clusterset.local";
+  config_.cluster.pods = zones::PodMode::Verified;  // pod records too, in a namespace that comes and goes
   discovery::RegistryState state = base_state();
+  const auto pod = [](const std::string& ns, int i, const std::string& phase) {
+    discovery::Pod p;
+    p.ns = ns;
+    p.name = "pod-" + std::to_string(i);
+    p.ip = "10.244.0." + std::to_string(i % 250 + 1);
+    p.ips = {p.ip};
+    p.phase = phase;
+    return p;
+  };
+  state.pods.upsert(pod("team-a", 1, "Running"));
+  state.pods.upsert(pod("team-b", 2, "Running"));
   zones::ZoneBuilder builder(config_);
   update(builder, state, 1);
   size_t compiled_total = 0, names_total = 0;
   const auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
   const auto service_at = [&](size_t i) { return state.services[i % state.services.size()]; };
   for (int round = 0; round < 200; ++round) {
-    switch (rng() % 17) {
+    switch (rng() % 18) {
       case 0: {  // a cluster IP moves
         auto s = service_at(pick(state.services.size()));
         if (s.kind == discovery::ServiceKind::ClusterIp)
@@ -422,6 +434,18 @@ TEST_F(SnapshotReuse, RandomChangesAnswerAsBuildsFromNothing) {
           state.endpoint_sets.upsert(set);
         }
         break;
+      case 16: {  // a pod comes, goes, moves or finishes
+        const int i = static_cast<int>(pick(6));
+        const std::string ns = rng() % 2 ? "team-a" : "team-b";
+        if (rng() % 3 == 0) {
+          state.pods.erase({ns, "pod-" + std::to_string(i)});
+        } else {
+          auto p = pod(ns, i + static_cast<int>(pick(2)) * 6, rng() % 4 ? "Running" : "Succeeded");
+          p.name = "pod-" + std::to_string(i);
+          state.pods.upsert(p);
+        }
+        break;
+      }
       default:  // nothing changes but the serial
         break;
     }
