@@ -2,7 +2,7 @@
 # Installs every Debian 12 package clusterdns needs to build, test and benchmark; skips what is present.
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang clang-format libc-ares-dev libldns-dev libboost-dev libcpp-httplib-dev
-  libspdlog-dev libgtest-dev libgmock-dev nlohmann-json3-dev libyaml-cpp-dev libyaml-dev libsimdjson-dev libssl-dev etcd-server etcd-client
+  libspdlog-dev libgtest-dev libgmock-dev nlohmann-json3-dev libyaml-cpp-dev libyaml-dev libsimdjson-dev libjemalloc-dev libssl-dev etcd-server etcd-client
   bind9-dnsutils ldnsutils knot-dnsutils dnsperf nsd knot iproute2 libc-bin python3-yaml
   prometheus curl jq openssl libcap2-bin musl-tools)  # promtool; the ops/webhook e2e tests' HTTP, JSON, TLS and capsh; a musl resolver client
 missing=()

@@ -1,7 +1,6 @@
 // Snapshot building and the coalescing rebuild thread.
 #include "zones/builder.hpp"
 
-#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include <iterator>
 
 #include "base/log.hpp"
+#include "base/memory.hpp"
 #include "dns/wire/name.hpp"
 #include "dns/wire/types.hpp"
 
@@ -431,7 +431,7 @@ void Rebuilder::run() {
     first_synced_trim_ = false;
     if (!trimmed && !cv_.wait_for(lock, quiet, [this] { return dirty_ || stopping_; })) {
       lock.unlock();
-      malloc_trim(0);
+      base::release_free_memory();
       lock.lock();
       trimmed = true;
       continue;

@@ -10,6 +10,15 @@
 #include "ops/runtime/lifecycle.hpp"
 #include "ops/runtime/logging.hpp"
 
+// jemalloc's options when it serves malloc (jemalloc(3), "TUNING"; ignored under glibc's malloc): a
+// background thread gives back the pages freed by a build once they have been unused for a second, so
+// bursts of changes reuse them and a quiet server does not keep them.
+extern "C" {
+extern const char* malloc_conf;
+const char* malloc_conf =
+    "background_thread:true,max_background_threads:1,dirty_decay_ms:1000,muzzy_decay_ms:0";
+}
+
 int main(int argc, char** argv) {
   using namespace clusterdns;
   // A peer that hangs up mid-write (an HTTP scrape, a registry connection's TLS close_notify) must be an

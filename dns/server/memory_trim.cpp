@@ -1,11 +1,9 @@
-// MemoryTrimmer: malloc_trim() after large frees, batched.
+// MemoryTrimmer: freed memory given back after large frees, batched.
 #include "dns/server/memory_trim.hpp"
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-
 #include <chrono>
+
+#include "base/memory.hpp"
 
 namespace clusterdns::dns::detail {
 
@@ -18,9 +16,7 @@ void MemoryTrimmer::freed(size_t bytes) {
     armed_ = false;
     if (ec || closed_) return;
     freed_ = 0;
-#if defined(__GLIBC__)
-    malloc_trim(0);
-#endif
+    base::release_free_memory();
   });
 }
 

@@ -10,9 +10,9 @@
 
 namespace clusterdns::dns::detail {
 
-// glibc keeps freed heap memory in its arenas (each worker thread has its own) and returns only the top of a
-// heap; after a thousand connections' buffers are freed the process would keep them all. malloc_trim() also
-// releases the free pages in the middle. Worker thread only.
+// malloc keeps freed memory in its arenas (each worker thread has its own; glibc returns only the top of a
+// heap, jemalloc after its decay time); after a thousand connections' buffers are freed the process would
+// keep them all. base::release_free_memory() gives back the free pages wherever they are. Worker thread only.
 class MemoryTrimmer {
  public:
   explicit MemoryTrimmer(boost::asio::io_context& io) : timer_(io) {}

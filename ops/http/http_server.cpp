@@ -1,13 +1,13 @@
 // The operations endpoints on two HttpTransports: probes on the event loop, everything costly on the pools.
 #include "ops/http/http_server.hpp"
 
-#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <stdexcept>
 #include <utility>
 
 #include "base/log.hpp"
+#include "base/memory.hpp"
 #include "ops/http/http_query.hpp"
 #include "ops/http/webhook_tls.hpp"
 #include "ops/metrics/metric_families.hpp"
@@ -90,7 +90,7 @@ std::vector<HttpRoute> HttpServer::webhook_routes(const AdmissionLimits& limits)
                    base::logger("ops")->warn("{}", line);
                  // The tree of a large review (~15 times its size) is freed by now: give the pages back
                  // rather than keep them in this pool thread's malloc arena for good.
-                 if (req.body.size() > (256u << 10)) malloc_trim(0);
+                 if (req.body.size() > (256u << 10)) base::release_free_memory();
                  return from_reply(std::move(reply));
                }});
   return r;
