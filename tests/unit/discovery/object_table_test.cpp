@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -19,6 +20,19 @@ Service svc(const std::string& ns, const std::string& name, const std::string& i
   s.name = name;
   s.cluster_ips = {ip};
   return s;
+}
+
+// Addresses are kept as canonical text: IPv4 as written when inet_pton takes it (no leading zeros), IPv6
+// rewritten (lower case, zeros compressed).
+TEST(CanonicalIp, Ipv4AsWrittenIpv6Rewritten) {
+  EXPECT_EQ(canonical_ip("10.96.0.10"), "10.96.0.10");
+  EXPECT_EQ(canonical_ip("0.0.0.0"), "0.0.0.0");
+  EXPECT_EQ(canonical_ip("010.96.0.10"), std::nullopt);
+  EXPECT_EQ(canonical_ip("10.96.0"), std::nullopt);
+  EXPECT_EQ(canonical_ip("10.96.0.256"), std::nullopt);
+  EXPECT_EQ(canonical_ip(" 10.96.0.10"), std::nullopt);
+  EXPECT_EQ(canonical_ip("2001:DB8:0:0::0:1"), "2001:db8::1");
+  EXPECT_EQ(canonical_ip("::FFFF:10.1.2.3"), "::ffff:10.1.2.3");
 }
 
 TEST(ObjectTable, KeepsKeyOrderAndReplacesOnUpsert) {
