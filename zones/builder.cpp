@@ -200,7 +200,7 @@ std::shared_ptr<const Snapshot> ZoneBuilder::update(std::shared_ptr<const discov
                                                     uint32_t serial) {
   const auto records_start = std::chrono::steady_clock::now();
   std::vector<PodAddress> addresses;
-  if (first_ && !last_ && state) {
+  if (!last_ && state) {  // nothing of the registry in the draft yet (start-up, or after sync was lost)
     draft_.track_touched(false);
     write_all(*state, addresses);
     last_ = state;

@@ -229,6 +229,23 @@ TEST_F(SnapshotReuse, OneChangeRecompilesOnlyWhatItTouches) {
   EXPECT_TRUE(std::equal(l.body.end() - 4, l.body.end(), want));
 }
 
+// The API and etcd sources publish "not synced" before their first list: the synced state that follows is
+// written into a draft that holds none of the registry yet, and must answer as a build from nothing, and
+// take further changes as one.
+TEST_F(SnapshotReuse, FirstSyncAfterAnUnsyncedStartAnswersAsABuildFromNothing) {
+  discovery::RegistryState state = base_state();
+  zones::ZoneBuilder builder(config_);
+  const auto unsynced = builder.update(nullptr, 100);
+  EXPECT_EQ(unsynced->find(*dns::wire::name_from_text("svc-1.team-a.svc.cluster.local"), rrtype::A).kind,
+            zones::LookupKind::NotSynced);
+  expect_same_answers(*update(builder, state, 101), *zones::build_snapshot(&state, config_, 101),
+                      "first sync");
+  state.services.erase({"team-a", "svc-1"});
+  auto changed = update(builder, state, 102);
+  expect_same_answers(*changed, *zones::build_snapshot(&state, config_, 102), "a change after it");
+  EXPECT_LT(changed->compiled_count(), changed->node_count() / 4);
+}
+
 TEST_F(SnapshotReuse, NothingChangedCompilesNothing) {
   discovery::RegistryState state = base_state();
   zones::ZoneBuilder builder(config_);
