@@ -47,6 +47,8 @@ class ZoneBuilder {
   void write_pod(const discovery::RegistryState& state, discovery::ObjectKey key, bool adding);
   void write_import(const discovery::RegistryState& state, discovery::ObjectKey key, bool adding);
   void write_service(const discovery::Service& svc, bool adding);
+  void write_service(const discovery::Service& svc, const std::vector<const discovery::EndpointSet*>& sets,
+                     bool adding);
   // Indexes one endpoint set under the service (and multicluster service) it names.
   void index_set(const discovery::RegistryState& state, const discovery::EndpointSet& set);
   // The first update: every object of `state` written once, in table order. Nothing to diff or undo, and
