@@ -33,7 +33,7 @@ class ManifestReader {
   void read_parsed(const Document& doc, const std::string& file);
   // Merges namespaces, drops legacy Endpoints shadowed by EndpointSlices, returns the result.
   ParseResult finish();
-  // Instead of finish(): the objects as read, without building tables (see parse_object_document).
+  // Instead of finish(): the objects as read, without building tables (parse_object_document).
   ParsedObjects take_objects();
   // Where an object was first defined: which of the texts read (in order) and the line.
   struct Position {

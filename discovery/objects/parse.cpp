@@ -16,12 +16,6 @@ ParseResult parse_manifest_text(const std::string& text, const std::string& file
   return reader.finish();
 }
 
-ParseResult parse_manifest_document(const Document& doc, const std::string& file_label) {
-  objects::ManifestReader reader;
-  reader.read_parsed(doc, file_label);
-  return reader.finish();
-}
-
 ParsedObjects parse_object_document(const Document& doc, const std::string& file_label) {
   objects::ManifestReader reader;
   reader.read_parsed(doc, file_label);

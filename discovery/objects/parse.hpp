@@ -31,13 +31,10 @@ struct ParseResult {
 // Parses one text (multi-document YAML or JSON, `kind: List` included). file_label names it in errors.
 ParseResult parse_manifest_text(const std::string& text, const std::string& file_label);
 
-// Reads one already-decoded object (an API object or an etcd value turned into a Document). file_label names
-// it in errors.
-ParseResult parse_manifest_document(const Document& doc, const std::string& file_label);
-
-// The objects of one document as read, in document order, with no tables built: what a source that reads
-// objects one at a time (the API, etcd: 100,000 of them at start-up) takes out of parse_manifest_document's
-// state, without a table, a sort and a copy per object. The same rules and the same errors.
+// Reads one already-decoded object (an API object or an etcd value turned into a Document): the objects of
+// the document as read, in document order, with no tables built (a source that reads objects one at a time,
+// the API and etcd, takes 100,000 of them at start-up). The rules and errors of parse_manifest_text.
+// file_label names it in errors.
 struct ParsedObjects {
   std::vector<std::string> namespaces;  // sorted, each once
   std::vector<Service> services;

@@ -137,12 +137,14 @@ TEST(Document, AnObjectFromJsonReadsLikeTheSameManifest) {
   std::string error;
   auto doc = document_from_json(nlohmann::json::parse(text), error);
   ASSERT_TRUE(doc);
-  ParseResult from_json = parse_manifest_document(*doc, "api");
+  ParsedObjects from_json = parse_object_document(*doc, "api");
   ParseResult from_text = parse_manifest_text(text, "file");
   EXPECT_TRUE(from_json.errors.empty());
   EXPECT_TRUE(from_text.errors.empty());
-  ASSERT_EQ(from_json.state.services.size(), 1u);
-  EXPECT_EQ(from_json.state.services.front(), from_text.state.services.front());
+  ASSERT_EQ(from_json.services.size(), 1u);
+  ASSERT_EQ(from_text.state.services.size(), 1u);
+  EXPECT_EQ(from_json.services.front(), from_text.state.services.front());
+  EXPECT_EQ(from_json.namespaces, std::vector<std::string>{"prod"});
 }
 
 }  // namespace
