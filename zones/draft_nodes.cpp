@@ -4,37 +4,18 @@
 #include <cstring>
 #include <new>
 
+#include "dns/wire/name.hpp"
+
 namespace clusterdns::zones {
 
 namespace {
-constexpr uint64_t kMultiplier = 0xbf58476d1ce4e5b9ull;  // splitmix64's constants
-constexpr uint64_t kFinal = 0x94d049bb133111ebull;
-
 uint16_t tag_of(uint64_t hash) {
   return static_cast<uint16_t>(hash >> 48);
 }
 }  // namespace
 
 uint64_t draft_name_hash(std::string_view name) {
-  uint64_t h = 0x9e3779b97f4a7c15ull ^ name.size();
-  const char* p = name.data();
-  size_t n = name.size();
-  const auto mix = [&h](uint64_t word) {
-    h = (h ^ word) * kMultiplier;
-    h ^= h >> 31;
-  };
-  for (; n >= 8; p += 8, n -= 8) {
-    uint64_t word;
-    std::memcpy(&word, p, 8);
-    mix(word);
-  }
-  if (n > 0) {
-    uint64_t word = 0;
-    std::memcpy(&word, p, n);
-    mix(word);
-  }
-  h *= kFinal;
-  return h ^ (h >> 29);
+  return dns::wire::hash_name64(name);
 }
 
 size_t DraftNodes::probe(std::string_view name, uint64_t hash) const {

@@ -94,6 +94,8 @@ class DraftNodes {
       return *this;
     }
     bool operator==(const const_iterator& o) const { return at_ == o.at_; }
+    // The low half of the name's hash as stored: dns::wire::hash_name of the name.
+    uint32_t hash() const { return entry_of(*at_)->hash; }
 
    private:
     static constexpr std::ptrdiff_t kAhead = 16;
@@ -123,7 +125,7 @@ class DraftNodes {
   size_t size_ = 0;
 };
 
-// The 64-bit hash DraftNodes keys names by (8 bytes at a time: wire names are 20–60 bytes).
+// The 64-bit hash DraftNodes keys names by: dns::wire::hash_name64, whose low half is the snapshot's.
 uint64_t draft_name_hash(std::string_view name);
 
 }  // namespace clusterdns::zones

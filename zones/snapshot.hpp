@@ -232,6 +232,8 @@ class SnapshotCompiler {
     const DraftNode* node;
   };
   static Work work_for(std::string_view name, const DraftNode* node);
+  // With the name's hash known (a draft node's, stored beside it).
+  static Work work_for(std::string_view name, const DraftNode* node, uint32_t hash);
   static bool reads_any(const DraftNode& node, const std::unordered_set<std::string_view>& names);
   std::shared_ptr<const Snapshot> compile(const ZoneDraft& draft, std::vector<Work> work, bool synced,
                                           uint32_t ttl, uint32_t serial, bool keep_draft,

@@ -468,8 +468,10 @@ std::shared_ptr<const Snapshot> SnapshotCompiler::build_all(const ZoneDraft& dra
   // Every name, viewed where the draft keeps it: no copy of 450,000 names to sort and free again.
   std::vector<Work> work;
   work.reserve(draft.nodes().size());
-  for (const auto& [name, node] : draft.nodes())
-    work.push_back(work_for(name, &node));
+  for (auto it = draft.nodes().begin(); it != draft.nodes().end(); ++it) {
+    const auto [name, node] = *it;
+    work.push_back(work_for(name, &node, it.hash()));
+  }
   return compile(draft, std::move(work), synced, ttl, serial, keep_draft, pods, true);
 }
 
@@ -526,7 +528,11 @@ bool SnapshotCompiler::reads_any(const DraftNode& node, const std::unordered_set
 }
 
 SnapshotCompiler::Work SnapshotCompiler::work_for(std::string_view name, const DraftNode* node) {
-  const uint32_t hash = wire::hash_name(name);
+  return work_for(name, node, wire::hash_name(name));
+}
+
+SnapshotCompiler::Work SnapshotCompiler::work_for(std::string_view name, const DraftNode* node,
+                                                  uint32_t hash) {
   return {hash >> (32 - Snapshot::kShardBits), hash, name, node};
 }
 

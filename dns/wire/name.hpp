@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,14 +22,34 @@ inline uint8_t ascii_lower(uint8_t c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c + 32) : c;
 }
 std::string lowercase(std::string_view s);
-// FNV-1a of the bytes: the hash of the snapshot's name table and of the writer's compression targets.
-inline uint32_t hash_name(std::string_view wire) {
-  uint32_t h = 2166136261u;
-  for (char c : wire) {
-    h ^= static_cast<uint8_t>(c);
-    h *= 16777619u;
+// The 64-bit hash of a (lower-cased) wire name, 8 bytes at a time with splitmix64's constants (names are
+// 20-60 bytes). The zone draft keys its names by it and keeps the low half, which the snapshot's name table
+// uses (hash_name): a build from nothing reads the draft's instead of hashing 450,000 names again.
+inline uint64_t hash_name64(std::string_view wire) {
+  constexpr uint64_t kMultiplier = 0xbf58476d1ce4e5b9ull, kFinal = 0x94d049bb133111ebull;
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ wire.size();
+  const char* p = wire.data();
+  size_t n = wire.size();
+  const auto mix = [&h](uint64_t word) {
+    h = (h ^ word) * kMultiplier;
+    h ^= h >> 31;
+  };
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    mix(word);
   }
-  return h;
+  if (n > 0) {
+    uint64_t word = 0;
+    std::memcpy(&word, p, n);
+    mix(word);
+  }
+  h *= kFinal;
+  return h ^ (h >> 29);
+}
+// The hash of the snapshot's name table: the low half of hash_name64.
+inline uint32_t hash_name(std::string_view wire) {
+  return static_cast<uint32_t>(hash_name64(wire));
 }
 
 // Number of labels, not counting the root.
