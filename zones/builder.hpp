@@ -51,6 +51,10 @@ class ZoneBuilder {
                      bool adding);
   // Indexes one endpoint set under the service (and multicluster service) it names.
   void index_set(const discovery::RegistryState& state, const discovery::EndpointSet& set);
+  // Rewrites the records of what moved from `before` to `after` (ObjectTable::diff skips the chunks they
+  // share) and appends the pod index's changes; true when pods moved.
+  bool write_changes(const discovery::RegistryState& before, const discovery::RegistryState& after,
+                     std::vector<PodAddress>& addresses);
   // The first update: every object of `state` written once, in table order. Nothing to diff or undo, and
   // no key to look up again (a build from nothing at 100,000 Services spent ~7% of its records part
   // collecting, merging and finding them).

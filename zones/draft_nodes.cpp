@@ -14,10 +14,6 @@ uint16_t tag_of(uint64_t hash) {
 }
 }  // namespace
 
-uint64_t draft_name_hash(std::string_view name) {
-  return dns::wire::hash_name64(name);
-}
-
 size_t DraftNodes::probe(std::string_view name, uint64_t hash) const {
   const size_t mask = slots_.size() - 1;
   const uintptr_t tag = uintptr_t{tag_of(hash)} << kTagShift;
@@ -31,7 +27,7 @@ size_t DraftNodes::probe(std::string_view name, uint64_t hash) const {
 }
 
 uintptr_t DraftNodes::slot_of(std::string_view name) const {
-  return size_ == 0 ? 0 : slots_[probe(name, draft_name_hash(name))];
+  return size_ == 0 ? 0 : slots_[probe(name, dns::wire::hash_name64(name))];
 }
 
 DraftNode* DraftNodes::find(std::string_view name) const {
@@ -52,7 +48,7 @@ std::pair<DraftNode*, bool> DraftNodes::try_emplace(std::string_view name) {
 
 DraftNodes::Place DraftNodes::find_place(std::string_view name) {
   if ((size_ + 1) * 4 > slots_.size() * 3) grow();
-  const uint64_t hash = draft_name_hash(name);
+  const uint64_t hash = dns::wire::hash_name64(name);
   const size_t i = probe(name, hash);
   return {slots_[i] != 0 ? &mutable_entry_of(slots_[i])->node : nullptr, i, hash};
 }
@@ -81,7 +77,7 @@ DraftNode* DraftNodes::emplace(std::string_view name, const Place& place) {
 
 bool DraftNodes::erase(std::string_view name) {
   if (size_ == 0) return false;
-  size_t hole = probe(name, draft_name_hash(name));
+  size_t hole = probe(name, dns::wire::hash_name64(name));
   if (slots_[hole] == 0) return false;
   Entry* e = mutable_entry_of(slots_[hole]);
   e->~Entry();

@@ -125,7 +125,4 @@ class DraftNodes {
   size_t size_ = 0;
 };
 
-// The 64-bit hash DraftNodes keys names by: dns::wire::hash_name64, whose low half is the snapshot's.
-uint64_t draft_name_hash(std::string_view name);
-
 }  // namespace clusterdns::zones

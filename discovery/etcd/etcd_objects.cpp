@@ -245,14 +245,14 @@ DecodeResult decode_object(const ObjectKey& key, const std::string& value) {
   for (const ManifestError& w : parsed.warnings)
     out.warnings.push_back(w.reason);
   SlimObject slim{key, 0, std::monostate{}};
-  ParsedObjects& st = parsed;
-  if (key.resource == Resource::Service && st.services.size() == 1) slim.value = std::move(st.services[0]);
-  if (key.resource == Resource::Pod && st.pods.size() == 1) slim.value = std::move(st.pods[0]);
-  if (key.resource == Resource::EndpointSlice && st.endpoint_sets.size() == 1) {
-    slim.value = std::move(st.endpoint_sets[0]);
+  if (key.resource == Resource::Service && parsed.services.size() == 1)
+    slim.value = std::move(parsed.services[0]);
+  if (key.resource == Resource::Pod && parsed.pods.size() == 1) slim.value = std::move(parsed.pods[0]);
+  if (key.resource == Resource::EndpointSlice && parsed.endpoint_sets.size() == 1) {
+    slim.value = std::move(parsed.endpoint_sets[0]);
   }
-  if (key.resource == Resource::ServiceImport && st.service_imports.size() == 1) {
-    slim.value = std::move(st.service_imports[0]);
+  if (key.resource == Resource::ServiceImport && parsed.service_imports.size() == 1) {
+    slim.value = std::move(parsed.service_imports[0]);
   }
   out.object = std::move(slim);
   return out;

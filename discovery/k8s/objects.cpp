@@ -269,22 +269,21 @@ SlimResult slim_object(Kind kind, DocNode object) {
     return result;
   }
   result.note = join_reasons(parsed.warnings, label + ": ");
-  ParsedObjects& st = parsed;
   switch (kind) {
     case Kind::Namespace:
-      if (!st.namespaces.empty()) result.object = Slim(std::move(st.namespaces.front()));
+      if (!parsed.namespaces.empty()) result.object = Slim(std::move(parsed.namespaces.front()));
       break;
     case Kind::Service:
-      if (!st.services.empty()) result.object = Slim(std::move(st.services.front()));
+      if (!parsed.services.empty()) result.object = Slim(std::move(parsed.services.front()));
       break;
     case Kind::EndpointSlice:
-      if (!st.endpoint_sets.empty()) result.object = Slim(std::move(st.endpoint_sets.front()));
+      if (!parsed.endpoint_sets.empty()) result.object = Slim(std::move(parsed.endpoint_sets.front()));
       break;
     case Kind::Pod:
-      if (!st.pods.empty()) result.object = Slim(std::move(st.pods.front()));
+      if (!parsed.pods.empty()) result.object = Slim(std::move(parsed.pods.front()));
       break;
     case Kind::ServiceImport:
-      if (!st.service_imports.empty()) result.object = Slim(std::move(st.service_imports.front()));
+      if (!parsed.service_imports.empty()) result.object = Slim(std::move(parsed.service_imports.front()));
       break;
   }
   return result;
